@@ -1,0 +1,311 @@
+"""Per-covariance-type mathematics, one class per type, chosen from ``COVARIANCE_TYPES``.
+
+Everything here is small (K x D x D at most) and runs in float64 numpy/scipy:
+the M-step from sufficient statistics, precision Cholesky factors, their
+log-determinants, the parameter count, sampling, and the arguments the Numba
+kernels take.  The parameter layouts are scikit-learn's:
+
+========== ================================ ==================================
+type       covariances_                     precisions_cholesky_
+========== ================================ ==================================
+full       (K, D, D)                        (K, D, D) upper-triangular U_k,
+                                            precision_k = U_k U_k^T
+tied       (D, D)                           (D, D)
+diag       (K, D)                           (K, D) = 1 / sqrt(covariances_)
+spherical  (K,)                             (K,)   = 1 / sqrt(covariances_)
+========== ================================ ==================================
+
+'tied' runs the 'full' kernel with its one factor repeated per component and
+adds the per-component scatter matrices; 'spherical' runs the 'diag' kernel
+with its one precision repeated over the features and averages the variances.
+"""
+
+import numpy as np
+from scipy import linalg
+
+from ._kernels import diag as diag_kernels
+from ._kernels import full as full_kernels
+
+# sklearn adds 10 * eps to every component's weight sum so that an empty
+# component gives mean 0 and covariance reg_covar instead of 0 / 0.
+RESP_SUM_EPS = 10 * np.finfo(np.float64).eps
+
+ILL_DEFINED_COVARIANCE = (
+    "Fitting the mixture model failed because some components have "
+    "ill-defined empirical covariance (for instance caused by singleton "
+    "or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)
+
+
+def _symmetric_from_lower(lower):
+    """Fill the upper triangle of (a stack of) matrices from their lower triangle."""
+    strict = np.tril(lower, -1)
+    return np.tril(lower) + np.swapaxes(strict, -1, -2)
+
+
+def _centred_scatter(resp_sum, sum_diff, sum_sq_lower, shift):
+    """Scatter matrices about the new means from moments about the reference.
+
+    With z = x - c, d = mu - c:  sum q (x - mu)(x - mu)^T
+        = S2 - S1 d^T - d S1^T + N d d^T      (S1 = sum q z, S2 = sum q z z^T).
+    Accumulating about c = the previous means keeps S2 free of the
+    cancellation of sum q x x^T - N mu mu^T (sklearn #4410, #30382).
+    """
+    cross = sum_diff[:, :, None] * shift[:, None, :]
+    return (
+        _symmetric_from_lower(sum_sq_lower)
+        - cross
+        - np.swapaxes(cross, 1, 2)
+        + resp_sum[:, None, None] * shift[:, :, None] * shift[:, None, :]
+    )
+
+
+def _centred_squares(resp_sum, sum_diff, sum_sq, shift):
+    """Diagonal of ``_centred_scatter``: sum q (x - mu)^2 per feature."""
+    return sum_sq - 2.0 * sum_diff * shift + resp_sum[:, None] * shift * shift
+
+
+def _cholesky_lower(matrix):
+    try:
+        return linalg.cholesky(matrix, lower=True)
+    except linalg.LinAlgError:
+        raise ValueError(ILL_DEFINED_COVARIANCE) from None
+
+
+def _precision_cholesky_of(covariance):
+    """Upper-triangular U with U U^T = inv(covariance), via L = chol(covariance)."""
+    cov_chol = _cholesky_lower(covariance)
+    identity = np.eye(covariance.shape[0])
+    return linalg.solve_triangular(cov_chol, identity, lower=True).T
+
+
+def _cholesky_of_precision(precision):
+    """Upper-triangular U with U U^T = precision (sklearn #26415: flip, chol, flip)."""
+    flipped = np.flip(precision, (0, 1))
+    return np.flip(linalg.cholesky(flipped, lower=True), (0, 1))
+
+
+def _log_gaussian_constant(n_features):
+    return -0.5 * n_features * np.log(2.0 * np.pi)
+
+
+class FullCovariance:
+    """One full covariance matrix per component."""
+
+    name = "full"
+    kernels = full_kernels
+
+    @staticmethod
+    def sum_sq_shape(n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    @staticmethod
+    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
+        scatter = _centred_scatter(resp_sum, sum_diff, sum_sq, shift)
+        covariances = scatter / nk[:, None, None]
+        diagonal = np.einsum("kii->ki", covariances)
+        diagonal += reg_covar
+        return covariances
+
+    @staticmethod
+    def precisions_cholesky(covariances):
+        return np.stack([_precision_cholesky_of(c) for c in covariances])
+
+    @staticmethod
+    def precisions_cholesky_from_precisions(precisions):
+        return np.stack([_cholesky_of_precision(p) for p in precisions])
+
+    @staticmethod
+    def covariances_from_precisions(precisions):
+        return np.linalg.inv(precisions)
+
+    @staticmethod
+    def precisions(precisions_cholesky):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
+
+    @staticmethod
+    def log_det_cholesky(precisions_cholesky, n_features):
+        return np.log(np.einsum("kii->ki", precisions_cholesky)).sum(axis=1)
+
+    @staticmethod
+    def kernel_precisions(precisions_cholesky, n_components, n_features):
+        # The kernel reads rows of the lower-triangular transpose (contiguous dots).
+        return np.swapaxes(precisions_cholesky, 1, 2)
+
+    @staticmethod
+    def n_covariance_parameters(n_components, n_features):
+        return n_components * n_features * (n_features + 1) / 2.0
+
+    @staticmethod
+    def sample(rng, means, covariances, counts):
+        return [rng.multivariate_normal(mu, cov, int(n))
+                for mu, cov, n in zip(means, covariances, counts)]
+
+
+class TiedCovariance:
+    """One covariance matrix shared by all components."""
+
+    name = "tied"
+    kernels = full_kernels
+    sum_sq_shape = staticmethod(FullCovariance.sum_sq_shape)
+
+    @staticmethod
+    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
+        scatter = _centred_scatter(resp_sum, sum_diff, sum_sq, shift).sum(axis=0)
+        covariance = scatter / nk.sum()
+        covariance[np.diag_indices_from(covariance)] += reg_covar
+        return covariance
+
+    precisions_cholesky = staticmethod(_precision_cholesky_of)
+    precisions_cholesky_from_precisions = staticmethod(_cholesky_of_precision)
+
+    @staticmethod
+    def covariances_from_precisions(precisions):
+        return np.linalg.inv(precisions)
+
+    @staticmethod
+    def precisions(precisions_cholesky):
+        return precisions_cholesky @ precisions_cholesky.T
+
+    @staticmethod
+    def log_det_cholesky(precisions_cholesky, n_features):
+        return np.log(np.diag(precisions_cholesky)).sum()
+
+    @staticmethod
+    def kernel_precisions(precisions_cholesky, n_components, n_features):
+        return np.broadcast_to(precisions_cholesky.T, (n_components,) + precisions_cholesky.shape)
+
+    @staticmethod
+    def n_covariance_parameters(n_components, n_features):
+        return n_features * (n_features + 1) / 2.0
+
+    @staticmethod
+    def sample(rng, means, covariance, counts):
+        return [rng.multivariate_normal(mu, covariance, int(n)) for mu, n in zip(means, counts)]
+
+
+class _DiagonalPrecisions:
+    """What 'diag' and 'spherical' share: precisions are element-wise."""
+
+    kernels = diag_kernels
+
+    @staticmethod
+    def sum_sq_shape(n_components, n_features):
+        return (n_components, n_features)
+
+    @staticmethod
+    def precisions_cholesky(covariances):
+        if np.any(covariances <= 0.0):
+            raise ValueError(ILL_DEFINED_COVARIANCE)
+        return 1.0 / np.sqrt(covariances)
+
+    @staticmethod
+    def precisions_cholesky_from_precisions(precisions):
+        return np.sqrt(precisions)
+
+    @staticmethod
+    def covariances_from_precisions(precisions):
+        return 1.0 / precisions
+
+    @staticmethod
+    def precisions(precisions_cholesky):
+        return precisions_cholesky ** 2
+
+    @staticmethod
+    def sample(rng, means, covariances, counts):
+        return [mu + rng.standard_normal(size=(int(n), means.shape[1])) * np.sqrt(cov)
+                for mu, cov, n in zip(means, covariances, counts)]
+
+
+class DiagCovariance(_DiagonalPrecisions):
+    """One diagonal covariance matrix per component."""
+
+    name = "diag"
+
+    @staticmethod
+    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
+        return _centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk[:, None] + reg_covar
+
+    @staticmethod
+    def log_det_cholesky(precisions_cholesky, n_features):
+        return np.log(precisions_cholesky).sum(axis=1)
+
+    @staticmethod
+    def kernel_precisions(precisions_cholesky, n_components, n_features):
+        return precisions_cholesky
+
+    @staticmethod
+    def n_covariance_parameters(n_components, n_features):
+        return n_components * n_features
+
+
+class SphericalCovariance(_DiagonalPrecisions):
+    """One variance per component, the same for every feature."""
+
+    name = "spherical"
+
+    @staticmethod
+    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
+        return DiagCovariance.covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar).mean(axis=1)
+
+    @staticmethod
+    def log_det_cholesky(precisions_cholesky, n_features):
+        return n_features * np.log(precisions_cholesky)
+
+    @staticmethod
+    def kernel_precisions(precisions_cholesky, n_components, n_features):
+        return np.broadcast_to(precisions_cholesky[:, None], (n_components, n_features))
+
+    @staticmethod
+    def n_covariance_parameters(n_components, n_features):
+        return n_components
+
+
+COVARIANCE_TYPES = {
+    cls.name: cls()
+    for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+}
+
+
+def m_step(covariance, statistics, reg_covar):
+    """Maximisation step (Bishop 9.24-9.26) from sufficient statistics.
+
+    Returns float64 ``(weights, means, covariances)``, computed as sklearn's
+    ``_estimate_gaussian_parameters`` would from the same responsibilities:
+    nk = N_k + 10 eps, mu_k = sum_i q_ik x_i / nk, Sigma_k = scatter_k / nk + reg_covar I.
+    """
+    resp_sum = statistics.resp_sum
+    nk = resp_sum + RESP_SUM_EPS
+    reference = statistics.reference
+    means = reference * (resp_sum / nk)[:, None] + statistics.sum_diff / nk[:, None]
+    shift = means - reference
+    covariances = covariance.covariances(
+        resp_sum, statistics.sum_diff, statistics.sum_sq, shift, nk, reg_covar)
+    return nk / nk.sum(), means, covariances
+
+
+def kernel_arguments(covariance, weights, means, precisions_cholesky, dtype):
+    """The parameter arrays a ``statistics``/``score`` kernel takes, for data of ``dtype``.
+
+    Means and precision factors are cast to the data's dtype (the log-density
+    work runs in it); the per-component constant stays float64.
+    """
+    n_components, n_features = means.shape
+    log_const = (
+        np.log(weights)
+        + covariance.log_det_cholesky(precisions_cholesky, n_features)
+        + _log_gaussian_constant(n_features)
+    )
+    kernel_precisions = covariance.kernel_precisions(precisions_cholesky, n_components, n_features)
+    return (
+        np.ascontiguousarray(means, dtype=dtype),
+        np.ascontiguousarray(kernel_precisions, dtype=dtype),
+        np.ascontiguousarray(log_const, dtype=np.float64),
+    )
+
+
+def n_parameters(covariance, n_components, n_features):
+    """Number of free parameters: covariances, means and K - 1 weights."""
+    cov_params = covariance.n_covariance_parameters(n_components, n_features)
+    return int(cov_params + n_features * n_components + n_components - 1)

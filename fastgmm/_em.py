@@ -1,0 +1,125 @@
+"""The EM loop over any source of sufficient statistics: restarts, iterations, convergence.
+
+One iteration is one pass of the source (E-step fused with accumulation) and
+one small M-step.  The log-likelihood that pass returns belongs to the
+parameters *before* the M-step, exactly as sklearn's ``lower_bound_``.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._covariance import m_step
+from ._initialization import initial_parameters
+
+
+@dataclass(frozen=True)
+class MixtureParameters:
+    """float64 parameters in sklearn's layout (see ``_covariance.py``)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+
+@dataclass(frozen=True)
+class EMRun:
+    """The outcome of the best EM run of a fit."""
+
+    parameters: MixtureParameters
+    lower_bound: float
+    lower_bounds: list
+    n_iter: int
+    converged: bool
+
+
+class _Reporter:
+    """sklearn's ``verbose`` / ``verbose_interval`` messages."""
+
+    def __init__(self, verbose, verbose_interval):
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    def init_begins(self, init):
+        if self.verbose:
+            print(f"Initialization {init}")
+            self._init_start = self._iter_start = time.time()
+
+    def iteration_ends(self, n_iter, change):
+        if self.verbose and n_iter % self.verbose_interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            else:
+                now = time.time()
+                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_start:.5f}s\t "
+                      f"ll change {change:.5f}")
+                self._iter_start = now
+
+    def init_ends(self, lower_bound, converged):
+        message = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {message}.")
+        elif self.verbose >= 2:
+            print(f"Initialization {message}. time lapse {time.time() - self._init_start:.5f}s\t "
+                  f"lower bound {lower_bound:.5f}.")
+
+
+def iterate(source, covariance, parameters, *, tol, max_iter, reg_covar,
+            lower_bound=-np.inf, reporter=None):
+    """Run EM from ``parameters`` until |change of lower bound| < tol or ``max_iter``."""
+    lower_bounds = []
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        previous = lower_bound
+        statistics = source.statistics(
+            parameters.weights, parameters.means, parameters.precisions_cholesky)
+        weights, means, covariances = m_step(covariance, statistics, reg_covar)
+        parameters = MixtureParameters(
+            weights, means, covariances, covariance.precisions_cholesky(covariances))
+        lower_bound = statistics.log_likelihood / statistics.n_samples
+        lower_bounds.append(lower_bound)
+        change = lower_bound - previous
+        if reporter is not None:
+            reporter.iteration_ends(n_iter, change)
+        if abs(change) < tol:
+            converged = True
+            break
+    return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged)
+
+
+def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
+    """Fit with ``options['n_init']`` restarts and keep the best run (sklearn's rule).
+
+    ``warm_start_from`` is a previous ``EMRun``: then there is one run, started
+    from its parameters and lower bound.  ``X`` is what initialisation reads.
+    """
+    reporter = _Reporter(options["verbose"], options["verbose_interval"])
+    n_init = 1 if warm_start_from is not None else options["n_init"]
+    best = None
+    for init in range(n_init):
+        reporter.init_begins(init)
+        if warm_start_from is None:
+            parameters = MixtureParameters(*initial_parameters(
+                covariance, X, options["n_components"], options["init_params"],
+                options["reg_covar"], random_state,
+                options.get("weights_init"), options.get("means_init"),
+                options.get("precisions_init")))
+            lower_bound = -np.inf
+        else:
+            parameters = warm_start_from.parameters
+            lower_bound = warm_start_from.lower_bound
+        if options["max_iter"] == 0:
+            run = EMRun(parameters, -np.inf, [], 0, False)
+        else:
+            run = iterate(source, covariance, parameters, tol=options["tol"],
+                          max_iter=options["max_iter"], reg_covar=options["reg_covar"],
+                          lower_bound=lower_bound, reporter=reporter)
+            reporter.init_ends(run.lower_bound, run.converged)
+        # sklearn keeps the first run with the highest lower bound, and with
+        # max_iter=0 (no lower bound at all) the last initialisation.
+        if best is None or options["max_iter"] == 0 or run.lower_bound > best.lower_bound:
+            best = run
+    return best

@@ -1,0 +1,24 @@
+"""Compilation options shared by every Numba kernel, chosen in one place.
+
+Kernels are compiled lazily, once per input dtype: the validation layer only
+ever hands them C-contiguous float32 or float64 data and float64 parameters
+(cast to the data's dtype where the log-density work happens), so each kernel
+has at most two specialisations, and ``cache=True`` keeps them on disk.
+"""
+
+# Only flags that keep NaN/inf semantics: no "nnan"/"ninf", so NaN checks and
+# -inf log-probabilities behave (see DESIGN.md section 3 and umap#1228).
+FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+NJIT_OPTIONS = dict(
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+    fastmath=set(FASTMATH_FLAGS),
+)
+
+PARALLEL_NJIT_OPTIONS = dict(NJIT_OPTIONS, parallel=True)
+
+# Rows processed together inside a chunk: the block's data, its (rows x K)
+# log-probabilities and the per-component accumulators stay in cache.
+BLOCK_ROWS = 256

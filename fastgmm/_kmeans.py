@@ -1,0 +1,72 @@
+"""k-means for initialisation: greedy k-means++ seeding, then Lloyd iterations.
+
+The heavy loops are the Numba kernels in ``_kernels/kmeans.py``; the random
+draws come from the caller's ``RandomState`` here, in Python, so the result
+depends only on ``random_state``, never on the number of threads.
+"""
+
+import numpy as np
+
+from ._kernels import kmeans as kernels
+from ._sources import n_chunks_for
+
+LLOYD_MAX_ITER = 100
+LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature variance
+
+
+def kmeans_plusplus_indices(X, n_clusters, random_state):
+    """Row indices of ``n_clusters`` seeds chosen by greedy k-means++.
+
+    Arthur & Vassilvitskii (2007): each new seed is drawn with probability
+    proportional to the squared distance to the nearest seed so far; the greedy
+    variant draws ``2 + log(k)`` candidates and keeps the one that lowers the
+    total squared distance most.
+    """
+    n_samples = X.shape[0]
+    n_chunks = n_chunks_for(n_samples)
+    n_trials = 2 + int(np.log(n_clusters))
+    indices = np.empty(n_clusters, dtype=np.int64)
+    seeds = np.empty((n_clusters, X.shape[1]))
+    indices[0] = random_state.randint(n_samples)
+    seeds[0] = X[indices[0]]
+    closest_sq = np.full(n_samples, np.inf)
+    kernels.update_closest(X, seeds, 0, closest_sq)
+    potentials = np.empty((n_chunks, n_trials))
+    for k in range(1, n_clusters):
+        cumulative = np.cumsum(closest_sq)
+        targets = random_state.uniform(size=n_trials) * cumulative[-1]
+        candidates = np.minimum(np.searchsorted(cumulative, targets), n_samples - 1)
+        kernels.candidate_potentials(
+            X, X[candidates].astype(np.float64), closest_sq, n_chunks, potentials)
+        best = int(np.argmin(potentials.sum(axis=0)))
+        indices[k] = candidates[best]
+        seeds[k] = X[indices[k]]
+        kernels.update_closest(X, seeds, k, closest_sq)
+    return indices
+
+
+def kmeans_labels(X, n_clusters, random_state):
+    """Cluster labels of Lloyd's k-means started from k-means++ seeds."""
+    n_samples, n_features = X.shape
+    n_chunks = n_chunks_for(n_samples)
+    centers = X[kmeans_plusplus_indices(X, n_clusters, random_state)].astype(np.float64)
+    labels = np.empty(n_samples, dtype=np.int64)
+    distance_sq = np.empty(n_samples)
+    sums = np.empty((n_chunks, n_clusters, n_features))
+    counts = np.empty((n_chunks, n_clusters), dtype=np.int64)
+    tolerance = LLOYD_TOL * float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+    for _ in range(LLOYD_MAX_ITER):
+        kernels.lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts)
+        cluster_sums, cluster_sizes = sums.sum(axis=0), counts.sum(axis=0)
+        new_centers = cluster_sums / np.maximum(cluster_sizes, 1)[:, None]
+        for k in np.flatnonzero(cluster_sizes == 0):
+            # Empty cluster: restart it at the worst-explained point.
+            far = int(np.argmax(distance_sq))
+            new_centers[k] = X[far]
+            distance_sq[far] = 0.0
+        shift = float(((new_centers - centers) ** 2).sum())
+        centers = new_centers
+        if shift <= tolerance:
+            break
+    kernels.lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts)
+    return labels

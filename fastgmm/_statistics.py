@@ -1,0 +1,95 @@
+"""Sufficient statistics of a Gaussian mixture, and how to make them without a kernel.
+
+The EM kernels produce them per chunk of rows (``_sources.py``); the
+initialisation builds them from given responsibilities with plain numpy.
+Either way, one ``m_step`` (``_covariance.py``) turns them into parameters.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Rows per chunk when initial responsibilities are made or applied chunk-wise:
+# bounds the (rows x K) temporaries, never changes the numbers.
+INIT_CHUNK_ROWS = 65536
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """Additive statistics of the data for given responsibilities q_ik.
+
+    All moments are about ``reference`` (one point per component, float64):
+
+    - ``resp_sum[k] = sum_i q_ik``
+    - ``sum_diff[k] = sum_i q_ik (x_i - c_k)``
+    - ``sum_sq[k] = sum_i q_ik (x_i - c_k)(x_i - c_k)^T``: its lower triangle
+      for matrix types, its diagonal ``(K, D)`` for 'diag' and 'spherical'
+    - ``log_likelihood = sum_i log p(x_i)`` under the parameters that gave the
+      q_ik (``nan`` when the q_ik came from an initialisation)
+    """
+
+    resp_sum: np.ndarray
+    sum_diff: np.ndarray
+    sum_sq: np.ndarray
+    reference: np.ndarray
+    log_likelihood: float
+    n_samples: int
+
+
+def statistics_from_responsibilities(covariance, X, resp_chunks, reference):
+    """Statistics for responsibilities given as ``(start, resp_block)`` pairs.
+
+    ``resp_block`` holds the rows ``start:start + len(resp_block)`` of the
+    (N x K) responsibility matrix, so it is never needed whole.
+    """
+    n_components, n_features = reference.shape
+    resp_sum = np.zeros(n_components)
+    sum_diff = np.zeros((n_components, n_features))
+    sum_sq = np.zeros(covariance.sum_sq_shape(n_components, n_features))
+    matrix_moments = sum_sq.ndim == 3
+    for start, resp in resp_chunks:
+        rows = X[start:start + resp.shape[0]]
+        resp_sum += resp.sum(axis=0)
+        for k in range(n_components):
+            diff = rows - reference[k]
+            sum_diff[k] += resp[:, k] @ diff
+            if matrix_moments:
+                sum_sq[k] += (diff * resp[:, k, None]).T @ diff
+            else:
+                sum_sq[k] += resp[:, k] @ (diff * diff)
+    return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan, X.shape[0])
+
+
+def statistics_of_labels(covariance, X, labels, n_components):
+    """Statistics for hard assignments ``labels`` (one-hot responsibilities).
+
+    Moments are taken about each cluster's own mean, so they are accurate
+    however far the clusters lie from the origin.
+    """
+    counts = np.bincount(labels, minlength=n_components).astype(np.float64)
+    column_sums = [np.bincount(labels, weights=X[:, a], minlength=n_components)
+                   for a in range(X.shape[1])]
+    reference = np.stack(column_sums, axis=1) / np.maximum(counts, 1.0)[:, None]
+
+    def one_hot_chunks():
+        for start in range(0, X.shape[0], INIT_CHUNK_ROWS):
+            block = labels[start:start + INIT_CHUNK_ROWS]
+            resp = np.zeros((block.shape[0], n_components))
+            resp[np.arange(block.shape[0]), block] = 1.0
+            yield start, resp
+
+    return statistics_from_responsibilities(covariance, X, one_hot_chunks(), reference)
+
+
+def statistics_of_points(covariance, X, indices):
+    """Statistics when component k is the single data point ``X[indices[k]]``."""
+    reference = np.asarray(X[indices], dtype=np.float64)
+    n_components, n_features = reference.shape
+    return SufficientStatistics(
+        resp_sum=np.ones(n_components),
+        sum_diff=np.zeros((n_components, n_features)),
+        sum_sq=np.zeros(covariance.sum_sq_shape(n_components, n_features)),
+        reference=reference,
+        log_likelihood=np.nan,
+        n_samples=X.shape[0],
+    )

@@ -1,0 +1,15 @@
+"""Warnings and errors raised by fastgmm (defined here: fastgmm never imports scikit-learn)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before the lower bound changed by less than ``tol``."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A fitted-model method was called before ``fit`` (as sklearn's, both a
+    ValueError and an AttributeError)."""
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A constructor or ``fit`` option has the wrong type or value (as sklearn's,
+    both a ValueError and a TypeError)."""
