@@ -29,13 +29,15 @@ def n_chunks_for(n_samples, bytes_per_chunk=0):
 class ArraySource:
     """An in-memory data matrix for one fit of one covariance type."""
 
-    def __init__(self, X, covariance, n_components):
+    def __init__(self, X, covariance, n_components, n_chunks=None):
         self.X = X
         self.covariance = covariance
         n_samples, n_features = X.shape
         sum_sq_shape = covariance.sum_sq_shape(n_components, n_features)
-        bytes_per_chunk = 8 * (n_components * (1 + n_features) + int(np.prod(sum_sq_shape)) + 1)
-        self.n_chunks = n_chunks_for(n_samples, bytes_per_chunk)
+        if n_chunks is None:
+            bytes_per_chunk = 8 * (n_components * (1 + n_features) + int(np.prod(sum_sq_shape)) + 1)
+            n_chunks = n_chunks_for(n_samples, bytes_per_chunk)
+        self.n_chunks = n_chunks
         self._resp_sum = np.empty((self.n_chunks, n_components))
         self._sum_diff = np.empty((self.n_chunks, n_components, n_features))
         self._sum_sq = np.empty((self.n_chunks,) + sum_sq_shape)

@@ -1,0 +1,78 @@
+"""Command-line interface: ``fastgmm demo``."""
+
+import argparse
+import time
+
+import numpy as np
+
+from .gaussian_mixture import GaussianMixture
+
+# The classic EM tutorial's mixture: three well-separated 2-D Gaussians.
+DEMO_WEIGHTS = np.array([0.3, 0.5, 0.2])
+DEMO_MEANS = np.array([[0.0, 0.0], [6.0, 2.0], [2.0, 7.0]])
+DEMO_COVARIANCES = np.array([
+    [[1.0, 0.5], [0.5, 1.0]],
+    [[1.5, -0.4], [-0.4, 0.8]],
+    [[0.6, 0.0], [0.0, 1.2]],
+])
+
+
+def demo_data(n_samples, seed=0):
+    """``n_samples`` points of the demo mixture (fixed seed) and their true components."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(len(DEMO_WEIGHTS), size=n_samples, p=DEMO_WEIGHTS)
+    noise = rng.standard_normal((n_samples, 2))
+    factors = np.linalg.cholesky(DEMO_COVARIANCES)
+    X = DEMO_MEANS[labels] + np.einsum("nij,nj->ni", factors[labels], noise)
+    return X, labels
+
+
+def _format(array):
+    return np.array2string(np.asarray(array), precision=4, suppress_small=True,
+                           separator=", ").replace("\n", "")
+
+
+def _print_component(label, weight, mean, covariance):
+    print(f"{label}: weight {weight:.4f}  mean {_format(mean)}  covariance {_format(covariance)}")
+
+
+def _print_fit(title, X, model, seconds):
+    order = np.argsort(model.means_[:, 0])  # a stable order to compare with the truth
+    print(f"\n== {title}: {X.shape[0]:,} points, {X.shape[1]} features ==")
+    print(f"fitted in {seconds:.3f} s wall time, {model.n_iter_} iterations, "
+          f"converged: {model.converged_}, lower bound (mean log-likelihood): "
+          f"{model.lower_bound_:.6f}")
+    for rank, k in enumerate(order):
+        _print_component(f"component {rank}", model.weights_[k], model.means_[k],
+                         model.covariances_[k])
+
+
+def demo(args):
+    """Fit the tutorial mixture on 1,000 points, then on a 1,000,000-point sample."""
+    print("True mixture (components ordered by the first coordinate of their mean):")
+    for rank, k in enumerate(np.argsort(DEMO_MEANS[:, 0])):
+        _print_component(f"component {rank}", DEMO_WEIGHTS[k], DEMO_MEANS[k], DEMO_COVARIANCES[k])
+    for title, n_samples in (("tutorial data", 1_000), ("large sample", args.large)):
+        X, _ = demo_data(n_samples, seed=args.seed)
+        model = GaussianMixture(3, covariance_type="full", random_state=args.seed)
+        start = time.perf_counter()
+        model.fit(X)
+        _print_fit(title, X, model, time.perf_counter() - start)
+    print("\n(the first fit includes Numba compilation when the kernel cache is cold)")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="fastgmm", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="fit a 3-component 2-D mixture on built-in data")
+    demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo_parser.add_argument("--large", type=int, default=1_000_000,
+                             help="size of the large sample (default 1,000,000)")
+    demo_parser.set_defaults(run=demo)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

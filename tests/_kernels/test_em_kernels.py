@@ -1,0 +1,114 @@
+"""The fused E-step/statistics and scoring kernels against the slow references."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import _references as ref
+from fastgmm._covariance import COVARIANCE_TYPES, m_step
+from fastgmm._sources import ArraySource, score_rows
+
+TYPES = list(COVARIANCE_TYPES)
+
+
+def setup_problem(covariance_type, n_samples=3000, n_features=4, n_components=3, seed=0,
+                  dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = ref.make_blobs(n_samples, n_features, n_components, seed=seed, scale=2.0, dtype=dtype)
+    weights, means, covariances = ref.random_parameters(rng, covariance_type, n_components, n_features)
+    covariance = COVARIANCE_TYPES[covariance_type]
+    return X, covariance, weights, means, covariances, covariance.precisions_cholesky(covariances)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_one_em_step_matches_the_reference(covariance_type, dtype, rtol):
+    X, covariance, weights, means, covariances, prec_chol = setup_problem(covariance_type, dtype=dtype)
+    source = ArraySource(X, covariance, len(weights))
+    statistics = source.statistics(weights, means, prec_chol)
+    new_weights, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
+
+    expected_ll, (exp_weights, exp_means, exp_covariances) = ref.em_step(
+        X.astype(np.float64), weights, means, covariances, covariance_type, reg_covar=1e-6)
+    assert statistics.log_likelihood == pytest.approx(expected_ll, rel=rtol)
+    assert_allclose(statistics.resp_sum, exp_weights * len(X), rtol=rtol)
+    assert_allclose(new_weights, exp_weights, rtol=rtol)
+    assert_allclose(new_means, exp_means, rtol=rtol, atol=rtol)
+    assert_allclose(new_covariances, exp_covariances, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_score_rows_matches_scipy(covariance_type, dtype, rtol):
+    X, covariance, weights, means, covariances, prec_chol = setup_problem(
+        covariance_type, n_samples=1000, dtype=dtype, seed=1)
+    log_prob, resp, labels = score_rows(covariance, X, weights, means, prec_chol,
+                                        log_prob_norm=True, resp=True, labels=True)
+    X64 = X.astype(np.float64)
+    assert_allclose(log_prob, ref.score_samples(X64, weights, means, covariances, covariance_type),
+                    rtol=rtol)
+    expected_resp = ref.responsibilities(X64, weights, means, covariances, covariance_type)
+    assert_allclose(resp, expected_resp, atol=10 * rtol)
+    assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
+    confident = expected_resp.max(axis=1) > 0.99
+    assert_array_equal(labels[confident], expected_resp.argmax(axis=1)[confident])
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_statistics_do_not_depend_on_the_chunk_grid(covariance_type):
+    # More, smaller chunks add the same numbers in another order: rounding only.
+    X, covariance, weights, means, covariances, prec_chol = setup_problem(covariance_type, 20_000)
+    source = ArraySource(X, covariance, len(weights))
+    assert source.n_chunks > 1
+    many = source.statistics(weights, means, prec_chol)
+    one = ArraySource(X, covariance, len(weights), n_chunks=1).statistics(weights, means, prec_chol)
+    assert_allclose(many.sum_sq, one.sum_sq, rtol=1e-11)
+    assert many.log_likelihood == pytest.approx(one.log_likelihood, rel=1e-12)
+
+
+def test_centred_statistics_keep_far_offset_data_accurate():
+    # Data 1e8 away from the origin: raw second moments would cancel catastrophically.
+    X, covariance, weights, means, covariances, prec_chol = setup_problem("full", 4000)
+    offset = 1e8
+    source = ArraySource(X + offset, covariance, len(weights))
+    statistics = source.statistics(weights, means + offset, prec_chol)
+    _, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
+    _, (_, exp_means, exp_covariances) = ref.em_step(X, weights, means, covariances, "full", 1e-6)
+    assert_allclose(new_means - offset, exp_means, atol=1e-6)
+    assert_allclose(new_covariances, exp_covariances, rtol=1e-6)
+
+
+SCRIPT = textwrap.dedent("""
+    import hashlib, warnings
+    import numpy as np
+    import fastgmm
+    warnings.simplefilter("ignore")
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=3, size=(4, 5))
+    X = centers[rng.integers(4, size=30_000)] + rng.normal(size=(30_000, 5))
+    digest = hashlib.sha256()
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        for init_params in ("kmeans", "k-means++", "random"):
+            model = fastgmm.GaussianMixture(4, covariance_type=covariance_type, max_iter=5,
+                                            init_params=init_params, random_state=0).fit(X)
+            for array in (model.weights_, model.means_, model.covariances_,
+                          np.float64(model.lower_bound_), model.predict_proba(X[:2000])):
+                digest.update(np.ascontiguousarray(array).tobytes())
+    print(digest.hexdigest())
+""")
+
+
+def test_results_are_bitwise_identical_on_one_and_two_threads():
+    digests = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        completed = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                                   text=True, timeout=600)
+        assert completed.returncode == 0, completed.stderr
+        digests.append(completed.stdout.strip())
+    assert digests[0] == digests[1]

@@ -1,0 +1,69 @@
+"""Per-covariance-type mathematics: M-step, precision factors, parameter counts."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import _references as ref
+from fastgmm._covariance import COVARIANCE_TYPES, ILL_DEFINED_COVARIANCE, m_step, n_parameters
+from fastgmm._statistics import statistics_from_responsibilities
+
+TYPES = list(COVARIANCE_TYPES)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_m_step_from_responsibilities_matches_the_textbook(covariance_type):
+    rng = np.random.default_rng(0)
+    X = ref.make_blobs(300, 3, 2, seed=1)
+    resp = rng.dirichlet(np.ones(4), size=300)
+    covariance = COVARIANCE_TYPES[covariance_type]
+    # Any reference point gives the same answer: here a deliberately poor one.
+    reference = np.full((4, 3), 7.0)
+    statistics = statistics_from_responsibilities(covariance, X, [(0, resp[:100]), (100, resp[100:])],
+                                                  reference)
+    weights, means, covariances = m_step(covariance, statistics, reg_covar=1e-4)
+    expected = ref.m_step(X, resp, covariance_type, reg_covar=1e-4)
+    for got, want in zip((weights, means, covariances), expected):
+        assert_allclose(got, want, rtol=1e-11)
+
+
+def test_empty_component_gets_mean_zero_and_reg_covar():
+    # sklearn's convention (nk = 0 + 10 eps): mean 0, covariance reg_covar * I.
+    X = ref.make_blobs(50, 2, 1)
+    resp = np.zeros((50, 2))
+    resp[:, 0] = 1.0
+    covariance = COVARIANCE_TYPES["full"]
+    statistics = statistics_from_responsibilities(covariance, X, [(0, resp)], np.ones((2, 2)))
+    _, means, covariances = m_step(covariance, statistics, reg_covar=1e-3)
+    assert_allclose(means[1], 0.0, atol=1e-12)
+    assert_allclose(covariances[1], 1e-3 * np.eye(2), atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_precision_factors_round_trip(covariance_type):
+    rng = np.random.default_rng(2)
+    covariance = COVARIANCE_TYPES[covariance_type]
+    _, _, covariances = ref.random_parameters(rng, covariance_type, 3, 4)
+    prec_chol = covariance.precisions_cholesky(covariances)
+    precisions = covariance.precisions(prec_chol)
+    assert_allclose(precisions, ref.precisions(covariances, covariance_type), rtol=1e-10)
+    assert_allclose(covariance.precisions_cholesky_from_precisions(precisions), prec_chol,
+                    rtol=1e-10, atol=1e-12)
+    assert_allclose(covariance.covariances_from_precisions(precisions), covariances, rtol=1e-10)
+    if prec_chol.ndim >= 2 and covariance_type in ("full", "tied"):
+        assert_allclose(np.tril(prec_chol, -1), 0.0)  # upper-triangular, as sklearn
+
+
+def test_singular_covariance_raises_sklearns_message():
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        COVARIANCE_TYPES["full"].precisions_cholesky(np.zeros((1, 2, 2)))
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        COVARIANCE_TYPES["diag"].precisions_cholesky(np.array([[1.0, 0.0]]))
+    assert "reg_covar" in ILL_DEFINED_COVARIANCE
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("n_components, n_features", [(1, 1), (3, 2), (5, 7)])
+def test_parameter_count(covariance_type, n_components, n_features):
+    assert n_parameters(COVARIANCE_TYPES[covariance_type], n_components, n_features) == \
+        ref.n_parameters(covariance_type, n_components, n_features)
