@@ -2,10 +2,14 @@
 
 Every kernel walks the rows in a fixed grid: ``n_chunks`` contiguous chunks
 (a function of the data's shape only, never of the thread count), each cut
-into blocks of ``BLOCK_ROWS`` rows.  A chunk owns one slot of every
+into blocks of at most ``BLOCK_ROWS`` rows.  A chunk owns one slot of every
 accumulator, so the parallel loop never writes shared memory, and the caller
 adds the slots up in chunk order: the result is bitwise the same on any
 number of threads.
+
+Inside a block, per-row quantities are stored *component-major*:
+``log_prob[k, i]`` for row ``start + i``, so that loops over the rows of a
+block are contiguous and vectorise.
 """
 
 import numpy as np
@@ -23,57 +27,67 @@ def chunk_bounds(n_samples, n_chunks, chunk):
 
 
 @njit(**NJIT_OPTIONS)
-def log_sum_exp_rows(log_prob, n_rows, out):
-    """Write ``log(sum_k exp(log_prob[i, k]))`` for the first ``n_rows`` rows."""
-    n_components = log_prob.shape[1]
+def centred_transposed(X, start, n_rows, mean, out):
+    """``out[a, i] = X[start + i, a] - mean[a]`` (in X's dtype) for ``i < n_rows``."""
     for i in range(n_rows):
-        largest = log_prob[i, 0]
-        for k in range(1, n_components):
-            if log_prob[i, k] > largest:
-                largest = log_prob[i, k]
-        total = 0.0
-        for k in range(n_components):
-            total += np.exp(log_prob[i, k] - largest)
-        out[i] = largest + np.log(total)
+        for a in range(X.shape[1]):
+            out[a, i] = X[start + i, a] - mean[a]
 
 
 @njit(**NJIT_OPTIONS)
-def responsibilities_in_place(log_prob, n_rows, log_prob_norm):
-    """Turn weighted log-probabilities into responsibilities, in place.
+def normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum):
+    """Weighted log-probabilities -> responsibilities, in place; fills ``log_prob_norm``.
 
-    E-step (Bishop 9.23, in log space): q_ik = exp(log pi_k N(x_i|k) - log p(x_i)).
-    Returns the block's log-likelihood ``sum_i log p(x_i)``.
+    E-step (Bishop 9.23) in log space, with one exp per entry:
+    m_i = max_k l_ik, e_ik = exp(l_ik - m_i), log p(x_i) = m_i + log sum_k e_ik,
+    q_ik = e_ik / sum_k e_ik.  Returns the block's sum_i log p(x_i).
     """
-    log_sum_exp_rows(log_prob, n_rows, log_prob_norm)
+    n_components = log_prob.shape[0]
+    for i in range(n_rows):
+        row_max[i] = log_prob[0, i]
+        row_sum[i] = 0.0
+    for k in range(1, n_components):
+        for i in range(n_rows):
+            row_max[i] = max(row_max[i], log_prob[k, i])
+    for k in range(n_components):
+        for i in range(n_rows):
+            e = np.exp(log_prob[k, i] - row_max[i])
+            log_prob[k, i] = e
+            row_sum[i] += e
     total = 0.0
     for i in range(n_rows):
+        log_prob_norm[i] = row_max[i] + np.log(row_sum[i])
         total += log_prob_norm[i]
-        for k in range(log_prob.shape[1]):
-            log_prob[i, k] = np.exp(log_prob[i, k] - log_prob_norm[i])
+        row_sum[i] = 1.0 / row_sum[i]
+    for k in range(n_components):
+        for i in range(n_rows):
+            log_prob[k, i] *= row_sum[i]
     return total
 
 
 @njit(**NJIT_OPTIONS)
-def write_scores(log_prob, start, n_rows, log_prob_norm, out_log_prob_norm,
-                 out_resp, out_labels):
+def write_scores(log_prob, start, n_rows, out_log_prob_norm, out_resp, out_labels,
+                 log_prob_norm, row_max, row_sum):
     """Write the per-row outputs that were asked for (length-0 arrays are skipped).
 
     ``out_log_prob_norm`` gets log p(x_i), ``out_resp`` the responsibilities and
     ``out_labels`` the index of the largest weighted log-probability (ties go to
     the lowest index, as ``numpy.argmax``).
     """
-    log_sum_exp_rows(log_prob, n_rows, log_prob_norm)
-    n_components = log_prob.shape[1]
-    for i in range(n_rows):
-        row = start + i
-        if out_log_prob_norm.shape[0] > 0:
-            out_log_prob_norm[row] = log_prob_norm[i]
-        if out_resp.shape[0] > 0:
-            for k in range(n_components):
-                out_resp[row, k] = np.exp(log_prob[i, k] - log_prob_norm[i])
-        if out_labels.shape[0] > 0:
+    n_components = log_prob.shape[0]
+    if out_labels.shape[0] > 0:
+        for i in range(n_rows):
             best = 0
             for k in range(1, n_components):
-                if log_prob[i, k] > log_prob[i, best]:
+                if log_prob[k, i] > log_prob[best, i]:
                     best = k
-            out_labels[row] = best
+            out_labels[start + i] = best
+    if out_log_prob_norm.shape[0] == 0 and out_resp.shape[0] == 0:
+        return
+    normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum)
+    for i in range(n_rows):
+        if out_log_prob_norm.shape[0] > 0:
+            out_log_prob_norm[start + i] = log_prob_norm[i]
+        if out_resp.shape[0] > 0:
+            for k in range(n_components):
+                out_resp[start + i, k] = log_prob[k, i]

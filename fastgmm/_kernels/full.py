@@ -1,4 +1,4 @@
-"""Kernels for ``covariance_type='full'``: one precision Cholesky factor per component.
+"""Kernels for ``covariance_type='full'`` (and 'tied'): one precision Cholesky factor per component.
 
 Conventions (shared with ``_covariance.py``):
 
@@ -9,90 +9,123 @@ Conventions (shared with ``_covariance.py``):
 - statistics are centred on ``means`` (the reference the caller passes in):
   ``sum_diff[k] = sum_i q_ik (x_i - mu_k)`` and ``sum_sq[k]`` holds the lower
   triangle of ``sum_i q_ik (x_i - mu_k)(x_i - mu_k)^T``.
+
+Within a block the work is matrix-shaped and the innermost loops run over the
+block's rows (contiguous, vectorised): the triangular product is a sequence of
+axpy's and the rank-B update of ``sum_sq`` a sequence of dot products.  Block
+partial sums are taken in the data's dtype and added to float64 accumulators.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from ._common import chunk_bounds, responsibilities_in_place, write_scores
+from ._common import centred_transposed, chunk_bounds, normalise_block, write_scores
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
-def _log_prob_block(X, start, stop, means, precisions_cholesky_t, log_const, log_prob):
-    """log pi_k N(x_i | mu_k, Sigma_k) for rows ``start:stop``.
+def _log_prob_block(X, start, n_rows, means, precisions_cholesky_t, log_const,
+                    diff_t, y, mahalanobis, log_prob):
+    """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)`` for the block's rows.
 
     With y = (x - mu) U and Lambda = U U^T:
     log N = -D/2 log 2pi + log det U - |y|^2 / 2   (Bishop 2.43).
     """
     n_features = X.shape[1]
-    diff = np.empty(n_features, dtype=X.dtype)
+    zero = X.dtype.type(0)
     for k in range(means.shape[0]):
         lower = precisions_cholesky_t[k]
-        for i in range(start, stop):
-            for a in range(n_features):
-                diff[a] = X[i, a] - means[k, a]
-            mahalanobis = 0.0
-            for j in range(n_features):
-                y = 0.0
-                for a in range(j + 1):
-                    y += diff[a] * lower[j, a]
-                mahalanobis += y * y
-            log_prob[i - start, k] = log_const[k] - 0.5 * mahalanobis
+        centred_transposed(X, start, n_rows, means[k], diff_t)
+        for i in range(n_rows):
+            mahalanobis[i] = zero
+        for j in range(n_features):
+            for i in range(n_rows):
+                y[i] = zero
+            for a in range(j + 1):
+                coefficient = lower[j, a]
+                for i in range(n_rows):
+                    y[i] += coefficient * diff_t[a, i]
+            for i in range(n_rows):
+                mahalanobis[i] += y[i] * y[i]
+        for i in range(n_rows):
+            log_prob[k, i] = log_const[k] - 0.5 * np.float64(mahalanobis[i])
 
 
 @njit(**NJIT_OPTIONS)
-def _accumulate_block(X, start, stop, means, resp, resp_sum, sum_diff, sum_sq):
-    """Add the block's centred zeroth, first and second moments (float64)."""
+def _accumulate_block(X, start, n_rows, means, resp, diff_t, weighted,
+                      resp_sum, sum_diff, sum_sq):
+    """Add the block's centred zeroth, first and second moments to the accumulators."""
     n_features = X.shape[1]
-    diff = np.empty(n_features)
-    weighted = np.empty(n_features)
+    zero = X.dtype.type(0)
     for k in range(means.shape[0]):
-        for i in range(start, stop):
-            r = resp[i - start, k]
-            if r == 0.0:
-                continue
-            resp_sum[k] += r
-            for a in range(n_features):
-                diff[a] = np.float64(X[i, a]) - np.float64(means[k, a])
-                weighted[a] = r * diff[a]
-                sum_diff[k, a] += weighted[a]
-            for a in range(n_features):
-                for b in range(a + 1):
-                    sum_sq[k, a, b] += weighted[a] * diff[b]
+        block_resp = 0.0
+        for i in range(n_rows):
+            block_resp += resp[k, i]
+        if block_resp == 0.0:
+            continue  # exact: every term below would be zero
+        resp_sum[k] += block_resp
+        centred_transposed(X, start, n_rows, means[k], diff_t)
+        for a in range(n_features):
+            partial = zero
+            for i in range(n_rows):
+                weighted[a, i] = X.dtype.type(resp[k, i]) * diff_t[a, i]
+                partial += weighted[a, i]
+            sum_diff[k, a] += partial
+        for a in range(n_features):
+            for b in range(a + 1):
+                partial = zero
+                for i in range(n_rows):
+                    partial += weighted[a, i] * diff_t[b, i]
+                sum_sq[k, a, b] += partial
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
 def statistics(X, means, precisions_cholesky_t, log_const, n_chunks,
                resp_sum, sum_diff, sum_sq, log_likelihood):
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk."""
-    n_samples, n_components = X.shape[0], means.shape[0]
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
     for c in prange(n_chunks):
         resp_sum[c] = 0.0
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        log_prob = np.empty((BLOCK_ROWS, n_components))
+        diff_t = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)
+        weighted = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)
+        y = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        mahalanobis = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        log_prob = np.empty((n_components, BLOCK_ROWS))
         log_prob_norm = np.empty(BLOCK_ROWS)
+        row_max = np.empty(BLOCK_ROWS)
+        row_sum = np.empty(BLOCK_ROWS)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
-            stop = min(start + BLOCK_ROWS, last)
-            _log_prob_block(X, start, stop, means, precisions_cholesky_t, log_const, log_prob)
-            log_likelihood[c] += responsibilities_in_place(log_prob, stop - start, log_prob_norm)
-            _accumulate_block(X, start, stop, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
+            n_rows = min(BLOCK_ROWS, last - start)
+            _log_prob_block(X, start, n_rows, means, precisions_cholesky_t, log_const,
+                            diff_t, y, mahalanobis, log_prob)
+            log_likelihood[c] += normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum)
+            _accumulate_block(X, start, n_rows, means, log_prob, diff_t, weighted,
+                              resp_sum[c], sum_diff[c], sum_sq[c])
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
 def score(X, means, precisions_cholesky_t, log_const, n_chunks,
           out_log_prob_norm, out_resp, out_labels):
     """Per-row log p(x), responsibilities and/or labels, block by block."""
-    n_samples, n_components = X.shape[0], means.shape[0]
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
     for c in prange(n_chunks):
-        log_prob = np.empty((BLOCK_ROWS, n_components))
+        diff_t = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)
+        y = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        mahalanobis = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        log_prob = np.empty((n_components, BLOCK_ROWS))
         log_prob_norm = np.empty(BLOCK_ROWS)
+        row_max = np.empty(BLOCK_ROWS)
+        row_sum = np.empty(BLOCK_ROWS)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
-            stop = min(start + BLOCK_ROWS, last)
-            _log_prob_block(X, start, stop, means, precisions_cholesky_t, log_const, log_prob)
-            write_scores(log_prob, start, stop - start, log_prob_norm,
-                         out_log_prob_norm, out_resp, out_labels)
+            n_rows = min(BLOCK_ROWS, last - start)
+            _log_prob_block(X, start, n_rows, means, precisions_cholesky_t, log_const,
+                            diff_t, y, mahalanobis, log_prob)
+            write_scores(log_prob, start, n_rows, out_log_prob_norm, out_resp, out_labels,
+                         log_prob_norm, row_max, row_sum)
