@@ -305,16 +305,16 @@ class GaussianMixture:
 
         ``-2 log L + n_parameters * log(n_samples)``.
         """
-        n_samples = _validation.check_data(X).shape[0]
-        return -2 * self.score(X) * n_samples + self._n_parameters() * math.log(n_samples)
+        log_prob = self.score_samples(X)
+        return -2 * log_prob.mean() * len(log_prob) + self._n_parameters() * math.log(len(log_prob))
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better).
 
         ``-2 log L + 2 n_parameters``.
         """
-        n_samples = _validation.check_data(X).shape[0]
-        return -2 * self.score(X) * n_samples + 2 * self._n_parameters()
+        log_prob = self.score_samples(X)
+        return -2 * log_prob.mean() * len(log_prob) + 2 * self._n_parameters()
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` points from the fitted mixture.

@@ -7,6 +7,12 @@ accumulator, so the parallel loop never writes shared memory, and the caller
 adds the slots up in chunk order: the result is bitwise the same on any
 number of threads.
 
+Each covariance type writes its own two small drivers (``statistics`` and
+``score``) around its ``_log_prob_block``/``_accumulate_block``: Numba does not
+cache a kernel that takes a jitted function as an argument, nor one made by a
+closure factory (both checked with numba 0.68), and uncached kernels would
+recompile in every process.
+
 Inside a block, per-row quantities are stored *component-major*:
 ``log_prob[k, i]`` for row ``start + i``, so that loops over the rows of a
 block are contiguous and vectorise.
@@ -15,7 +21,7 @@ block are contiguous and vectorise.
 import numpy as np
 from numba import njit
 
-from ._options import NJIT_OPTIONS
+from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
@@ -27,6 +33,27 @@ def chunk_bounds(n_samples, n_chunks, chunk):
 
 
 @njit(**NJIT_OPTIONS)
+def block_workspace(X, n_components):
+    """Scratch arrays for one chunk's blocks, allocated once per chunk and pass.
+
+    Returns ``(diff_t, weighted, y, mahalanobis, log_prob, row_stats)``:
+    centred rows and their responsibility-weighted copy (features x rows, in
+    X's dtype), two per-row vectors in X's dtype, the component-major
+    ``log_prob`` (float64) and ``row_stats`` (float64, 3 x rows: log p(x),
+    row maximum, row sum) for ``normalise_block``.
+    """
+    n_features = X.shape[1]
+    return (
+        np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
+        np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
+        np.empty(BLOCK_ROWS, dtype=X.dtype),
+        np.empty(BLOCK_ROWS, dtype=X.dtype),
+        np.empty((n_components, BLOCK_ROWS)),
+        np.empty((3, BLOCK_ROWS)),
+    )
+
+
+@njit(**NJIT_OPTIONS)
 def centred_transposed(X, start, n_rows, mean, out):
     """``out[a, i] = X[start + i, a] - mean[a]`` (in X's dtype) for ``i < n_rows``."""
     for i in range(n_rows):
@@ -35,14 +62,16 @@ def centred_transposed(X, start, n_rows, mean, out):
 
 
 @njit(**NJIT_OPTIONS)
-def normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum):
-    """Weighted log-probabilities -> responsibilities, in place; fills ``log_prob_norm``.
+def normalise_block(log_prob, n_rows, row_stats):
+    """Weighted log-probabilities -> responsibilities, in place.
 
     E-step (Bishop 9.23) in log space, with one exp per entry:
     m_i = max_k l_ik, e_ik = exp(l_ik - m_i), log p(x_i) = m_i + log sum_k e_ik,
-    q_ik = e_ik / sum_k e_ik.  Returns the block's sum_i log p(x_i).
+    q_ik = e_ik / sum_k e_ik.  Leaves log p(x_i) in ``row_stats[0]`` and returns
+    the block's sum_i log p(x_i).
     """
     n_components = log_prob.shape[0]
+    log_prob_norm, row_max, row_sum = row_stats[0], row_stats[1], row_stats[2]
     for i in range(n_rows):
         row_max[i] = log_prob[0, i]
         row_sum[i] = 0.0
@@ -66,8 +95,7 @@ def normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum):
 
 
 @njit(**NJIT_OPTIONS)
-def write_scores(log_prob, start, n_rows, out_log_prob_norm, out_resp, out_labels,
-                 log_prob_norm, row_max, row_sum):
+def write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels):
     """Write the per-row outputs that were asked for (length-0 arrays are skipped).
 
     ``out_log_prob_norm`` gets log p(x_i), ``out_resp`` the responsibilities and
@@ -84,10 +112,10 @@ def write_scores(log_prob, start, n_rows, out_log_prob_norm, out_resp, out_label
             out_labels[start + i] = best
     if out_log_prob_norm.shape[0] == 0 and out_resp.shape[0] == 0:
         return
-    normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum)
+    normalise_block(log_prob, n_rows, row_stats)
     for i in range(n_rows):
         if out_log_prob_norm.shape[0] > 0:
-            out_log_prob_norm[start + i] = log_prob_norm[i]
+            out_log_prob_norm[start + i] = row_stats[0, i]
         if out_resp.shape[0] > 0:
             for k in range(n_components):
                 out_resp[start + i, k] = log_prob[k, i]

@@ -4,6 +4,10 @@ Kernels are compiled lazily, once per input dtype: the validation layer only
 ever hands them C-contiguous float32 or float64 data and float64 parameters
 (cast to the data's dtype where the log-density work happens), so each kernel
 has at most two specialisations, and ``cache=True`` keeps them on disk.
+
+Numba's cache is keyed on each kernel's own source file: after editing a
+constant here, delete ``fastgmm/_kernels/__pycache__`` (installed releases
+get fresh files, hence a fresh cache).
 """
 
 # Only flags that keep NaN/inf semantics: no "nnan"/"ninf", so NaN checks and

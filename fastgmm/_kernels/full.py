@@ -19,7 +19,13 @@ partial sums are taken in the data's dtype and added to float64 accumulators.
 import numpy as np
 from numba import njit, prange
 
-from ._common import centred_transposed, chunk_bounds, normalise_block, write_scores
+from ._common import (
+    block_workspace,
+    centred_transposed,
+    chunk_bounds,
+    normalise_block,
+    write_scores,
+)
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
 
@@ -83,27 +89,19 @@ def _accumulate_block(X, start, n_rows, means, resp, diff_t, weighted,
 def statistics(X, means, precisions_cholesky_t, log_const, n_chunks,
                resp_sum, sum_diff, sum_sq, log_likelihood):
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk."""
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
+    n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
         resp_sum[c] = 0.0
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        diff_t = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)
-        weighted = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)
-        y = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        mahalanobis = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        log_prob = np.empty((n_components, BLOCK_ROWS))
-        log_prob_norm = np.empty(BLOCK_ROWS)
-        row_max = np.empty(BLOCK_ROWS)
-        row_sum = np.empty(BLOCK_ROWS)
+        diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             _log_prob_block(X, start, n_rows, means, precisions_cholesky_t, log_const,
                             diff_t, y, mahalanobis, log_prob)
-            log_likelihood[c] += normalise_block(log_prob, n_rows, log_prob_norm, row_max, row_sum)
+            log_likelihood[c] += normalise_block(log_prob, n_rows, row_stats)
             _accumulate_block(X, start, n_rows, means, log_prob, diff_t, weighted,
                               resp_sum[c], sum_diff[c], sum_sq[c])
 
@@ -112,20 +110,12 @@ def statistics(X, means, precisions_cholesky_t, log_const, n_chunks,
 def score(X, means, precisions_cholesky_t, log_const, n_chunks,
           out_log_prob_norm, out_resp, out_labels):
     """Per-row log p(x), responsibilities and/or labels, block by block."""
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
+    n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
-        diff_t = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)
-        y = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        mahalanobis = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        log_prob = np.empty((n_components, BLOCK_ROWS))
-        log_prob_norm = np.empty(BLOCK_ROWS)
-        row_max = np.empty(BLOCK_ROWS)
-        row_sum = np.empty(BLOCK_ROWS)
+        diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             _log_prob_block(X, start, n_rows, means, precisions_cholesky_t, log_const,
                             diff_t, y, mahalanobis, log_prob)
-            write_scores(log_prob, start, n_rows, out_log_prob_norm, out_resp, out_labels,
-                         log_prob_norm, row_max, row_sum)
+            write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
