@@ -21,10 +21,10 @@ with its one precision repeated over the features and averages the variances.
 """
 
 import numpy as np
-from scipy import linalg
 
 from ._kernels import diag as diag_kernels
 from ._kernels import full as full_kernels
+from ._kernels import linalg
 
 # sklearn adds 10 * eps to every component's weight sum so that an empty
 # component gives mean 0 and covariance reg_covar instead of 0 / 0.
@@ -66,24 +66,19 @@ def _centred_squares(resp_sum, sum_diff, sum_sq, shift):
     return sum_sq - 2.0 * sum_diff * shift + resp_sum[:, None] * shift * shift
 
 
-def _cholesky_lower(matrix):
-    try:
-        return linalg.cholesky(matrix, lower=True)
-    except linalg.LinAlgError:
-        raise ValueError(ILL_DEFINED_COVARIANCE) from None
-
-
-def _precision_cholesky_of(covariance):
-    """Upper-triangular U with U U^T = inv(covariance), via L = chol(covariance)."""
-    cov_chol = _cholesky_lower(covariance)
-    identity = np.eye(covariance.shape[0])
-    return linalg.solve_triangular(cov_chol, identity, lower=True).T
+def _precisions_cholesky_full(covariances):
+    """Upper-triangular U_k with U_k U_k^T = inv(covariances[k]), via L_k = chol(covariances[k])."""
+    covariances = np.ascontiguousarray(covariances, dtype=np.float64)
+    out = np.empty_like(covariances)
+    if linalg.precisions_cholesky(covariances, out) >= 0:
+        raise ValueError(ILL_DEFINED_COVARIANCE)
+    return out
 
 
 def _cholesky_of_precision(precision):
     """Upper-triangular U with U U^T = precision (sklearn #26415: flip, chol, flip)."""
     flipped = np.flip(precision, (0, 1))
-    return np.flip(linalg.cholesky(flipped, lower=True), (0, 1))
+    return np.flip(np.linalg.cholesky(flipped), (0, 1))
 
 
 def _log_gaussian_constant(n_features):
@@ -108,9 +103,7 @@ class FullCovariance:
         diagonal += reg_covar
         return covariances
 
-    @staticmethod
-    def precisions_cholesky(covariances):
-        return np.stack([_precision_cholesky_of(c) for c in covariances])
+    precisions_cholesky = staticmethod(_precisions_cholesky_full)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
@@ -157,7 +150,10 @@ class TiedCovariance:
         covariance[np.diag_indices_from(covariance)] += reg_covar
         return covariance
 
-    precisions_cholesky = staticmethod(_precision_cholesky_of)
+    @staticmethod
+    def precisions_cholesky(covariance):
+        return _precisions_cholesky_full(covariance[None])[0]
+
     precisions_cholesky_from_precisions = staticmethod(_cholesky_of_precision)
 
     @staticmethod

@@ -21,6 +21,7 @@ block are contiguous and vectorise.
 import numpy as np
 from numba import njit
 
+from ._math import exp_nonpositive
 from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 
@@ -36,14 +37,15 @@ def chunk_bounds(n_samples, n_chunks, chunk):
 def block_workspace(X, n_components):
     """Scratch arrays for one chunk's blocks, allocated once per chunk and pass.
 
-    Returns ``(diff_t, weighted, y, mahalanobis, log_prob, row_stats)``:
-    centred rows and their responsibility-weighted copy (features x rows, in
-    X's dtype), two per-row vectors in X's dtype, the component-major
-    ``log_prob`` (float64) and ``row_stats`` (float64, 3 x rows: log p(x),
-    row maximum, row sum) for ``normalise_block``.
+    Returns ``(x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats)``:
+    the block's rows transposed, centred, and centred and weighted by the
+    responsibilities (features x rows, in X's dtype), two per-row vectors in
+    X's dtype, the component-major ``log_prob`` (float64) and ``row_stats``
+    (float64, 3 x rows: log p(x), row maximum, row sum) for ``normalise_block``.
     """
     n_features = X.shape[1]
     return (
+        np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
         np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
         np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
         np.empty(BLOCK_ROWS, dtype=X.dtype),
@@ -54,11 +56,20 @@ def block_workspace(X, n_components):
 
 
 @njit(**NJIT_OPTIONS)
-def centred_transposed(X, start, n_rows, mean, out):
-    """``out[a, i] = X[start + i, a] - mean[a]`` (in X's dtype) for ``i < n_rows``."""
+def transpose_block(X, start, n_rows, x_t):
+    """``x_t[a, i] = X[start + i, a]`` for ``i < n_rows``: once per block, for all components."""
     for i in range(n_rows):
         for a in range(X.shape[1]):
-            out[a, i] = X[start + i, a] - mean[a]
+            x_t[a, i] = X[start + i, a]
+
+
+@njit(**NJIT_OPTIONS)
+def centre_block(x_t, n_rows, mean, diff_t):
+    """``diff_t[a, i] = x_t[a, i] - mean[a]`` (contiguous rows, vectorised)."""
+    for a in range(x_t.shape[0]):
+        centre = mean[a]
+        for i in range(n_rows):
+            diff_t[a, i] = x_t[a, i] - centre
 
 
 @njit(**NJIT_OPTIONS)
@@ -80,7 +91,7 @@ def normalise_block(log_prob, n_rows, row_stats):
             row_max[i] = max(row_max[i], log_prob[k, i])
     for k in range(n_components):
         for i in range(n_rows):
-            e = np.exp(log_prob[k, i] - row_max[i])
+            e = exp_nonpositive(log_prob[k, i] - row_max[i])
             log_prob[k, i] = e
             row_sum[i] += e
     total = 0.0

@@ -16,22 +16,23 @@ from numba import njit, prange
 
 from ._common import (
     block_workspace,
-    centred_transposed,
+    centre_block,
     chunk_bounds,
     normalise_block,
+    transpose_block,
     write_scores,
 )
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
-def _log_prob_block(X, start, n_rows, means, precisions_cholesky, log_const,
+def _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
                     diff_t, mahalanobis, log_prob):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, diag(sigma_k^2))`` for the block's rows."""
-    n_features = X.shape[1]
-    zero = X.dtype.type(0)
+    n_features = x_t.shape[0]
+    zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
-        centred_transposed(X, start, n_rows, means[k], diff_t)
+        centre_block(x_t, n_rows, means[k], diff_t)
         for i in range(n_rows):
             mahalanobis[i] = zero
         for a in range(n_features):
@@ -44,10 +45,10 @@ def _log_prob_block(X, start, n_rows, means, precisions_cholesky, log_const,
 
 
 @njit(**NJIT_OPTIONS)
-def _accumulate_block(X, start, n_rows, means, resp, diff_t, resp_sum, sum_diff, sum_sq):
+def _accumulate_block(x_t, n_rows, means, resp, diff_t, resp_sum, sum_diff, sum_sq):
     """Add the block's centred zeroth, first and squared moments to the accumulators."""
-    n_features = X.shape[1]
-    zero = X.dtype.type(0)
+    n_features = x_t.shape[0]
+    zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
         block_resp = 0.0
         for i in range(n_rows):
@@ -55,12 +56,12 @@ def _accumulate_block(X, start, n_rows, means, resp, diff_t, resp_sum, sum_diff,
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
-        centred_transposed(X, start, n_rows, means[k], diff_t)
+        centre_block(x_t, n_rows, means[k], diff_t)
         for a in range(n_features):
             first = zero
             second = zero
             for i in range(n_rows):
-                weighted = X.dtype.type(resp[k, i]) * diff_t[a, i]
+                weighted = x_t.dtype.type(resp[k, i]) * diff_t[a, i]
                 first += weighted
                 second += weighted * diff_t[a, i]
             sum_diff[k, a] += first
@@ -77,14 +78,16 @@ def statistics(X, means, precisions_cholesky, log_const, n_chunks,
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(X, n_components)
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+            X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
-            _log_prob_block(X, start, n_rows, means, precisions_cholesky, log_const,
+            transpose_block(X, start, n_rows, x_t)
+            _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
                             diff_t, mahalanobis, log_prob)
             log_likelihood[c] += normalise_block(log_prob, n_rows, row_stats)
-            _accumulate_block(X, start, n_rows, means, log_prob, diff_t,
+            _accumulate_block(x_t, n_rows, means, log_prob, diff_t,
                               resp_sum[c], sum_diff[c], sum_sq[c])
 
 
@@ -94,10 +97,12 @@ def score(X, means, precisions_cholesky, log_const, n_chunks,
     """Per-row log p(x), responsibilities and/or labels, block by block."""
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
-        diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(X, n_components)
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+            X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
-            _log_prob_block(X, start, n_rows, means, precisions_cholesky, log_const,
+            transpose_block(X, start, n_rows, x_t)
+            _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
                             diff_t, mahalanobis, log_prob)
             write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
