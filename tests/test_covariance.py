@@ -67,3 +67,21 @@ def test_singular_covariance_raises_sklearns_message():
 def test_parameter_count(covariance_type, n_components, n_features):
     assert n_parameters(COVARIANCE_TYPES[covariance_type], n_components, n_features) == \
         ref.n_parameters(covariance_type, n_components, n_features)
+
+
+def test_serial_cholesky_matches_scipy_and_flags_non_positive_definite():
+    from scipy import linalg
+
+    from fastgmm._kernels.linalg import precisions_cholesky
+
+    rng = np.random.default_rng(5)
+    _, _, covariances = ref.random_parameters(rng, "full", 4, 6)
+    out = np.empty_like(covariances)
+    assert precisions_cholesky(covariances, out) == -1
+    for cov, got in zip(covariances, out):
+        expected = linalg.solve_triangular(linalg.cholesky(cov, lower=True), np.eye(6), lower=True).T
+        assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    covariances[2, 3, 3] = -1.0
+    assert precisions_cholesky(covariances, out) == 2
+    covariances[1, 0, 0] = np.nan
+    assert precisions_cholesky(covariances, out) == 1

@@ -301,3 +301,16 @@ def test_max_iter_zero_keeps_the_initial_parameters():
     assert_allclose(model.means_, start["means_init"])
     assert_allclose(model.precisions_, start["precisions_init"], rtol=1e-12)
     assert_allclose(model.covariances_, np.linalg.inv(start["precisions_init"]), rtol=1e-12)
+
+
+def test_verbose_reports_iterations_like_sklearn(capsys):
+    X = ref.make_blobs(300, 2, 2, seed=3)
+    with pytest.warns(ConvergenceWarning):
+        GaussianMixture(2, verbose=2, verbose_interval=1, max_iter=3, tol=0.0,
+                        random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "Initialization 0" in out
+    assert out.count("  Iteration ") == 3 and "ll change" in out
+    assert "Initialization did not converge. time lapse" in out
+    GaussianMixture(2, verbose=0, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
