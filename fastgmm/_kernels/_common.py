@@ -39,8 +39,8 @@ def block_workspace(X, n_components):
 
     Returns ``(x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats)``:
     the block's rows transposed, centred, and centred and weighted by the
-    responsibilities (features x rows, in X's dtype), two per-row vectors in
-    X's dtype, the component-major ``log_prob`` (float64) and ``row_stats``
+    responsibilities (features x rows, in X's dtype), two scratch rows ``y``
+    and one row ``mahalanobis`` in X's dtype, the component-major ``log_prob`` (float64) and ``row_stats``
     (float64, 3 x rows: log p(x), row maximum, row sum) for ``normalise_block``.
     """
     n_features = X.shape[1]
@@ -48,7 +48,7 @@ def block_workspace(X, n_components):
         np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
         np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
         np.empty((n_features, BLOCK_ROWS), dtype=X.dtype),
-        np.empty(BLOCK_ROWS, dtype=X.dtype),
+        np.empty((2, BLOCK_ROWS), dtype=X.dtype),
         np.empty(BLOCK_ROWS, dtype=X.dtype),
         np.empty((n_components, BLOCK_ROWS)),
         np.empty((3, BLOCK_ROWS)),

@@ -32,12 +32,13 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
 @njit(**NJIT_OPTIONS)
 def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
-                    diff_t, y, mahalanobis, log_prob):
+                    diff_t, y, y_next, mahalanobis, log_prob):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)`` for the block's rows.
 
     With y = (x - mu) U and Lambda = U U^T:
     log N = -D/2 log 2pi + log det U - |y|^2 / 2   (Bishop 2.43).
     The triangular product runs as axpy's over the block's rows (vectorised).
+    ``y`` and ``y_next`` are scratch rows.
     """
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
@@ -46,15 +47,25 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
         centre_block(x_t, n_rows, means[k], diff_t)
         for i in range(n_rows):
             mahalanobis[i] = zero
-        for j in range(n_features):
+        # Rows j and j + 1 of y together: each load of diff_t feeds two FMAs.
+        for j in range(0, n_features, 2):
+            j1 = min(j + 1, n_features - 1)
             for i in range(n_rows):
                 y[i] = zero
-            for a in range(j + 1):
-                coefficient = lower[j, a]
+                y_next[i] = zero
+            for a in range(j1 + 1):
+                coefficient = lower[j, a]  # zero for a = j + 1: lower is triangular
+                coefficient_next = lower[j1, a]
                 for i in range(n_rows):
-                    y[i] += coefficient * diff_t[a, i]
-            for i in range(n_rows):
-                mahalanobis[i] += y[i] * y[i]
+                    d = diff_t[a, i]
+                    y[i] += coefficient * d
+                    y_next[i] += coefficient_next * d
+            if j1 == j:  # odd n_features: the last row alone
+                for i in range(n_rows):
+                    mahalanobis[i] += y[i] * y[i]
+            else:
+                for i in range(n_rows):
+                    mahalanobis[i] += y[i] * y[i] + y_next[i] * y_next[i]
         for i in range(n_rows):
             log_prob[k, i] = log_const[k] - 0.5 * np.float64(mahalanobis[i])
 
@@ -121,7 +132,7 @@ def statistics(X, means, precisions_cholesky_t, log_const, n_chunks,
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
             _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
-                            diff_t, y, mahalanobis, log_prob)
+                            diff_t, y[0], y[1], mahalanobis, log_prob)
             log_likelihood[c] += normalise_block(log_prob, n_rows, row_stats)
             _accumulate_block(x_t, n_rows, means, log_prob, diff_t, weighted,
                               resp_sum[c], sum_diff[c], sum_sq[c])
@@ -140,5 +151,5 @@ def score(X, means, precisions_cholesky_t, log_const, n_chunks,
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
             _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
-                            diff_t, y, mahalanobis, log_prob)
+                            diff_t, y[0], y[1], mahalanobis, log_prob)
             write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
