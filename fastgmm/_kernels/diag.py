@@ -8,7 +8,8 @@ Conventions (shared with ``_covariance.py``):
 - statistics are centred on ``means``: ``sum_diff[k] = sum_i q_ik (x_i - mu_k)``
   and ``sum_sq[k, a] = sum_i q_ik (x_ia - mu_ka)^2``.
 
-Same block layout as ``full.py``: innermost loops over the block's rows.
+Same block layout as ``full.py``: innermost loops over the block's rows,
+which are centred on the fly (no centred copy is stored).
 """
 
 import numpy as np
@@ -16,7 +17,6 @@ from numba import njit, prange
 
 from ._common import (
     block_workspace,
-    centre_block,
     chunk_bounds,
     normalise_block,
     transpose_block,
@@ -26,26 +26,25 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
-def _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
-                    diff_t, mahalanobis, log_prob):
+def _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, diag(sigma_k^2))`` for the block's rows."""
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
-        centre_block(x_t, n_rows, means[k], diff_t)
         for i in range(n_rows):
             mahalanobis[i] = zero
         for a in range(n_features):
+            centre = means[k, a]
             precision = precisions_cholesky[k, a]
             for i in range(n_rows):
-                y = diff_t[a, i] * precision
+                y = (x_t[a, i] - centre) * precision
                 mahalanobis[i] += y * y
         for i in range(n_rows):
             log_prob[k, i] = log_const[k] - 0.5 * np.float64(mahalanobis[i])
 
 
 @njit(**NJIT_OPTIONS)
-def _accumulate_block(x_t, n_rows, means, resp, diff_t, resp_sum, sum_diff, sum_sq):
+def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
     """Add the block's centred zeroth, first and squared moments to the accumulators."""
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
@@ -56,14 +55,15 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, resp_sum, sum_diff, sum_
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
-        centre_block(x_t, n_rows, means[k], diff_t)
         for a in range(n_features):
+            centre = means[k, a]
             first = zero
             second = zero
             for i in range(n_rows):
-                weighted = x_t.dtype.type(resp[k, i]) * diff_t[a, i]
+                diff = x_t[a, i] - centre
+                weighted = x_t.dtype.type(resp[k, i]) * diff
                 first += weighted
-                second += weighted * diff_t[a, i]
+                second += weighted * diff
             sum_diff[k, a] += first
             sum_sq[k, a] += second
 
@@ -85,10 +85,9 @@ def statistics(X, means, precisions_cholesky, log_const, n_chunks,
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
             _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
-                            diff_t, mahalanobis, log_prob)
+                            mahalanobis, log_prob)
             log_likelihood[c] += normalise_block(log_prob, n_rows, row_stats)
-            _accumulate_block(x_t, n_rows, means, log_prob, diff_t,
-                              resp_sum[c], sum_diff[c], sum_sq[c])
+            _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
@@ -104,5 +103,5 @@ def score(X, means, precisions_cholesky, log_const, n_chunks,
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
             _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
-                            diff_t, mahalanobis, log_prob)
+                            mahalanobis, log_prob)
             write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
