@@ -21,7 +21,7 @@ block are contiguous and vectorise.
 import numpy as np
 from numba import njit
 
-from ._math import exp_nonpositive
+from ._math import exp_nonpositive, log_positive
 from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 
@@ -96,7 +96,7 @@ def normalise_block(log_prob, n_rows, row_stats):
             row_sum[i] += e
     total = 0.0
     for i in range(n_rows):
-        log_prob_norm[i] = row_max[i] + np.log(row_sum[i])
+        log_prob_norm[i] = row_max[i] + log_positive(row_sum[i])
         total += log_prob_norm[i]
         row_sum[i] = 1.0 / row_sum[i]
     for k in range(n_components):

@@ -5,9 +5,11 @@ ever hands them C-contiguous float32 or float64 data and float64 parameters
 (cast to the data's dtype where the log-density work happens), so each kernel
 has at most two specialisations, and ``cache=True`` keeps them on disk.
 
-Numba's cache is keyed on each kernel's own source file: after editing a
-constant here, delete ``fastgmm/_kernels/__pycache__`` (installed releases
-get fresh files, hence a fresh cache).
+Numba's cache is keyed on each kernel's own source file only: after editing
+a helper that kernels in other files call (this module, ``_common.py``,
+``_math.py``), delete ``fastgmm/_kernels/__pycache__`` or the kernels keep
+their stale compiled copy.  Installed releases get fresh files, hence a
+fresh cache.
 """
 
 # Only flags that keep NaN/inf semantics: no "nnan"/"ninf", so NaN checks and

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from fastgmm._kernels._math import exp_nonpositive
+from fastgmm._kernels._math import exp_nonpositive, log_positive
 
 
 @njit(cache=False)
@@ -33,3 +33,32 @@ def test_exp_nonpositive_edges():
     _exp_all(x, out)
     assert np.all(out[:3] == 0.0)
     assert np.isnan(out[3])
+
+
+@njit(cache=False)
+def _log_all(x, out):
+    for i in range(x.shape[0]):
+        out[i] = log_positive(x[i])
+
+
+def test_log_positive_matches_numpy_to_two_ulp():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([
+        rng.uniform(1.0, 64.0, 200_000),              # the kernels' range
+        np.exp(rng.uniform(-700, 700, 100_000)),
+        1.0 + rng.uniform(-1e-8, 1e-8, 10_000),
+        np.array([1.0, 2.0, 0.5, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2.0)]),
+    ])
+    out = np.empty_like(x)
+    _log_all(x, out)
+    expected = np.log(x)
+    # Near log(x) = 0 the ulp of the result is tiny: compare on the scale of s = (x-1)/(x+1) too.
+    tolerance = 2 * np.maximum(np.spacing(np.abs(expected)), np.spacing(np.abs(x - 1.0)))
+    assert np.all(np.abs(out - expected) <= tolerance)
+    assert out[-5] == 0.0
+
+
+def test_log_positive_propagates_nan():
+    out = np.empty(1)
+    _log_all(np.array([np.nan]), out)
+    assert np.isnan(out[0])
