@@ -5,7 +5,7 @@ Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
 
 import numpy as np
 
-from .workloads import make_data, seconds_per_iteration, warm_up, workload
+from .workloads import QUICK, make_data, seconds_per_iteration, warm_up, workload
 
 
 class EMIteration:
@@ -66,3 +66,47 @@ class ScoreSamples:
                                axis=1), axis=1)
         else:
             self.model.score_samples(self.X)
+
+
+_FIRST_FIT = """
+import numpy as np, fastgmm
+X = np.random.default_rng(0).normal(size=(2000, 3))
+fastgmm.GaussianMixture(3, covariance_type={covariance_type!r}, random_state=0).fit(X)
+"""
+
+
+class FirstFit:
+    """Wall time of a new process's first fit (kmeans init + EM), cold and cached kernels."""
+
+    params = (["full", "tied", "diag", "spherical"], ["cold", "cached"])
+    param_names = ["covariance_type", "cache"]
+    number = 1
+    repeat = 1
+    timeout = 300
+
+    def setup(self, covariance_type, cache):
+        import tempfile
+
+        if QUICK and covariance_type != "full":
+            raise NotImplementedError("quick profile: 'full' only")
+        self.cache_dir = tempfile.mkdtemp(prefix="fastgmm-numba-cache-")
+        if cache == "cached":
+            self._run(covariance_type)
+
+    def teardown(self, covariance_type, cache):
+        import shutil
+
+        if hasattr(self, "cache_dir"):  # setup may have skipped this case
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+    def _run(self, covariance_type):
+        import os
+        import subprocess
+        import sys
+
+        env = dict(os.environ, NUMBA_CACHE_DIR=self.cache_dir)
+        subprocess.run([sys.executable, "-c", _FIRST_FIT.format(covariance_type=covariance_type)],
+                       env=env, check=True)
+
+    def time_first_fit(self, covariance_type, cache):
+        self._run(covariance_type)
