@@ -2,9 +2,10 @@
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick]
 
-For each workload: sklearn s/iter, fastgmm s/iter (float64, and float32 where
-the target is about float32), their ratio (medians over ``--repeats`` runs,
-both measured in this process, fastgmm's JIT warmed up first) and the target.
+For each workload: sklearn s/iter, fastgmm s/iter (float64), their ratio
+(medians over ``--repeats`` runs, both measured in this process, fastgmm's JIT
+warmed up first) and the target.  (float32 and peak-memory rows belong to the
+speed issue and are not here yet; the asv suite times float32.)
 Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (DESIGN.md section 4).
 """
 

@@ -1,6 +1,7 @@
 """Per-covariance-type mathematics, one class per type, chosen from ``COVARIANCE_TYPES``.
 
-Everything here is small (K x D x D at most) and runs in float64 numpy/scipy:
+Everything here is small (K x D x D at most) and runs in float64 (numpy, and
+the serial Cholesky of ``_kernels/linalg.py``):
 the M-step from sufficient statistics, precision Cholesky factors, their
 log-determinants, the parameter count, sampling, and the arguments the Numba
 kernels take.  The parameter layouts are scikit-learn's:
@@ -109,9 +110,7 @@ class FullCovariance:
     def precisions_cholesky_from_precisions(precisions):
         return np.stack([_cholesky_of_precision(p) for p in precisions])
 
-    @staticmethod
-    def covariances_from_precisions(precisions):
-        return np.linalg.inv(precisions)
+    covariances_from_precisions = staticmethod(np.linalg.inv)
 
     @staticmethod
     def precisions(precisions_cholesky):
@@ -155,10 +154,7 @@ class TiedCovariance:
         return _precisions_cholesky_full(covariance[None])[0]
 
     precisions_cholesky_from_precisions = staticmethod(_cholesky_of_precision)
-
-    @staticmethod
-    def covariances_from_precisions(precisions):
-        return np.linalg.inv(precisions)
+    covariances_from_precisions = staticmethod(np.linalg.inv)
 
     @staticmethod
     def precisions(precisions_cholesky):

@@ -120,6 +120,7 @@ def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
             reporter.init_ends(run.lower_bound, run.converged)
         # sklearn keeps the first run with the highest lower bound, and with
         # max_iter=0 (no lower bound at all) the last initialisation.
-        if best is None or options["max_iter"] == 0 or run.lower_bound > best.lower_bound:
+        if (best is None or options["max_iter"] == 0 or run.lower_bound > best.lower_bound
+                or best.lower_bound == -np.inf):
             best = run
     return best

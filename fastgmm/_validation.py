@@ -79,23 +79,19 @@ def _check_finite(array, name):
         )
 
 
-def check_features(X, n_features, name="X"):
-    """Validate data for a fitted model expecting ``n_features`` columns."""
-    X = check_data(X, name=name)
+def check_features(X, n_features, estimator_name):
+    """Validate data for a fitted model expecting ``n_features`` columns (sklearn's message)."""
+    X = check_data(X)
     if X.shape[1] != n_features:
         raise ValueError(
-            f"{name} has {X.shape[1]} features, but this model was fitted with "
-            f"{n_features} features."
+            f"X has {X.shape[1]} features, but {estimator_name} is expecting "
+            f"{n_features} features as input."
         )
     return X
 
 
 def _check_integer(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidParameterError(
-            f"The '{name}' parameter must be an int >= {minimum}, got {value!r}."
-        )
-    if value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InvalidParameterError(
             f"The '{name}' parameter must be an int >= {minimum}, got {value!r}."
         )
@@ -103,11 +99,8 @@ def _check_integer(value, name, minimum):
 
 
 def _check_real(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise InvalidParameterError(
-            f"The '{name}' parameter must be a finite float >= 0, got {value!r}."
-        )
-    if value < 0:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value) or value < 0):
         raise InvalidParameterError(
             f"The '{name}' parameter must be a finite float >= 0, got {value!r}."
         )

@@ -19,12 +19,21 @@ _NOT_CONVERGED = (
 )
 
 
-def _fit_validated(X, options, random_state, warm_start_from=None):
-    """Validate ``X`` and the array options, run EM, warn if it did not converge.
+def _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init, init_params,
+                 weights_init, means_init, precisions_init, verbose, verbose_interval):
+    """All options of a fit as one dict: the scalar ones checked, the arrays as given."""
+    options = _validation.check_options(n_components, covariance_type, tol, reg_covar, max_iter,
+                                        n_init, init_params, verbose, verbose_interval)
+    options.update(weights_init=weights_init, means_init=means_init,
+                   precisions_init=precisions_init)
+    return options
 
-    Returns the validated data, the covariance type's table entry and the best ``EMRun``.
+
+def _fit_validated(X, options, random_state, warm_start_from=None):
+    """Check the array options against the validated ``X``, run EM, warn if it did not converge.
+
+    Returns the covariance type's table entry and the best ``EMRun``.
     """
-    X = _validation.check_data(X, min_samples=2)
     n_components = options["n_components"]
     _validation.check_n_samples(X, n_components)
     n_features = X.shape[1]
@@ -43,7 +52,7 @@ def _fit_validated(X, options, random_state, warm_start_from=None):
     run = fit_em(source, X, covariance, checked, random_state, warm_start_from)
     if not run.converged and options["max_iter"] > 0:
         warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
-    return X, covariance, run
+    return covariance, run
 
 
 class GaussianMixture:
@@ -90,8 +99,8 @@ class GaussianMixture:
         If True, each ``fit`` after the first starts from the previous solution
         (and ``n_init`` is ignored).
     verbose : int, default=0
-        1 prints each initialisation and iteration, 2 adds timings and the
-        change of the lower bound.
+        1 prints each initialisation and every ``verbose_interval``-th
+        iteration, 2 adds timings and the change of the lower bound.
     verbose_interval : int, default=10
         Iterations between two messages.
 
@@ -120,9 +129,10 @@ class GaussianMixture:
 
     Notes
     -----
-    float32 data is fitted in float32 (statistics accumulate in float64) and
-    the fitted ``weights_``, ``means_``, covariances and precisions are
-    float32; everything else becomes float64.
+    float32 data is fitted in float32 (per-block partial sums in float32,
+    accumulated over blocks in float64; the M-step in float64) and the fitted
+    ``weights_``, ``means_``, covariances and precisions are float32;
+    everything else becomes float64.
     """
 
     _estimator_type = "DensityEstimator"
@@ -183,13 +193,6 @@ class GaussianMixture:
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def _options(self):
-        options = _validation.check_options(
-            self.n_components, self.covariance_type, self.tol, self.reg_covar, self.max_iter,
-            self.n_init, self.init_params, self.verbose, self.verbose_interval)
-        options.update(weights_init=self.weights_init, means_init=self.means_init,
-                       precisions_init=self.precisions_init)
-        return options
 
     def fit(self, X, y=None):
         """Estimate the model parameters with EM.
@@ -203,13 +206,19 @@ class GaussianMixture:
         -------
         self : GaussianMixture
         """
-        options = self._options()
+        options = _fit_options(
+            self.n_components, self.covariance_type, self.tol, self.reg_covar, self.max_iter,
+            self.n_init, self.init_params, self.weights_init, self.means_init,
+            self.precisions_init, self.verbose, self.verbose_interval)
         random_state = _validation.check_random_state(self.random_state)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter must be a bool, got {self.warm_start!r}.")
-        previous = self._previous_run() if self.warm_start and hasattr(self, "converged_") else None
-        X, covariance, run = _fit_validated(X, options, random_state, previous)
+        X = _validation.check_data(X, min_samples=2)
+        previous = None
+        if self.warm_start and hasattr(self, "converged_"):
+            previous = self._previous_run(X.shape[1])
+        covariance, run = _fit_validated(X, options, random_state, previous)
         self._set_fitted(run, covariance, X.dtype, X.shape[1])
         return self
 
@@ -224,7 +233,16 @@ class GaussianMixture:
         """
         return self.fit(X).predict(X)
 
-    def _previous_run(self):
+    def _previous_run(self, n_features):
+        """The fitted model as an ``EMRun`` to continue from (``warm_start``)."""
+        fitted = (self._fitted_covariance_type, self.means_.shape)
+        wanted = (self.covariance_type, (self.n_components, n_features))
+        if fitted != wanted:
+            raise ValueError(
+                f"warm_start=True continues the previous fit ({fitted[0]!r} covariances, means "
+                f"of shape {fitted[1]}), but this fit asks for {wanted[0]!r} covariances and "
+                f"means of shape {wanted[1]}. Set warm_start=False to start afresh."
+            )
         parameters = MixtureParameters(
             *(np.asarray(a, dtype=np.float64) for a in
               (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)))
@@ -243,20 +261,23 @@ class GaussianMixture:
         self.lower_bound_ = float(run.lower_bound)
         self.lower_bounds_ = [float(b) for b in run.lower_bounds]
         self.n_features_in_ = n_features
+        # The layout of the fitted arrays, even if covariance_type is set anew later.
+        self._fitted_covariance_type = covariance.name
 
     # -- fitted model -----------------------------------------------------------------------
 
-    def _check_fitted(self, X):
-        if not hasattr(self, "precisions_cholesky_"):
+    def _fitted_covariance(self):
+        """The table entry of the fitted covariance type; NotFittedError before ``fit``."""
+        if not hasattr(self, "_fitted_covariance_type"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
-        return _validation.check_features(X, self.n_features_in_)
+        return COVARIANCE_TYPES[self._fitted_covariance_type]
 
     def _score_rows(self, X, **wanted):
-        X = self._check_fitted(X)
-        covariance = COVARIANCE_TYPES[self.covariance_type]
+        covariance = self._fitted_covariance()
+        X = _validation.check_features(X, self.n_features_in_, type(self).__name__)
         params = (np.asarray(a, dtype=np.float64)
                   for a in (self.weights_, self.means_, self.precisions_cholesky_))
         return score_rows(covariance, X, *params, **wanted)
@@ -298,7 +319,7 @@ class GaussianMixture:
     def _n_parameters(self):
         """Number of free parameters of the fitted model."""
         n_components, n_features = self.means_.shape
-        return n_parameters(COVARIANCE_TYPES[self.covariance_type], n_components, n_features)
+        return n_parameters(self._fitted_covariance(), n_components, n_features)
 
     def bic(self, X):
         """Bayesian information criterion on ``X`` (lower is better).
@@ -327,24 +348,18 @@ class GaussianMixture:
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,), the component of each point
         """
-        if not hasattr(self, "means_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
+        covariance = self._fitted_covariance()
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
                 "least one sample."
             )
         rng = _validation.check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        counts = rng.multinomial(n_samples, weights / weights.sum())
-        covariance = COVARIANCE_TYPES[self.covariance_type]
-        blocks = covariance.sample(rng, np.asarray(self.means_, dtype=np.float64),
-                                   np.asarray(self.covariances_, dtype=np.float64), counts)
+        # The same draws as sklearn, from the same arrays, in the same order.
+        counts = rng.multinomial(n_samples, self.weights_)
+        blocks = covariance.sample(rng, self.means_, self.covariances_, counts)
         labels = np.repeat(np.arange(len(counts)), counts)
-        return np.vstack(blocks), labels
+        return np.vstack(blocks).astype(np.float64), labels
 
 
 def _is_default(value, default):
@@ -396,19 +411,20 @@ def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, 
     ----------
     X : array-like of shape (n_samples, n_features)
     n_components : int, default=1
-    **options
-        As in :class:`GaussianMixture`.
+    covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
+means_init, precisions_init, random_state, verbose, verbose_interval
+        Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
 
     Returns
     -------
     GaussianMixtureResult
     """
-    options = _validation.check_options(n_components, covariance_type, tol, reg_covar, max_iter,
-                                        n_init, init_params, verbose, verbose_interval)
-    options.update(weights_init=weights_init, means_init=means_init,
-                   precisions_init=precisions_init)
+    options = _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
+                           init_params, weights_init, means_init, precisions_init, verbose,
+                           verbose_interval)
     random_state = _validation.check_random_state(random_state)
-    X, covariance, run = _fit_validated(X, options, random_state)
+    X = _validation.check_data(X, min_samples=2)
+    covariance, run = _fit_validated(X, options, random_state)
     parameters = run.parameters
     (log_prob,) = score_rows(covariance, X, parameters.weights, parameters.means,
                              parameters.precisions_cholesky, log_prob_norm=True)

@@ -16,7 +16,9 @@ sklearn_mixture = pytest.importorskip("sklearn.mixture")  # a test dependency ([
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 # (n_samples, n_features, n_components): D=1 and K=1 included.
-SHAPES = [(400, 1, 1), (500, 1, 3), (800, 2, 3), (1000, 5, 4), (3000, 3, 2), (600, 8, 5)]
+# The last shape spans several chunks of the kernels' grid (fastgmm._sources.n_chunks_for).
+SHAPES = [(400, 1, 1), (500, 1, 3), (800, 2, 3), (1000, 5, 4), (3000, 3, 2), (600, 8, 5),
+          (30_000, 3, 3)]
 
 
 def assert_close(actual, desired, rtol=1e-8):
@@ -122,13 +124,15 @@ def test_score_samples_is_a_mixture_of_scipy_logpdfs(covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_fit_predict_equals_fit_then_predict(covariance_type):
-    X = ref.make_blobs(600, 2, 3, seed=4)
-    options = dict(covariance_type=covariance_type, max_iter=3, random_state=1)
+def test_fit_predict_equals_fit_then_predict_and_sklearn(covariance_type):
+    X, centers = ref.make_blobs(600, 2, 3, seed=4, scale=2.0, return_centers=True)
+    start = initial_parameters(covariance_type, 3, 2, seed=5, centers=centers)
+    options = dict(covariance_type=covariance_type, max_iter=3, **start)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore")  # fastgmm's and sklearn's ConvergenceWarning
         labels = GaussianMixture(3, **options).fit_predict(X)
         assert_array_equal(labels, GaussianMixture(3, **options).fit(X).predict(X))
+        assert_array_equal(labels, sklearn_mixture.GaussianMixture(3, **options).fit_predict(X))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -173,6 +177,33 @@ def test_warm_start_continues_from_the_previous_fit():
     assert warm.lower_bound_ == pytest.approx(straight.lower_bound_, rel=1e-12)
 
 
+def test_warm_start_ignores_n_init_on_refits_and_checks_shapes():
+    X = ref.make_blobs(500, 2, 3, seed=9)
+    model = GaussianMixture(3, n_init=3, warm_start=True, max_iter=5, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = GaussianMixture(3, n_init=3, max_iter=5, tol=0.0, random_state=0).fit(X)
+        model.fit(X)  # the first warm fit uses n_init, like any fit
+        assert model.lower_bound_ == first.lower_bound_
+        means = model.means_.copy()
+        model.fit(X)  # a refit: one run from the previous solution
+        assert model.n_iter_ == 5 and not np.array_equal(model.means_, means)
+    with pytest.raises(ValueError, match="warm_start"):
+        model.set_params(n_components=2).fit(X)
+    with pytest.raises(ValueError, match="warm_start"):
+        model.set_params(n_components=3).fit(np.hstack([X, X]))
+    with pytest.raises(ValueError, match="warm_start"):
+        model.set_params(covariance_type="diag").fit(X)
+
+
+def test_predict_uses_the_fitted_covariance_type():
+    X = ref.make_blobs(300, 2, 2, seed=2)
+    model = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    expected = model.score_samples(X)
+    model.set_params(covariance_type="full")  # not refitted: the diag model still applies
+    assert_array_equal(model.score_samples(X), expected)
+
+
 def test_convergence_warning_when_max_iter_is_reached():
     X = ref.make_blobs(500, 2, 3, seed=1)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
@@ -201,6 +232,20 @@ def test_sample_matches_the_mixture_moments(covariance_type):
         assert_allclose(np.cov(X[labels == k].T), dense[k], atol=0.05)
     with pytest.raises(ValueError, match="n_samples"):
         model.sample(0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_draws_exactly_as_sklearn(covariance_type):
+    X = ref.make_blobs(500, 3, 3, seed=6)
+    ours = GaussianMixture(3, covariance_type=covariance_type, random_state=4).fit(X)
+    theirs = sklearn_mixture.GaussianMixture(3, covariance_type=covariance_type, random_state=4)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        setattr(theirs, name, getattr(ours, name))
+    theirs.n_features_in_ = 3
+    X_ours, y_ours = ours.sample(1000)
+    X_theirs, y_theirs = theirs.sample(1000)
+    assert_array_equal(X_ours, X_theirs)
+    assert_array_equal(y_ours, y_theirs)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -281,7 +326,7 @@ def test_methods_before_fit_raise_not_fitted():
 
 def test_predict_checks_the_number_of_features():
     model = GaussianMixture(2, random_state=0).fit(ref.make_blobs(100, 3, 2))
-    with pytest.raises(ValueError, match="3 features"):
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
         model.predict(np.zeros((4, 2)))
 
 
@@ -296,8 +341,11 @@ def test_pickle_round_trip_keeps_the_model():
 def test_max_iter_zero_keeps_the_initial_parameters():
     X = ref.make_blobs(300, 2, 2, seed=3)
     start = initial_parameters("full", 2, 2, seed=4)
-    model = GaussianMixture(2, max_iter=0, **start).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # none with max_iter=0
+        model = GaussianMixture(2, max_iter=0, **start).fit(X)
     assert model.n_iter_ == 0 and not model.converged_
+    assert model.lower_bound_ == -np.inf and model.lower_bounds_ == []
     assert_allclose(model.means_, start["means_init"])
     assert_allclose(model.precisions_, start["precisions_init"], rtol=1e-12)
     assert_allclose(model.covariances_, np.linalg.inv(start["precisions_init"]), rtol=1e-12)

@@ -33,4 +33,5 @@ def test_kmeans_is_reproducible_and_handles_duplicates():
     b = kmeans_labels(X, 3, np.random.RandomState(2))
     assert_array_equal(a, b)
     same = np.zeros((20, 2))
-    assert kmeans_labels(same, 3, np.random.RandomState(0)).shape == (20,)
+    labels = kmeans_labels(same, 3, np.random.RandomState(0))
+    assert labels.shape == (20,) and labels.min() >= 0 and labels.max() < 3

@@ -8,7 +8,7 @@ import pytest
 from fastgmm import ConvergenceWarning, GaussianMixture
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 problems = st.tuples(
@@ -28,16 +28,22 @@ def _data(n_samples, n_features, n_components, seed):
     return centers[labels] + scales[labels] * rng.normal(size=(n_samples, n_features))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)  # no flaky CI
 @given(problems)
 def test_em_invariants(problem):
     n_samples, n_features, n_components, covariance_type, seed = problem
     X = _data(n_samples, n_features, n_components, seed)
+    # Exact EM (reg_covar=0): with reg_covar > 0 the M-step is no longer the
+    # maximiser and the likelihood may legitimately dip by O(reg_covar).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=15,
-                                tol=0.0, reg_covar=1e-4, init_params="random",
-                                random_state=seed % 1000).fit(X)
+        try:
+            model = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=15,
+                                    tol=0.0, reg_covar=0.0, init_params="random",
+                                    random_state=seed % 1000).fit(X)
+        except ValueError as error:  # a component collapsed: EM is undefined there
+            assert "ill-defined empirical covariance" in str(error)
+            assume(False)
     bounds = np.asarray(model.lower_bounds_)
     assert np.all(np.isfinite(bounds))
     # EM never decreases the log-likelihood (beyond rounding).
@@ -49,7 +55,7 @@ def test_em_invariants(problem):
     np.testing.assert_allclose(model.weights_.sum(), 1.0, rtol=1e-12)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(problems)
 def test_row_order_changes_parameters_only_within_rounding(problem):
     n_samples, n_features, n_components, covariance_type, seed = problem

@@ -43,6 +43,9 @@ def test_fewer_samples_than_components():
     (dict(covariance_type="banana"), "'full', 'tied', 'diag', 'spherical'"),
     (dict(init_params="banana"), "'kmeans', 'k-means\\+\\+', 'random', 'random_from_data'"),
     (dict(random_state="seed"), "random_state"),
+    (dict(tol=float("nan")), "tol"),
+    (dict(verbose_interval=0), "verbose_interval"),
+    (dict(warm_start="yes"), "warm_start"),
 ])
 def test_invalid_parameters(options, message):
     with pytest.raises(InvalidParameterError, match=message):

@@ -1,6 +1,10 @@
 """Numba kernels: pure numerical code, no validation and no Python objects.
 
-``full`` serves the 'full' and 'tied' covariance types, ``diag`` serves 'diag'
-and 'spherical' (see ``fastgmm._covariance``); ``kmeans`` seeds and runs the
-k-means initialisation.
+- ``full``: E-step fused with the statistics, and per-row scores, for 'full'
+  and 'tied' (see ``fastgmm._covariance``);
+- ``diag``: the same for 'diag' and 'spherical';
+- ``kmeans``: k-means++ seeding potentials and Lloyd steps;
+- ``linalg``: the serial Cholesky factors of the M-step;
+- ``_common``: the chunk grid, block workspace, log-sum-exp/responsibilities;
+- ``_math``: vectorisable exp and log;  ``_options``: compilation options.
 """

@@ -91,17 +91,24 @@ def normalise_block(log_prob, n_rows, row_stats):
             row_max[i] = max(row_max[i], log_prob[k, i])
     for k in range(n_components):
         for i in range(n_rows):
+            # (-inf) - (-inf) is NaN: such rows are set apart below, whatever e is here.
             e = exp_nonpositive(log_prob[k, i] - row_max[i])
             log_prob[k, i] = e
             row_sum[i] += e
     total = 0.0
     for i in range(n_rows):
-        log_prob_norm[i] = row_max[i] + log_positive(row_sum[i])
+        if row_max[i] == -np.inf:
+            # No component can have produced x_i (every weighted density is 0):
+            # log p(x_i) = -inf and no responsibility, rather than NaNs.
+            log_prob_norm[i] = -np.inf
+            row_sum[i] = 0.0
+        else:
+            log_prob_norm[i] = row_max[i] + log_positive(row_sum[i])
+            row_sum[i] = 1.0 / row_sum[i]
         total += log_prob_norm[i]
-        row_sum[i] = 1.0 / row_sum[i]
     for k in range(n_components):
         for i in range(n_rows):
-            log_prob[k, i] *= row_sum[i]
+            log_prob[k, i] = 0.0 if row_max[i] == -np.inf else log_prob[k, i] * row_sum[i]
     return total
 
 

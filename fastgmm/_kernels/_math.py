@@ -13,6 +13,13 @@ from numba.extending import intrinsic
 
 from ._options import NJIT_OPTIONS
 
+# These functions must not be reassociated: that would undo the Cody-Waite
+# split of ln 2 and fold (x - x) to 0.  They are therefore not inlined by
+# Numba (its IR inlining applies the caller's fastmath flags, numba#7168) but
+# compiled with their own flags; LLVM still inlines and vectorises them, and
+# keeps each instruction's flags when it does.
+_MATH_OPTIONS = dict(NJIT_OPTIONS, fastmath={"contract"})
+
 _LOG2_E = 1.4426950408889634
 # ln 2 split so that n * _LN2_HI is exact for |n| < 2^11 (Cody & Waite).
 _LN2_HI = 6.93147180369123816490e-01
@@ -49,7 +56,7 @@ _MANTISSA_BITS = 0x000FFFFFFFFFFFFF
 _EXPONENT_OF_ONE = 0x3FF0000000000000
 
 
-@njit(inline="always", **NJIT_OPTIONS)
+@njit(**_MATH_OPTIONS)
 def log_positive(x):
     """log(x) for normal positive x, within 2 ulp of ``np.log``; NaN stays NaN.
 
@@ -81,7 +88,7 @@ def log_positive(x):
     return exponent * _LN2_HI + (log_mantissa + exponent * _LN2_LO) + (x - x)
 
 
-@njit(inline="always", **NJIT_OPTIONS)
+@njit(**_MATH_OPTIONS)
 def exp_nonpositive(x):
     """exp(x) for x <= 0 (and -inf), within 2 ulp of ``np.exp``; NaN stays NaN.
 
@@ -90,7 +97,8 @@ def exp_nonpositive(x):
     """
     if x < _SMALLEST_NORMAL_ARGUMENT:
         return 0.0
-    n = np.floor(x * _LOG2_E + 0.5)
+    # Clamped so that a NaN x cannot reach the integer conversion (undefined in LLVM).
+    n = min(max(np.floor(x * _LOG2_E + 0.5), -1022.0), 0.0)
     r = (x - n * _LN2_HI) - n * _LN2_LO
     p = 1.0 / 479001600.0
     p = p * r + 1.0 / 39916800.0
@@ -105,8 +113,8 @@ def exp_nonpositive(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    # n is in [-1022, 0] here, so 2^n is the normal float with exponent n
-    # (through int32: AVX2 converts packed doubles to int32, not to int64).
-    # (A NaN x gives a NaN p; the garbage scale then leaves it NaN.)
+    # n is in [-1022, 0], so 2^n is the normal float with exponent n (through
+    # int32: AVX2 converts packed doubles to int32, not to int64).  A NaN x
+    # gives a NaN p, hence a NaN result.
     scale = _float64_from_bits((np.int64(np.int32(n)) + 1023) << 52)
     return p * scale

@@ -1,9 +1,10 @@
 """Compilation options shared by every Numba kernel, chosen in one place.
 
-Kernels are compiled lazily, once per input dtype: the validation layer only
-ever hands them C-contiguous float32 or float64 data and float64 parameters
-(cast to the data's dtype where the log-density work happens), so each kernel
-has at most two specialisations, and ``cache=True`` keeps them on disk.
+Kernels are compiled lazily: the validation layer only ever hands them
+C-contiguous float32 or float64 data and float64 parameters (cast to the
+data's dtype where the log-density work happens), so each kernel has a small
+fixed set of specialisations (float32/float64, and read-only data such as a
+read-only memory map as a separate one), and ``cache=True`` keeps them on disk.
 
 Numba's cache is keyed on each kernel's own source file only: after editing
 a helper that kernels in other files call (this module, ``_common.py``,

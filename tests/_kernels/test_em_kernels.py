@@ -67,8 +67,24 @@ def test_statistics_do_not_depend_on_the_chunk_grid(covariance_type):
     assert source.n_chunks > 1
     many = source.statistics(weights, means, prec_chol)
     one = ArraySource(X, covariance, len(weights), n_chunks=1).statistics(weights, means, prec_chol)
+    assert_allclose(many.resp_sum, one.resp_sum, rtol=1e-12)
+    assert_allclose(many.sum_diff, one.sum_diff, rtol=1e-9, atol=1e-9 * np.abs(one.sum_diff).max())
     assert_allclose(many.sum_sq, one.sum_sq, rtol=1e-11)
     assert many.log_likelihood == pytest.approx(one.log_likelihood, rel=1e-12)
+
+
+def test_rows_no_component_can_explain_get_minus_inf_not_nan():
+    from fastgmm._kernels._common import normalise_block
+
+    log_prob = np.array([[-np.inf, -1.0, np.nan], [-np.inf, -2.0, 0.0]])
+    row_stats = np.empty((3, 3))
+    total = normalise_block(log_prob, 3, row_stats)
+    assert row_stats[0, 0] == -np.inf and np.all(log_prob[:, 0] == 0.0)
+    expected = np.logaddexp(-1.0, -2.0)
+    assert row_stats[0, 1] == pytest.approx(expected, rel=1e-15)
+    assert_allclose(log_prob[:, 1], np.exp([-1.0 - expected, -2.0 - expected]), rtol=1e-15)
+    assert np.isnan(row_stats[0, 2]) and np.isnan(log_prob[0, 2])  # NaN is never hidden
+    assert np.isnan(total)
 
 
 def test_centred_statistics_keep_far_offset_data_accurate():
@@ -103,12 +119,15 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_results_are_bitwise_identical_on_one_and_two_threads():
+def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
+    # All runs load the kernels from one fresh cache, filled by the first run:
+    # a process that compiles them itself can differ in the last bits (see
+    # README, "Reproducibility"), which is not what this test is about.
     digests = []
-    for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+    for threads in ("2", "1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads, NUMBA_CACHE_DIR=str(tmp_path))
         completed = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
                                    text=True, timeout=600)
         assert completed.returncode == 0, completed.stderr
         digests.append(completed.stdout.strip())
-    assert digests[0] == digests[1]
+    assert digests[1] == digests[2]

@@ -4,9 +4,14 @@ import numpy as np
 from numba import njit
 
 from fastgmm._kernels._math import exp_nonpositive, log_positive
+from fastgmm._kernels._options import FASTMATH_FLAGS
+
+# The functions are inlined into their callers and compiled with the callers'
+# flags (numba#7168): test them under the kernels' fastmath flags.
+KERNEL_FLAGS = dict(fastmath=set(FASTMATH_FLAGS), error_model="numpy")
 
 
-@njit(cache=False)
+@njit(**KERNEL_FLAGS)
 def _exp_all(x, out):
     for i in range(x.shape[0]):
         out[i] = exp_nonpositive(x[i])
@@ -35,7 +40,7 @@ def test_exp_nonpositive_edges():
     assert np.isnan(out[3])
 
 
-@njit(cache=False)
+@njit(**KERNEL_FLAGS)
 def _log_all(x, out):
     for i in range(x.shape[0]):
         out[i] = log_positive(x[i])
