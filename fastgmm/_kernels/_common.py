@@ -91,24 +91,25 @@ def normalise_block(log_prob, n_rows, row_stats):
             row_max[i] = max(row_max[i], log_prob[k, i])
     for k in range(n_components):
         for i in range(n_rows):
-            # (-inf) - (-inf) is NaN: such rows are set apart below, whatever e is here.
             e = exp_nonpositive(log_prob[k, i] - row_max[i])
             log_prob[k, i] = e
             row_sum[i] += e
+    for i in range(n_rows):
+        log_prob_norm[i] = row_max[i] + log_positive(row_sum[i])
+        row_sum[i] = 1.0 / row_sum[i]
+    for k in range(n_components):
+        for i in range(n_rows):
+            log_prob[k, i] *= row_sum[i]
+    # Rows that no component can explain (every weighted density is 0, so the
+    # row maximum is -inf) came out NaN above: log p(x_i) = -inf, no
+    # responsibility.  Kept out of the loops above so that they vectorise.
     total = 0.0
     for i in range(n_rows):
         if row_max[i] == -np.inf:
-            # No component can have produced x_i (every weighted density is 0):
-            # log p(x_i) = -inf and no responsibility, rather than NaNs.
             log_prob_norm[i] = -np.inf
-            row_sum[i] = 0.0
-        else:
-            log_prob_norm[i] = row_max[i] + log_positive(row_sum[i])
-            row_sum[i] = 1.0 / row_sum[i]
+            for k in range(n_components):
+                log_prob[k, i] = 0.0
         total += log_prob_norm[i]
-    for k in range(n_components):
-        for i in range(n_rows):
-            log_prob[k, i] = 0.0 if row_max[i] == -np.inf else log_prob[k, i] * row_sum[i]
     return total
 
 

@@ -13,12 +13,12 @@ from numba.extending import intrinsic
 
 from ._options import NJIT_OPTIONS
 
-# These functions must not be reassociated: that would undo the Cody-Waite
-# split of ln 2 and fold (x - x) to 0.  They are therefore not inlined by
-# Numba (its IR inlining applies the caller's fastmath flags, numba#7168) but
-# compiled with their own flags; LLVM still inlines and vectorises them, and
-# keeps each instruction's flags when it does.
-_MATH_OPTIONS = dict(NJIT_OPTIONS, fastmath={"contract"})
+# Inlined by Numba so that the callers' loops vectorise (a call per element
+# costs twice the time of the W1 E-step); inlined code takes the caller's
+# fastmath flags (numba#7168), and "reassoc" partly undoes the Cody-Waite
+# split of ln 2: under the kernels' flags exp_nonpositive is accurate to
+# about 1e-13 relative rather than 2 ulp (tests/_kernels/test_math.py).
+_MATH_OPTIONS = dict(NJIT_OPTIONS, inline="always")
 
 _LOG2_E = 1.4426950408889634
 # ln 2 split so that n * _LN2_HI is exact for |n| < 2^11 (Cody & Waite).
@@ -58,12 +58,13 @@ _EXPONENT_OF_ONE = 0x3FF0000000000000
 
 @njit(**_MATH_OPTIONS)
 def log_positive(x):
-    """log(x) for normal positive x, within 2 ulp of ``np.log``; NaN stays NaN.
+    """log(x) for normal positive x, within a few ulp of ``np.log``.
 
     x = m 2^e with m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m-1)/(m+1),
     |s| < 0.1716, by its series to s^21 (truncation error < 1e-18).
-    (Zero, negative, subnormal and infinite x are outside its domain; the
-    kernels call it on sums in [1, n_components].)
+    (Zero, negative, subnormal, infinite and NaN x are outside its domain; the
+    kernels call it on sums in [1, n_components], and a NaN there comes with a
+    NaN row maximum that keeps the result NaN.)
     """
     bits = _bits_of_float64(x)
     exponent = np.float64(((bits >> 52) & 0x7FF) - 1023)
@@ -84,13 +85,12 @@ def log_positive(x):
     p = p * s2 + 1.0 / 5.0
     p = p * s2 + 1.0 / 3.0
     log_mantissa = 2.0 * s + 2.0 * s * s2 * p
-    # (x - x) is 0 for finite x and NaN for NaN: without "nnan" it is not folded.
-    return exponent * _LN2_HI + (log_mantissa + exponent * _LN2_LO) + (x - x)
+    return exponent * _LN2_HI + (log_mantissa + exponent * _LN2_LO)
 
 
 @njit(**_MATH_OPTIONS)
 def exp_nonpositive(x):
-    """exp(x) for x <= 0 (and -inf), within 2 ulp of ``np.exp``; NaN stays NaN.
+    """exp(x) for x <= 0 (and -inf), within 2 ulp of ``np.exp`` (see ``_MATH_OPTIONS``); NaN stays NaN.
 
     x = n ln2 + r with |r| <= ln2 / 2, exp(x) = 2^n exp(r), and exp(r) by its
     Taylor series to r^12 (truncation error < 3e-17 relative).
