@@ -192,20 +192,28 @@ def _check_positive_definite(matrix, covariance_type):
         raise ValueError(f"'{covariance_type} precision' should be symmetric, positive-definite")
 
 
-def check_precisions_init(precisions, covariance_type, n_components, n_features):
-    shapes = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }
-    precisions = _as_float_array(precisions, f"{covariance_type} precision",
-                                 shapes[covariance_type])
-    if covariance_type == "full":
-        for matrix in precisions:
-            _check_positive_definite(matrix, covariance_type)
-    elif covariance_type == "tied":
-        _check_positive_definite(precisions, covariance_type)
-    elif np.any(precisions <= 0.0):
+def _check_each_positive_definite(matrices, covariance_type):
+    for matrix in matrices:
+        _check_positive_definite(matrix, covariance_type)
+
+
+def _check_positive(values, covariance_type):
+    if np.any(values <= 0.0):
         raise ValueError(f"'{covariance_type} precision' should be positive")
+
+
+# covariance_type: (shape of precisions_init for K components and D features, its check)
+_PRECISIONS_INIT = {
+    "full": (lambda k, d: (k, d, d), _check_each_positive_definite),
+    "tied": (lambda k, d: (d, d), _check_positive_definite),
+    "diag": (lambda k, d: (k, d), _check_positive),
+    "spherical": (lambda k, d: (k,), _check_positive),
+}
+
+
+def check_precisions_init(precisions, covariance_type, n_components, n_features):
+    shape, check = _PRECISIONS_INIT[covariance_type]
+    precisions = _as_float_array(precisions, f"{covariance_type} precision",
+                                 shape(n_components, n_features))
+    check(precisions, covariance_type)
     return precisions
