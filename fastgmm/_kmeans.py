@@ -9,6 +9,7 @@ import numpy as np
 
 from ._kernels import kmeans as kernels
 from ._sources import n_chunks_for
+from ._statistics import INIT_CHUNK_ROWS
 
 LLOYD_MAX_ITER = 100
 LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature variance
@@ -45,7 +46,7 @@ def kmeans_plusplus_indices(X, n_clusters, random_state):
     return indices
 
 
-def _mean_feature_variance(X, chunk_rows=65536):
+def _mean_feature_variance(X, chunk_rows=INIT_CHUNK_ROWS):
     """mean_a var(X[:, a]), two passes over row chunks (no N x D temporary)."""
     mean = X.mean(axis=0, dtype=np.float64)
     squares = np.zeros(X.shape[1])

@@ -40,8 +40,9 @@ def block_workspace(X, n_components):
     Returns ``(x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats)``:
     the block's rows transposed, centred, and centred and weighted by the
     responsibilities (features x rows, in X's dtype), two scratch rows ``y``
-    and one row ``mahalanobis`` in X's dtype, the component-major ``log_prob`` (float64) and ``row_stats``
-    (float64, 3 x rows: log p(x), row maximum, row sum) for ``normalise_block``.
+    and one row ``mahalanobis`` in X's dtype, the component-major
+    ``log_prob`` (float64) and ``row_stats`` (float64, 3 x rows: log p(x),
+    row maximum, row sum) for ``normalise_block``.
     """
     n_features = X.shape[1]
     return (
@@ -70,6 +71,15 @@ def centre_block(x_t, n_rows, mean, diff_t):
         centre = mean[a]
         for i in range(n_rows):
             diff_t[a, i] = x_t[a, i] - centre
+
+
+@njit(**NJIT_OPTIONS)
+def block_resp_sum(resp, k, n_rows):
+    """sum_i q_ik over the block's rows (component-major ``resp``)."""
+    total = 0.0
+    for i in range(n_rows):
+        total += resp[k, i]
+    return total
 
 
 @njit(**NJIT_OPTIONS)

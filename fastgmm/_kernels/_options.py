@@ -29,4 +29,3 @@ PARALLEL_NJIT_OPTIONS = dict(NJIT_OPTIONS, parallel=True)
 # Rows processed together inside a chunk: the block's data, its (rows x K)
 # log-probabilities and the per-component accumulators stay in cache.
 BLOCK_ROWS = 256
-

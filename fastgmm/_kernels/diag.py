@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    block_resp_sum,
     block_workspace,
     chunk_bounds,
     normalise_block,
@@ -49,9 +50,7 @@ def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
-        block_resp = 0.0
-        for i in range(n_rows):
-            block_resp += resp[k, i]
+        block_resp = block_resp_sum(resp, k, n_rows)
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
