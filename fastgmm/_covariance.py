@@ -67,13 +67,17 @@ def _centred_squares(resp_sum, sum_diff, sum_sq, shift):
     return sum_sq - 2.0 * sum_diff * shift + resp_sum[:, None] * shift * shift
 
 
-def _precisions_cholesky_full(covariances):
-    """Upper-triangular U_k with U_k U_k^T = inv(covariances[k]), via L_k = chol(covariances[k])."""
+def _factorise_full(covariances):
+    """Upper-triangular U_k with U_k U_k^T = inv(covariances[k]), via L_k = chol(covariances[k]).
+
+    Returns ``(factors, failed)``: ``failed[k]`` flags a matrix that is not
+    positive definite (its factor is left zero).
+    """
     covariances = np.ascontiguousarray(covariances, dtype=np.float64)
-    out = np.empty_like(covariances)
-    if linalg.precisions_cholesky(covariances, out) >= 0:
-        raise ValueError(ILL_DEFINED_COVARIANCE)
-    return out
+    factors = np.empty_like(covariances)
+    failed = np.empty(covariances.shape[0], dtype=np.bool_)
+    linalg.precisions_cholesky(covariances, factors, failed)
+    return factors, failed
 
 
 def _cholesky_of_precision(precision):
@@ -86,7 +90,18 @@ def _log_gaussian_constant(n_features):
     return -0.5 * n_features * np.log(2.0 * np.pi)
 
 
-class FullCovariance:
+class _CovarianceType:
+    """What every type offers on top of its own ``factorise``."""
+
+    def precisions_cholesky(self, covariances):
+        """Precision Cholesky factors; sklearn's ValueError if a covariance is not positive definite."""
+        factors, failed = self.factorise(covariances)
+        if failed.any():
+            raise ValueError(ILL_DEFINED_COVARIANCE)
+        return factors
+
+
+class FullCovariance(_CovarianceType):
     """One full covariance matrix per component."""
 
     name = "full"
@@ -104,7 +119,33 @@ class FullCovariance:
         diagonal += reg_covar
         return covariances
 
-    precisions_cholesky = staticmethod(_precisions_cholesky_full)
+    factorise = staticmethod(_factorise_full)
+
+    @staticmethod
+    def add_to_diagonal(covariances, components, amount):
+        covariances = covariances.copy()
+        for k in np.flatnonzero(components):
+            covariances[k][np.diag_indices(covariances.shape[1])] += amount
+        return covariances
+
+    @staticmethod
+    def spread(covariances):
+        return np.einsum("kii->k", covariances) / covariances.shape[1]
+
+    @staticmethod
+    def principal_axis(covariances, k, n_features):
+        eigenvalues, eigenvectors = np.linalg.eigh(covariances[k])
+        return eigenvalues[-1], eigenvectors[:, -1]
+
+    @staticmethod
+    def copy_component(covariances, source, target):
+        covariances = covariances.copy()
+        covariances[target] = covariances[source]
+        return covariances
+
+    @staticmethod
+    def sum_sq_diagonal(sum_sq):
+        return np.einsum("kii->ki", sum_sq)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
@@ -135,12 +176,13 @@ class FullCovariance:
                 for mu, cov, n in zip(means, covariances, counts)]
 
 
-class TiedCovariance:
+class TiedCovariance(_CovarianceType):
     """One covariance matrix shared by all components."""
 
     name = "tied"
     kernels = full_kernels
     sum_sq_shape = staticmethod(FullCovariance.sum_sq_shape)
+    sum_sq_diagonal = staticmethod(FullCovariance.sum_sq_diagonal)
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
@@ -150,8 +192,29 @@ class TiedCovariance:
         return covariance
 
     @staticmethod
-    def precisions_cholesky(covariance):
-        return _precisions_cholesky_full(covariance[None])[0]
+    def factorise(covariance):
+        factors, failed = _factorise_full(covariance[None])
+        return factors[0], failed  # one flag: the shared matrix
+
+    @staticmethod
+    def add_to_diagonal(covariance, components, amount):
+        covariance = covariance.copy()
+        if np.any(components):
+            covariance[np.diag_indices_from(covariance)] += amount
+        return covariance
+
+    @staticmethod
+    def spread(covariance):
+        return np.trace(covariance) / covariance.shape[0]
+
+    @staticmethod
+    def principal_axis(covariance, k, n_features):
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+        return eigenvalues[-1], eigenvectors[:, -1]
+
+    @staticmethod
+    def copy_component(covariance, source, target):
+        return covariance  # shared by every component
 
     precisions_cholesky_from_precisions = staticmethod(_cholesky_of_precision)
     covariances_from_precisions = staticmethod(np.linalg.inv)
@@ -177,7 +240,7 @@ class TiedCovariance:
         return [rng.multivariate_normal(mu, covariance, int(n)) for mu, n in zip(means, counts)]
 
 
-class _DiagonalPrecisions:
+class _DiagonalPrecisions(_CovarianceType):
     """What 'diag' and 'spherical' share: precisions are element-wise."""
 
     kernels = diag_kernels
@@ -187,10 +250,23 @@ class _DiagonalPrecisions:
         return (n_components, n_features)
 
     @staticmethod
-    def precisions_cholesky(covariances):
-        if np.any(covariances <= 0.0):
-            raise ValueError(ILL_DEFINED_COVARIANCE)
-        return 1.0 / np.sqrt(covariances)
+    def sum_sq_diagonal(sum_sq):
+        return sum_sq
+
+    @staticmethod
+    def factorise(covariances):
+        positive = covariances > 0.0  # False for NaN too
+        factors = 1.0 / np.sqrt(np.where(positive, covariances, 1.0))
+        failed = ~positive if positive.ndim == 1 else ~positive.all(axis=1)
+        return np.where(positive, factors, 0.0), failed
+
+    @staticmethod
+    def add_to_diagonal(covariances, components, amount):
+        covariances = covariances.copy()
+        covariances[components] += amount
+        return covariances
+
+    copy_component = staticmethod(FullCovariance.copy_component)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
@@ -216,6 +292,15 @@ class DiagCovariance(_DiagonalPrecisions):
     name = "diag"
 
     @staticmethod
+    def spread(covariances):
+        return covariances.mean(axis=1)
+
+    @staticmethod
+    def principal_axis(covariances, k, n_features):
+        axis = int(np.argmax(covariances[k]))
+        return covariances[k, axis], np.eye(covariances.shape[1])[axis]
+
+    @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
         return _centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk[:, None] + reg_covar
 
@@ -236,6 +321,14 @@ class SphericalCovariance(_DiagonalPrecisions):
     """One variance per component, the same for every feature."""
 
     name = "spherical"
+
+    @staticmethod
+    def spread(covariances):
+        return covariances
+
+    @staticmethod
+    def principal_axis(covariances, k, n_features):
+        return covariances[k], np.eye(n_features)[0]  # any direction would do
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._covariance import m_step
+from ._degenerate import ComponentRepair
 from ._initialization import initial_parameters
 
 
@@ -33,6 +34,7 @@ class EMRun:
     lower_bounds: list
     n_iter: int
     converged: bool
+    n_degenerate: int = 0
 
 
 class _Reporter:
@@ -66,28 +68,35 @@ class _Reporter:
                   f"lower bound {lower_bound:.5f}.")
 
 
-def iterate(source, covariance, parameters, *, tol, max_iter, reg_covar,
+def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
             lower_bound=-np.inf, reporter=None):
-    """Run EM from ``parameters`` until |change of lower bound| < tol or ``max_iter``."""
+    """Run EM from ``parameters`` until |change of lower bound| < tol or ``max_iter``.
+
+    ``repair`` (a ``ComponentRepair``) mends degenerate components after each
+    M-step; an iteration that needed it cannot end the run as converged.
+    """
     lower_bounds = []
     converged = False
     n_iter = 0
+    events_before = repair.n_events
     for n_iter in range(1, max_iter + 1):
-        previous = lower_bound
+        previous, events = lower_bound, repair.n_events
         statistics = source.statistics(
             parameters.weights, parameters.means, parameters.precisions_cholesky)
         weights, means, covariances = m_step(covariance, statistics, reg_covar)
-        parameters = MixtureParameters(
-            weights, means, covariances, covariance.precisions_cholesky(covariances))
-        lower_bound = statistics.log_likelihood / statistics.n_samples
+        covariances, precisions_cholesky = repair.factorise(covariances)
+        parameters = MixtureParameters(*repair.reseed_empty(
+            statistics.resp_sum, weights, means, covariances, precisions_cholesky))
+        lower_bound = statistics.log_likelihood / statistics.total_weight
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if reporter is not None:
             reporter.iteration_ends(n_iter, change)
-        if abs(change) < tol:
+        if abs(change) < tol and repair.n_events == events:
             converged = True
             break
-    return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged)
+    return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged,
+                 repair.n_events - events_before)
 
 
 def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
@@ -101,10 +110,11 @@ def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
     best = None
     for init in range(n_init):
         reporter.init_begins(init)
+        repair = ComponentRepair(source, covariance, options["on_degenerate"])
         if warm_start_from is None:
             parameters = MixtureParameters(*initial_parameters(
                 covariance, X, options["n_components"], options["init_params"],
-                options["reg_covar"], random_state,
+                options["reg_covar"], random_state, repair.factorise,
                 options.get("weights_init"), options.get("means_init"),
                 options.get("precisions_init")))
             lower_bound = -np.inf
@@ -112,9 +122,9 @@ def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
             parameters = warm_start_from.parameters
             lower_bound = warm_start_from.lower_bound
         if options["max_iter"] == 0:
-            run = EMRun(parameters, -np.inf, [], 0, False)
+            run = EMRun(parameters, -np.inf, [], 0, False, repair.n_events)
         else:
-            run = iterate(source, covariance, parameters, tol=options["tol"],
+            run = iterate(source, covariance, parameters, repair, tol=options["tol"],
                           max_iter=options["max_iter"], reg_covar=options["reg_covar"],
                           lower_bound=lower_bound, reporter=reporter)
             reporter.init_ends(run.lower_bound, run.converged)

@@ -53,14 +53,16 @@ INITIAL_STATISTICS = {
 
 
 def initial_parameters(covariance, X, n_components, init_params, reg_covar, random_state,
-                       weights_init=None, means_init=None, precisions_init=None):
+                       factorise, weights_init=None, means_init=None, precisions_init=None):
     """Return float64 ``(weights, means, covariances, precisions_cholesky)``.
 
     As sklearn: the responsibilities of ``init_params`` give every parameter
     the user did not provide (weights as N_k / N); when all three are given,
     no responsibilities are computed and the random state is not used.
     Unlike sklearn, ``covariances`` always matches the precisions in use
-    (the inverse of ``precisions_init`` when that is given).
+    (the inverse of ``precisions_init`` when that is given).  ``factorise``
+    maps covariances to ``(covariances, precisions_cholesky)`` (and mends or
+    rejects those that are not positive definite: ``ComponentRepair.factorise``).
     """
     if weights_init is None or means_init is None or precisions_init is None:
         statistics = INITIAL_STATISTICS[init_params](covariance, X, n_components, random_state)
@@ -71,7 +73,7 @@ def initial_parameters(covariance, X, n_components, init_params, reg_covar, rand
     if means_init is not None:
         means = np.array(means_init, dtype=np.float64)
     if precisions_init is None:
-        precisions_cholesky = covariance.precisions_cholesky(covariances)
+        covariances, precisions_cholesky = factorise(covariances)
     else:
         precisions_cholesky = covariance.precisions_cholesky_from_precisions(precisions_init)
         covariances = covariance.covariances_from_precisions(precisions_init)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._kernels import kmeans as kernels
 from ._sources import n_chunks_for
-from ._statistics import INIT_CHUNK_ROWS
+from ._statistics import feature_moments
 
 LLOYD_MAX_ITER = 100
 LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature variance
@@ -46,15 +46,6 @@ def kmeans_plusplus_indices(X, n_clusters, random_state):
     return indices
 
 
-def _mean_feature_variance(X, chunk_rows=INIT_CHUNK_ROWS):
-    """mean_a var(X[:, a]), two passes over row chunks (no N x D temporary)."""
-    mean = X.mean(axis=0, dtype=np.float64)
-    squares = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        squares += ((X[start:start + chunk_rows] - mean) ** 2).sum(axis=0)
-    return float(squares.mean() / X.shape[0])
-
-
 def kmeans_labels(X, n_clusters, random_state):
     """Cluster labels of Lloyd's k-means started from k-means++ seeds."""
     n_samples, n_features = X.shape
@@ -64,7 +55,7 @@ def kmeans_labels(X, n_clusters, random_state):
     distance_sq = np.empty(n_samples)
     sums = np.empty((n_chunks, n_clusters, n_features))
     counts = np.empty((n_chunks, n_clusters), dtype=np.int64)
-    tolerance = LLOYD_TOL * _mean_feature_variance(X)
+    tolerance = LLOYD_TOL * float(feature_moments(X)[1].mean())
     for _ in range(LLOYD_MAX_ITER):
         kernels.lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts)
         cluster_sums, cluster_sizes = sums.sum(axis=0), counts.sum(axis=0)

@@ -10,7 +10,7 @@ Any other source (memory-mapped files, Dask) only has to offer the same
 import numpy as np
 
 from ._covariance import kernel_arguments
-from ._statistics import SufficientStatistics
+from ._statistics import SufficientStatistics, feature_moments
 
 # Chunk grid: a function of the data's shape only (never of the thread count),
 # so that the per-chunk sums, added in chunk order, are bitwise reproducible.
@@ -42,6 +42,7 @@ class ArraySource:
         self._sum_diff = np.empty((self.n_chunks, n_components, n_features))
         self._sum_sq = np.empty((self.n_chunks,) + sum_sq_shape)
         self._log_likelihood = np.empty(self.n_chunks)
+        self._feature_moments = None
 
     @property
     def n_samples(self):
@@ -61,8 +62,14 @@ class ArraySource:
             sum_sq=self._sum_sq.sum(axis=0),
             reference=kernel_means.astype(np.float64),
             log_likelihood=float(self._log_likelihood.sum()),
-            n_samples=self.n_samples,
+            total_weight=float(self.n_samples),
         )
+
+    def feature_moments(self):
+        """Per-feature mean and variance of the data (float64), computed on first use."""
+        if self._feature_moments is None:
+            self._feature_moments = feature_moments(self.X)
+        return self._feature_moments
 
 
 _EMPTY_FLOAT = np.empty(0)

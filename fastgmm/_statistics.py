@@ -26,6 +26,7 @@ class SufficientStatistics:
       for matrix types, its diagonal ``(K, D)`` for 'diag' and 'spherical'
     - ``log_likelihood = sum_i log p(x_i)`` under the parameters that gave the
       q_ik (``nan`` when the q_ik came from an initialisation)
+    - ``total_weight``: the number of rows the statistics describe
     """
 
     resp_sum: np.ndarray
@@ -33,7 +34,19 @@ class SufficientStatistics:
     sum_sq: np.ndarray
     reference: np.ndarray
     log_likelihood: float
-    n_samples: int
+    total_weight: float
+
+
+def feature_moments(X, chunk_rows=INIT_CHUNK_ROWS):
+    """Per-feature mean and variance of ``X`` in float64, two passes over row chunks.
+
+    No N x D temporary; the variance is taken about the mean (no cancellation).
+    """
+    mean = X.mean(axis=0, dtype=np.float64)
+    squares = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk_rows):
+        squares += ((X[start:start + chunk_rows] - mean) ** 2).sum(axis=0)
+    return mean, squares / X.shape[0]
 
 
 def statistics_from_responsibilities(covariance, X, resp_chunks, reference):
@@ -57,7 +70,7 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference):
                 sum_sq[k] += (diff * resp[:, k, None]).T @ diff
             else:
                 sum_sq[k] += resp[:, k] @ (diff * diff)
-    return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan, X.shape[0])
+    return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan, float(X.shape[0]))
 
 
 def statistics_of_labels(covariance, X, labels, n_components):
@@ -91,5 +104,5 @@ def statistics_of_points(covariance, X, indices):
         sum_sq=np.zeros(covariance.sum_sq_shape(n_components, n_features)),
         reference=reference,
         log_likelihood=np.nan,
-        n_samples=X.shape[0],
+        total_weight=float(X.shape[0]),
     )

@@ -12,6 +12,7 @@ from .exceptions import InvalidParameterError
 
 COVARIANCE_TYPE_NAMES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
+ON_DEGENERATE_NAMES = ("reseed", "raise")
 
 
 def check_data(X, name="X", min_samples=1):
@@ -130,7 +131,7 @@ def check_random_state(seed):
 
 
 def check_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
-                  init_params, verbose=0, verbose_interval=10):
+                  init_params, on_degenerate="reseed", verbose=0, verbose_interval=10):
     """Check the scalar options of a fit; return them normalised, as a dict."""
     if isinstance(verbose, bool):
         verbose = int(verbose)
@@ -142,6 +143,7 @@ def check_options(n_components, covariance_type, tol, reg_covar, max_iter, n_ini
         max_iter=_check_integer(max_iter, "max_iter", 0),
         n_init=_check_integer(n_init, "n_init", 1),
         init_params=_check_choice(init_params, "init_params", INIT_PARAMS_NAMES),
+        on_degenerate=_check_choice(on_degenerate, "on_degenerate", ON_DEGENERATE_NAMES),
         verbose=_check_integer(verbose, "verbose", 0),
         verbose_interval=_check_integer(verbose_interval, "verbose_interval", 1),
     )

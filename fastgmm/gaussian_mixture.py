@@ -11,8 +11,19 @@ from . import _validation
 from ._covariance import COVARIANCE_TYPES, n_parameters
 from ._em import EMRun, MixtureParameters, fit_em
 from ._sources import ArraySource, score_rows
-from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+from .exceptions import (
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    InvalidParameterError,
+    NotFittedError,
+)
 
+_DEGENERATE = (
+    "{n} degenerate component event(s) during the fit: collapsed covariances were "
+    "regularised and empty components reseeded at the worst-explained rows. The data may "
+    "hold duplicates, constant features or fewer clusters than n_components; set "
+    "on_degenerate='raise' to get an error instead."
+)
 _NOT_CONVERGED = (
     "Best performing initialization did not converge. Try different init "
     "parameters, or increase max_iter, tol, or check for degenerate data."
@@ -20,10 +31,12 @@ _NOT_CONVERGED = (
 
 
 def _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init, init_params,
-                 weights_init, means_init, precisions_init, verbose, verbose_interval):
+                 weights_init, means_init, precisions_init, on_degenerate, verbose,
+                 verbose_interval):
     """All options of a fit as one dict: the scalar ones checked, the arrays as given."""
     options = _validation.check_options(n_components, covariance_type, tol, reg_covar, max_iter,
-                                        n_init, init_params, verbose, verbose_interval)
+                                        n_init, init_params, on_degenerate, verbose,
+                                        verbose_interval)
     options.update(weights_init=weights_init, means_init=means_init,
                    precisions_init=precisions_init)
     return options
@@ -33,6 +46,7 @@ def _fit_validated(X, options, random_state, warm_start_from=None):
     """Check the array options against the validated ``X``, run EM, warn if it did not converge.
 
     Returns the covariance type's table entry and the best ``EMRun``.
+    Warns if that run repaired degenerate components or did not converge.
     """
     n_components = options["n_components"]
     _validation.check_n_samples(X, n_components)
@@ -50,6 +64,9 @@ def _fit_validated(X, options, random_state, warm_start_from=None):
     covariance = COVARIANCE_TYPES[options["covariance_type"]]
     source = ArraySource(X, covariance, n_components)
     run = fit_em(source, X, covariance, checked, random_state, warm_start_from)
+    if run.n_degenerate:
+        warnings.warn(_DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning,
+                      stacklevel=3)
     if not run.converged and options["max_iter"] > 0:
         warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
     return covariance, run
@@ -95,6 +112,15 @@ class GaussianMixture:
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation (and of ``sample``). Results do not depend
         on the number of threads.
+    on_degenerate : {'reseed', 'raise'}, default='reseed'
+        What to do when a component degenerates. 'reseed': a covariance that
+        is not positive definite (a component collapsed onto duplicate points,
+        a constant feature with ``reg_covar=0``) gets a larger diagonal floor,
+        and a component whose responsibilities vanish is restarted at the
+        worst-explained row; the fit then warns with a
+        ``DegenerateComponentWarning`` and counts the repairs in
+        ``n_degenerate_``. 'raise': scikit-learn's behaviour, a ValueError
+        ("ill-defined empirical covariance") and empty components kept.
     warm_start : bool, default=False
         If True, each ``fit`` after the first starts from the previous solution
         (and ``n_init`` is ignored).
@@ -125,6 +151,8 @@ class GaussianMixture:
         (of the parameters before the last M-step, as in sklearn).
     lower_bounds_ : list of float
         ``lower_bound_`` at every iteration of the best run.
+    n_degenerate_ : int
+        Repairs of degenerate components in the best run (see ``on_degenerate``).
     n_features_in_ : int
 
     Notes
@@ -140,7 +168,7 @@ class GaussianMixture:
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
-                 verbose=0, verbose_interval=10):
+                 on_degenerate="reseed", verbose=0, verbose_interval=10):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -153,6 +181,7 @@ class GaussianMixture:
         self.precisions_init = precisions_init
         self.random_state = random_state
         self.warm_start = warm_start
+        self.on_degenerate = on_degenerate
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
@@ -209,7 +238,7 @@ class GaussianMixture:
         options = _fit_options(
             self.n_components, self.covariance_type, self.tol, self.reg_covar, self.max_iter,
             self.n_init, self.init_params, self.weights_init, self.means_init,
-            self.precisions_init, self.verbose, self.verbose_interval)
+            self.precisions_init, self.on_degenerate, self.verbose, self.verbose_interval)
         random_state = _validation.check_random_state(self.random_state)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
@@ -247,7 +276,7 @@ class GaussianMixture:
             *(np.asarray(a, dtype=np.float64) for a in
               (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)))
         return EMRun(parameters, self.lower_bound_, list(self.lower_bounds_),
-                     self.n_iter_, self.converged_)
+                     self.n_iter_, self.converged_, self.n_degenerate_)
 
     def _set_fitted(self, run, covariance, dtype, n_features):
         parameters = run.parameters
@@ -260,6 +289,7 @@ class GaussianMixture:
         self.n_iter_ = run.n_iter
         self.lower_bound_ = float(run.lower_bound)
         self.lower_bounds_ = [float(b) for b in run.lower_bounds]
+        self.n_degenerate_ = run.n_degenerate
         self.n_features_in_ = n_features
         # The layout of the fitted arrays, even if covariance_type is set anew later.
         self._fitted_covariance_type = covariance.name
@@ -385,6 +415,8 @@ class GaussianMixtureResult:
         Total log-likelihood of the data under the *returned* parameters.
     n_iter : int
     converged : bool
+    n_degenerate : int
+        Repairs of degenerate components (see ``GaussianMixture``'s ``on_degenerate``).
     """
 
     weights: np.ndarray
@@ -397,11 +429,13 @@ class GaussianMixtureResult:
     log_likelihood: float
     n_iter: int
     converged: bool
+    n_degenerate: int
 
 
 def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
         n_init=1, init_params="kmeans", weights_init=None, means_init=None,
-        precisions_init=None, random_state=None, verbose=0, verbose_interval=10):
+        precisions_init=None, random_state=None, on_degenerate="reseed", verbose=0,
+        verbose_interval=10):
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
     Takes the options of :class:`GaussianMixture` (all but ``warm_start``) and
@@ -412,7 +446,7 @@ def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, 
     X : array-like of shape (n_samples, n_features)
     n_components : int, default=1
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
-means_init, precisions_init, random_state, verbose, verbose_interval
+means_init, precisions_init, random_state, on_degenerate, verbose, verbose_interval
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
 
     Returns
@@ -420,8 +454,8 @@ means_init, precisions_init, random_state, verbose, verbose_interval
     GaussianMixtureResult
     """
     options = _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
-                           init_params, weights_init, means_init, precisions_init, verbose,
-                           verbose_interval)
+                           init_params, weights_init, means_init, precisions_init,
+                           on_degenerate, verbose, verbose_interval)
     random_state = _validation.check_random_state(random_state)
     X = _validation.check_data(X, min_samples=2)
     covariance, run = _fit_validated(X, options, random_state)
@@ -445,4 +479,5 @@ means_init, precisions_init, random_state, verbose, verbose_interval
         log_likelihood=float(log_prob.sum()),
         n_iter=run.n_iter,
         converged=run.converged,
+        n_degenerate=run.n_degenerate,
     )

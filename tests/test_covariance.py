@@ -77,11 +77,16 @@ def test_serial_cholesky_matches_scipy_and_flags_non_positive_definite():
     rng = np.random.default_rng(5)
     _, _, covariances = ref.random_parameters(rng, "full", 4, 6)
     out = np.empty_like(covariances)
-    assert precisions_cholesky(covariances, out) == -1
+    failed = np.ones(4, dtype=np.bool_)
+    assert precisions_cholesky(covariances, out, failed) == 0
+    assert not failed.any()
     for cov, got in zip(covariances, out):
         expected = linalg.solve_triangular(linalg.cholesky(cov, lower=True), np.eye(6), lower=True).T
         assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
     covariances[2, 3, 3] = -1.0
-    assert precisions_cholesky(covariances, out) == 2
+    assert precisions_cholesky(covariances, out, failed) == 1
+    assert failed.tolist() == [False, False, True, False]
+    assert not out[2].any()
     covariances[1, 0, 0] = np.nan
-    assert precisions_cholesky(covariances, out) == 1
+    assert precisions_cholesky(covariances, out, failed) == 2
+    assert failed.tolist() == [False, True, True, False]

@@ -46,6 +46,7 @@ def test_fewer_samples_than_components():
     (dict(tol=float("nan")), "tol"),
     (dict(verbose_interval=0), "verbose_interval"),
     (dict(warm_start="yes"), "warm_start"),
+    (dict(on_degenerate="ignore"), "'reseed', 'raise'"),
 ])
 def test_invalid_parameters(options, message):
     with pytest.raises(InvalidParameterError, match=message):
