@@ -114,7 +114,7 @@ def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
         if warm_start_from is None:
             parameters = MixtureParameters(*initial_parameters(
                 covariance, X, options["n_components"], options["init_params"],
-                options["reg_covar"], random_state, repair.factorise,
+                options["reg_covar"], random_state, repair.factorise, source.sample_weight,
                 options.get("weights_init"), options.get("means_init"),
                 options.get("precisions_init")))
             lower_bound = -np.inf

@@ -11,13 +11,14 @@ from ._covariance import RESP_SUM_EPS, m_step
 from ._kmeans import kmeans_labels, kmeans_plusplus_indices
 from ._statistics import (
     INIT_CHUNK_ROWS,
+    feature_moments,
     statistics_from_responsibilities,
     statistics_of_labels,
     statistics_of_points,
 )
 
 
-def _random_resp_statistics(covariance, X, n_components, random_state):
+def _random_resp_statistics(covariance, X, n_components, random_state, sample_weight):
     # One uniform(N, K) draw made in row chunks consumes the stream identically.
     def chunks():
         for start in range(0, X.shape[0], INIT_CHUNK_ROWS):
@@ -26,22 +27,26 @@ def _random_resp_statistics(covariance, X, n_components, random_state):
             resp /= resp.sum(axis=1)[:, None]
             yield start, resp
 
-    reference = np.repeat(X.mean(axis=0, dtype=np.float64)[None], n_components, axis=0)
-    return statistics_from_responsibilities(covariance, X, chunks(), reference)
+    mean = feature_moments(X, sample_weight)[0]
+    reference = np.repeat(mean[None], n_components, axis=0)
+    return statistics_from_responsibilities(covariance, X, chunks(), reference, sample_weight)
 
 
-def _random_from_data_statistics(covariance, X, n_components, random_state):
-    indices = random_state.choice(X.shape[0], size=n_components, replace=False)
-    return statistics_of_points(covariance, X, indices)
+def _random_from_data_statistics(covariance, X, n_components, random_state, sample_weight):
+    # With weights, rows are drawn in proportion to them (never one of weight 0).
+    p = None if sample_weight is None else sample_weight / sample_weight.sum()
+    indices = random_state.choice(X.shape[0], size=n_components, replace=False, p=p)
+    return statistics_of_points(covariance, X, indices, sample_weight)
 
 
-def _kmeans_plusplus_statistics(covariance, X, n_components, random_state):
-    return statistics_of_points(covariance, X, kmeans_plusplus_indices(X, n_components, random_state))
+def _kmeans_plusplus_statistics(covariance, X, n_components, random_state, sample_weight):
+    indices = kmeans_plusplus_indices(X, n_components, random_state, sample_weight)
+    return statistics_of_points(covariance, X, indices, sample_weight)
 
 
-def _kmeans_statistics(covariance, X, n_components, random_state):
-    labels = kmeans_labels(X, n_components, random_state)
-    return statistics_of_labels(covariance, X, labels, n_components)
+def _kmeans_statistics(covariance, X, n_components, random_state, sample_weight):
+    labels = kmeans_labels(X, n_components, random_state, sample_weight)
+    return statistics_of_labels(covariance, X, labels, n_components, sample_weight)
 
 
 INITIAL_STATISTICS = {
@@ -53,11 +58,13 @@ INITIAL_STATISTICS = {
 
 
 def initial_parameters(covariance, X, n_components, init_params, reg_covar, random_state,
-                       factorise, weights_init=None, means_init=None, precisions_init=None):
+                       factorise, sample_weight=None, weights_init=None, means_init=None,
+                       precisions_init=None):
     """Return float64 ``(weights, means, covariances, precisions_cholesky)``.
 
     As sklearn: the responsibilities of ``init_params`` give every parameter
-    the user did not provide (weights as N_k / N); when all three are given,
+    the user did not provide (weights as N_k / N, with ``sample_weight`` the
+    weighted N_k over the total weight); when all three are given,
     no responsibilities are computed and the random state is not used.
     Unlike sklearn, ``covariances`` always matches the precisions in use
     (the inverse of ``precisions_init`` when that is given).  ``factorise``
@@ -65,9 +72,10 @@ def initial_parameters(covariance, X, n_components, init_params, reg_covar, rand
     rejects those that are not positive definite: ``ComponentRepair.factorise``).
     """
     if weights_init is None or means_init is None or precisions_init is None:
-        statistics = INITIAL_STATISTICS[init_params](covariance, X, n_components, random_state)
+        statistics = INITIAL_STATISTICS[init_params](
+            covariance, X, n_components, random_state, sample_weight)
         _, means, covariances = m_step(covariance, statistics, reg_covar)
-        weights = (statistics.resp_sum + RESP_SUM_EPS) / X.shape[0]
+        weights = (statistics.resp_sum + RESP_SUM_EPS) / statistics.total_weight
     if weights_init is not None:
         weights = np.array(weights_init, dtype=np.float64)
     if means_init is not None:

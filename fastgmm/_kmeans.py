@@ -15,30 +15,37 @@ LLOYD_MAX_ITER = 100
 LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature variance
 
 
-def kmeans_plusplus_indices(X, n_clusters, random_state):
+_UNIT_WEIGHTS = np.empty(0)
+
+
+def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None):
     """Row indices of ``n_clusters`` seeds chosen by greedy k-means++.
 
     Arthur & Vassilvitskii (2007): each new seed is drawn with probability
-    proportional to the squared distance to the nearest seed so far; the greedy
-    variant draws ``2 + log(k)`` candidates and keeps the one that lowers the
-    total squared distance most.
+    proportional to the squared distance to the nearest seed so far (times the
+    row's weight); the greedy variant draws ``2 + log(k)`` candidates and keeps
+    the one that lowers the total squared distance most.
     """
     n_samples = X.shape[0]
     n_chunks = n_chunks_for(n_samples)
     n_trials = 2 + int(np.log(n_clusters))
     indices = np.empty(n_clusters, dtype=np.int64)
     seeds = np.empty((n_clusters, X.shape[1]))
-    indices[0] = random_state.randint(n_samples)
+    if sample_weight is None:
+        indices[0] = random_state.randint(n_samples)
+    else:
+        indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
     seeds[0] = X[indices[0]]
     closest_sq = np.full(n_samples, np.inf)
     kernels.update_closest(X, seeds, 0, closest_sq)
     potentials = np.empty((n_chunks, n_trials))
     for k in range(1, n_clusters):
-        cumulative = np.cumsum(closest_sq)
+        cumulative = np.cumsum(closest_sq if sample_weight is None else weights * closest_sq)
         targets = random_state.uniform(size=n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets), n_samples - 1)
         kernels.candidate_potentials(
-            X, X[candidates].astype(np.float64), closest_sq, n_chunks, potentials)
+            X, weights, X[candidates].astype(np.float64), closest_sq, n_chunks, potentials)
         best = int(np.argmin(potentials.sum(axis=0)))
         indices[k] = candidates[best]
         seeds[k] = X[indices[k]]
@@ -46,21 +53,26 @@ def kmeans_plusplus_indices(X, n_clusters, random_state):
     return indices
 
 
-def kmeans_labels(X, n_clusters, random_state):
-    """Cluster labels of Lloyd's k-means started from k-means++ seeds."""
+def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
+    """Cluster labels of (weighted) Lloyd's k-means started from k-means++ seeds."""
     n_samples, n_features = X.shape
     n_chunks = n_chunks_for(n_samples)
-    centers = X[kmeans_plusplus_indices(X, n_clusters, random_state)].astype(np.float64)
+    seeds = kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight)
+    centers = X[seeds].astype(np.float64)
+    weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
     labels = np.empty(n_samples, dtype=np.int64)
     distance_sq = np.empty(n_samples)
     sums = np.empty((n_chunks, n_clusters, n_features))
-    counts = np.empty((n_chunks, n_clusters), dtype=np.int64)
-    tolerance = LLOYD_TOL * float(feature_moments(X)[1].mean())
+    counts = np.empty((n_chunks, n_clusters))
+    tolerance = LLOYD_TOL * float(feature_moments(X, sample_weight)[1].mean())
     for _ in range(LLOYD_MAX_ITER):
-        kernels.lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts)
-        cluster_sums, cluster_sizes = sums.sum(axis=0), counts.sum(axis=0)
-        new_centers = cluster_sums / np.maximum(cluster_sizes, 1)[:, None]
-        for k in np.flatnonzero(cluster_sizes == 0):
+        kernels.lloyd_assign(X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
+        cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
+        empty = cluster_weights == 0
+        new_centers = cluster_sums / np.where(empty, 1.0, cluster_weights)[:, None]
+        if sample_weight is not None:
+            distance_sq[sample_weight == 0] = 0.0  # never restart at a row of weight 0
+        for k in np.flatnonzero(empty):
             # Empty cluster: restart it at the worst-explained point.
             far = int(np.argmax(distance_sq))
             new_centers[k] = X[far]
@@ -69,5 +81,5 @@ def kmeans_labels(X, n_clusters, random_state):
         centers = new_centers
         if shift <= tolerance:
             break
-    kernels.lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts)
+    kernels.lloyd_assign(X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
     return labels

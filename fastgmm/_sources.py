@@ -26,11 +26,16 @@ def n_chunks_for(n_samples, bytes_per_chunk=0):
     return min(MAX_CHUNKS, by_rows, by_memory)
 
 
-class ArraySource:
-    """An in-memory data matrix for one fit of one covariance type."""
+_EMPTY_FLOAT = np.empty(0)
 
-    def __init__(self, X, covariance, n_components, n_chunks=None):
+
+class ArraySource:
+    """An in-memory data matrix (and optional validated sample weights) for one fit."""
+
+    def __init__(self, X, covariance, n_components, sample_weight=None, n_chunks=None):
         self.X = X
+        self.sample_weight = sample_weight
+        self.total_weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
         self.covariance = covariance
         n_samples, n_features = X.shape
         sum_sq_shape = covariance.sum_sq_shape(n_components, n_features)
@@ -52,8 +57,9 @@ class ArraySource:
         """E-step fused with accumulation: the statistics for the given parameters."""
         kernel_means, kernel_precisions, log_const = kernel_arguments(
             self.covariance, weights, means, precisions_cholesky, self.X.dtype)
+        sample_weight = _EMPTY_FLOAT if self.sample_weight is None else self.sample_weight
         self.covariance.kernels.statistics(
-            self.X, kernel_means, kernel_precisions, log_const, self.n_chunks,
+            self.X, sample_weight, kernel_means, kernel_precisions, log_const, self.n_chunks,
             self._resp_sum, self._sum_diff, self._sum_sq, self._log_likelihood)
         # Sums over axis 0 add the chunk slots in chunk order: deterministic.
         return SufficientStatistics(
@@ -62,17 +68,16 @@ class ArraySource:
             sum_sq=self._sum_sq.sum(axis=0),
             reference=kernel_means.astype(np.float64),
             log_likelihood=float(self._log_likelihood.sum()),
-            total_weight=float(self.n_samples),
+            total_weight=self.total_weight,
         )
 
     def feature_moments(self):
         """Per-feature mean and variance of the data (float64), computed on first use."""
         if self._feature_moments is None:
-            self._feature_moments = feature_moments(self.X)
+            self._feature_moments = feature_moments(self.X, self.sample_weight)
         return self._feature_moments
 
 
-_EMPTY_FLOAT = np.empty(0)
 _EMPTY_RESP = np.empty((0, 0))
 _EMPTY_LABELS = np.empty(0, dtype=np.int64)
 

@@ -37,23 +37,38 @@ class SufficientStatistics:
     total_weight: float
 
 
-def feature_moments(X, chunk_rows=INIT_CHUNK_ROWS):
-    """Per-feature mean and variance of ``X`` in float64, two passes over row chunks.
+def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
+    """Per-feature (weighted) mean and variance of ``X`` in float64, by row chunks.
 
     No N x D temporary; the variance is taken about the mean (no cancellation).
     """
-    mean = X.mean(axis=0, dtype=np.float64)
+    if sample_weight is None:
+        mean = X.mean(axis=0, dtype=np.float64)
+        total = float(X.shape[0])
+    else:
+        total = float(sample_weight.sum())
+        mean = sum(sample_weight[start:start + chunk_rows] @ X[start:start + chunk_rows]
+                   for start in range(0, X.shape[0], chunk_rows)) / total
     squares = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
-        squares += ((X[start:start + chunk_rows] - mean) ** 2).sum(axis=0)
-    return mean, squares / X.shape[0]
+        centred_sq = (X[start:start + chunk_rows] - mean) ** 2
+        if sample_weight is None:
+            squares += centred_sq.sum(axis=0)
+        else:
+            squares += sample_weight[start:start + chunk_rows] @ centred_sq
+    return mean, squares / total
 
 
-def statistics_from_responsibilities(covariance, X, resp_chunks, reference):
+def _total_weight(X, sample_weight):
+    return float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
+
+
+def statistics_from_responsibilities(covariance, X, resp_chunks, reference, sample_weight=None):
     """Statistics for responsibilities given as ``(start, resp_block)`` pairs.
 
     ``resp_block`` holds the rows ``start:start + len(resp_block)`` of the
-    (N x K) responsibility matrix, so it is never needed whole.
+    (N x K) responsibility matrix, so it is never needed whole; with
+    ``sample_weight``, row i's responsibilities count ``w_i`` times.
     """
     n_components, n_features = reference.shape
     resp_sum = np.zeros(n_components)
@@ -62,6 +77,8 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference):
     matrix_moments = sum_sq.ndim == 3
     for start, resp in resp_chunks:
         rows = X[start:start + resp.shape[0]]
+        if sample_weight is not None:
+            resp = resp * sample_weight[start:start + resp.shape[0], None]
         resp_sum += resp.sum(axis=0)
         for k in range(n_components):
             diff = rows - reference[k]
@@ -70,17 +87,19 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference):
                 sum_sq[k] += (diff * resp[:, k, None]).T @ diff
             else:
                 sum_sq[k] += resp[:, k] @ (diff * diff)
-    return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan, float(X.shape[0]))
+    return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan,
+                                _total_weight(X, sample_weight))
 
 
-def statistics_of_labels(covariance, X, labels, n_components):
+def statistics_of_labels(covariance, X, labels, n_components, sample_weight=None):
     """Statistics for hard assignments ``labels`` (one-hot responsibilities).
 
     Moments are taken about each cluster's own mean, so they are accurate
     however far the clusters lie from the origin.
     """
-    counts = np.bincount(labels, minlength=n_components).astype(np.float64)
-    column_sums = [np.bincount(labels, weights=X[:, a], minlength=n_components)
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    counts = np.bincount(labels, weights=weights, minlength=n_components)
+    column_sums = [np.bincount(labels, weights=weights * X[:, a], minlength=n_components)
                    for a in range(X.shape[1])]
     reference = np.stack(column_sums, axis=1) / np.maximum(counts, 1.0)[:, None]
 
@@ -91,18 +110,19 @@ def statistics_of_labels(covariance, X, labels, n_components):
             resp[np.arange(block.shape[0]), block] = 1.0
             yield start, resp
 
-    return statistics_from_responsibilities(covariance, X, one_hot_chunks(), reference)
+    return statistics_from_responsibilities(covariance, X, one_hot_chunks(), reference,
+                                            sample_weight)
 
 
-def statistics_of_points(covariance, X, indices):
+def statistics_of_points(covariance, X, indices, sample_weight=None):
     """Statistics when component k is the single data point ``X[indices[k]]``."""
     reference = np.asarray(X[indices], dtype=np.float64)
     n_components, n_features = reference.shape
     return SufficientStatistics(
-        resp_sum=np.ones(n_components),
+        resp_sum=np.ones(n_components) if sample_weight is None else sample_weight[indices],
         sum_diff=np.zeros((n_components, n_features)),
         sum_sq=np.zeros(covariance.sum_sq_shape(n_components, n_features)),
         reference=reference,
         log_likelihood=np.nan,
-        total_weight=float(X.shape[0]),
+        total_weight=_total_weight(X, sample_weight),
     )

@@ -157,6 +157,37 @@ def check_n_samples(X, n_components):
         )
 
 
+def check_sample_weight(sample_weight, n_samples, n_components):
+    """Return ``sample_weight`` as a float64 vector of n_samples finite weights >= 0, or None.
+
+    A scalar stands for that weight on every row.  At least ``n_components``
+    rows must weigh more than 0 (initialisation picks that many rows).
+    """
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be an array of real numbers.") from None
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {weights.shape}, expected ({n_samples},): one weight per row."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(weights < 0):
+        raise ValueError("Negative values in sample_weight are not allowed.")
+    n_positive = int(np.count_nonzero(weights))
+    if n_positive < n_components:
+        raise ValueError(
+            f"sample_weight gives {n_positive} row(s) a positive weight, fewer than "
+            f"n_components = {n_components}."
+        )
+    return np.ascontiguousarray(weights)
+
+
 def _as_float_array(value, name, shape):
     try:
         array = np.array(value, dtype=np.float64)

@@ -42,14 +42,16 @@ def _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init
     return options
 
 
-def _fit_validated(X, options, random_state, warm_start_from=None):
-    """Check the array options against the validated ``X``, run EM, warn if it did not converge.
+def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from=None):
+    """Check the array options and weights against the validated ``X``, run EM.
 
-    Returns the covariance type's table entry and the best ``EMRun``.
+    Returns the covariance type's table entry, the best ``EMRun`` and the
+    checked sample weights (None when none were given).
     Warns if that run repaired degenerate components or did not converge.
     """
     n_components = options["n_components"]
     _validation.check_n_samples(X, n_components)
+    sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], n_components)
     n_features = X.shape[1]
     checked = dict(options)
     if options.get("weights_init") is not None:
@@ -62,14 +64,14 @@ def _fit_validated(X, options, random_state, warm_start_from=None):
         checked["precisions_init"] = _validation.check_precisions_init(
             options["precisions_init"], options["covariance_type"], n_components, n_features)
     covariance = COVARIANCE_TYPES[options["covariance_type"]]
-    source = ArraySource(X, covariance, n_components)
+    source = ArraySource(X, covariance, n_components, sample_weight)
     run = fit_em(source, X, covariance, checked, random_state, warm_start_from)
     if run.n_degenerate:
         warnings.warn(_DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning,
                       stacklevel=3)
     if not run.converged and options["max_iter"] > 0:
         warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
-    return covariance, run
+    return covariance, run, sample_weight
 
 
 class GaussianMixture:
@@ -223,13 +225,18 @@ class GaussianMixture:
     # -- fitting ----------------------------------------------------------------------------
 
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Estimate the model parameters with EM.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weight of every row (None: all 1).  Weighted EM: a row
+            of integer weight m counts as m copies of it, in the initialisation
+            too (k-means, 'random_from_data' draw rows in proportion to it);
+            ``lower_bound_`` is then the weighted mean log-likelihood.
 
         Returns
         -------
@@ -247,20 +254,20 @@ class GaussianMixture:
         previous = None
         if self.warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
-        covariance, run = _fit_validated(X, options, random_state, previous)
+        covariance, run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
         self._set_fitted(run, covariance, X.dtype, X.shape[1])
         return self
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the model and return the component label of every row of ``X``.
 
-        Equal to ``fit(X).predict(X)``.
+        Equal to ``fit(X, sample_weight=sample_weight).predict(X)``.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.fit(X).predict(X)
+        return self.fit(X, sample_weight=sample_weight).predict(X)
 
     def _previous_run(self, n_features):
         """The fitted model as an ``EMRun`` to continue from (``warm_start``)."""
@@ -322,9 +329,16 @@ class GaussianMixture:
         (log_prob,) = self._score_rows(X, log_prob_norm=True)
         return log_prob
 
-    def score(self, X, y=None):
-        """Mean log-likelihood per row of ``X`` (higher is better), as a float."""
-        return float(np.mean(self.score_samples(X)))
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood per row of ``X`` (higher is better), weighted if asked, as a float."""
+        log_prob, weights = self._weighted_log_prob(X, sample_weight)
+        return float(np.average(log_prob, weights=weights))
+
+    def _weighted_log_prob(self, X, sample_weight):
+        """log p(x_i) and the checked weights (None when none were given)."""
+        log_prob = self.score_samples(X)
+        weights = _validation.check_sample_weight(sample_weight, log_prob.shape[0], 1)
+        return log_prob, weights
 
     def predict(self, X):
         """Index of the most probable component for every row of ``X``.
@@ -351,21 +365,27 @@ class GaussianMixture:
         n_components, n_features = self.means_.shape
         return n_parameters(self._fitted_covariance(), n_components, n_features)
 
-    def bic(self, X):
+    def _log_likelihood_and_size(self, X, sample_weight):
+        log_prob, weights = self._weighted_log_prob(X, sample_weight)
+        size = float(log_prob.shape[0] if weights is None else weights.sum())
+        return _weighted_total(log_prob, weights), size
+
+    def bic(self, X, sample_weight=None):
         """Bayesian information criterion on ``X`` (lower is better).
 
-        ``-2 log L + n_parameters * log(n_samples)``.
+        ``-2 log L + n_parameters * log(n)``, n the number of rows, or with
+        ``sample_weight`` the weighted log-likelihood and n the total weight.
         """
-        log_prob = self.score_samples(X)
-        return -2 * log_prob.mean() * len(log_prob) + self._n_parameters() * math.log(len(log_prob))
+        log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
+        return -2 * log_likelihood + self._n_parameters() * math.log(size)
 
-    def aic(self, X):
+    def aic(self, X, sample_weight=None):
         """Akaike information criterion on ``X`` (lower is better).
 
-        ``-2 log L + 2 n_parameters``.
+        ``-2 log L + 2 n_parameters``, with the weighted log L given ``sample_weight``.
         """
-        log_prob = self.score_samples(X)
-        return -2 * log_prob.mean() * len(log_prob) + 2 * self._n_parameters()
+        log_likelihood, _ = self._log_likelihood_and_size(X, sample_weight)
+        return -2 * log_likelihood + 2 * self._n_parameters()
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` points from the fitted mixture.
@@ -392,6 +412,13 @@ class GaussianMixture:
         return np.vstack(blocks).astype(np.float64), labels
 
 
+def _weighted_total(log_prob, sample_weight):
+    """sum_i w_i log p(x_i) (rows of weight 0 add nothing, even at -inf)."""
+    if sample_weight is None:
+        return float(log_prob.sum())
+    return float(sample_weight @ np.where(sample_weight > 0, log_prob, 0.0))
+
+
 def _is_default(value, default):
     if value is default:
         return True
@@ -412,7 +439,7 @@ class GaussianMixtureResult:
         Mean log-likelihood per sample at the last iteration (as ``lower_bound_``).
     lower_bounds : tuple of float
     log_likelihood : float
-        Total log-likelihood of the data under the *returned* parameters.
+        Total (weighted) log-likelihood of the data under the *returned* parameters.
     n_iter : int
     converged : bool
     n_degenerate : int
@@ -435,7 +462,7 @@ class GaussianMixtureResult:
 def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
         n_init=1, init_params="kmeans", weights_init=None, means_init=None,
         precisions_init=None, random_state=None, on_degenerate="reseed", verbose=0,
-        verbose_interval=10):
+        verbose_interval=10, sample_weight=None):
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
     Takes the options of :class:`GaussianMixture` (all but ``warm_start``) and
@@ -448,6 +475,8 @@ def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, 
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
 means_init, precisions_init, random_state, on_degenerate, verbose, verbose_interval
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
+    sample_weight : array-like of shape (n_samples,) or float, default=None
+        As in :meth:`GaussianMixture.fit`.
 
     Returns
     -------
@@ -458,7 +487,7 @@ means_init, precisions_init, random_state, on_degenerate, verbose, verbose_inter
                            on_degenerate, verbose, verbose_interval)
     random_state = _validation.check_random_state(random_state)
     X = _validation.check_data(X, min_samples=2)
-    covariance, run = _fit_validated(X, options, random_state)
+    covariance, run, sample_weight = _fit_validated(X, options, random_state, sample_weight)
     parameters = run.parameters
     (log_prob,) = score_rows(covariance, X, parameters.weights, parameters.means,
                              parameters.precisions_cholesky, log_prob_norm=True)
@@ -476,7 +505,7 @@ means_init, precisions_init, random_state, on_degenerate, verbose, verbose_inter
         covariance_type=covariance_type,
         lower_bound=float(run.lower_bound),
         lower_bounds=tuple(float(b) for b in run.lower_bounds),
-        log_likelihood=float(log_prob.sum()),
+        log_likelihood=_weighted_total(log_prob, sample_weight),
         n_iter=run.n_iter,
         converged=run.converged,
         n_degenerate=run.n_degenerate,

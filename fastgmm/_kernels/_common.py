@@ -124,6 +124,27 @@ def normalise_block(log_prob, n_rows, row_stats):
 
 
 @njit(**NJIT_OPTIONS)
+def e_step_block(log_prob, start, n_rows, row_stats, sample_weight):
+    """``normalise_block``, then the sample weights: q_ik <- w_i q_ik.
+
+    Returns the block's sum_i w_i log p(x_i); rows of weight 0 add nothing
+    (even where log p(x_i) = -inf).  A length-0 ``sample_weight`` means all 1.
+    """
+    total = normalise_block(log_prob, n_rows, row_stats)
+    if sample_weight.shape[0] == 0:
+        return total
+    total = 0.0
+    for i in range(n_rows):
+        weight = sample_weight[start + i]
+        if weight != 0.0:
+            total += weight * row_stats[0, i]
+    for k in range(log_prob.shape[0]):
+        for i in range(n_rows):
+            log_prob[k, i] *= sample_weight[start + i]
+    return total
+
+
+@njit(**NJIT_OPTIONS)
 def write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels):
     """Write the per-row outputs that were asked for (length-0 arrays are skipped).
 

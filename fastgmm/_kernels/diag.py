@@ -19,7 +19,7 @@ from ._common import (
     block_resp_sum,
     block_workspace,
     chunk_bounds,
-    normalise_block,
+    e_step_block,
     transpose_block,
     write_scores,
 )
@@ -68,9 +68,13 @@ def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def statistics(X, means, precisions_cholesky, log_const, n_chunks,
+def statistics(X, sample_weight, means, precisions_cholesky, log_const, n_chunks,
                resp_sum, sum_diff, sum_sq, log_likelihood):
-    """One fused E-step + accumulation pass; writes one accumulator slot per chunk."""
+    """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
+
+    ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
+    responsibilities and log-likelihood.
+    """
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
         resp_sum[c] = 0.0
@@ -85,7 +89,7 @@ def statistics(X, means, precisions_cholesky, log_const, n_chunks,
             transpose_block(X, start, n_rows, x_t)
             _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
                             mahalanobis, log_prob)
-            log_likelihood[c] += normalise_block(log_prob, n_rows, row_stats)
+            log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
             _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
 
 

@@ -3,7 +3,8 @@
 Same fixed chunk grid as the EM kernels (``_common.chunk_bounds``): every
 reduction is written per chunk and summed in chunk order by the caller, so the
 seeding and the Lloyd iterations do not depend on the thread count.
-Distances are computed in float64 whatever the data's dtype.
+Distances are computed in float64 whatever the data's dtype.  A length-0
+``sample_weight`` means every row weighs 1.
 """
 
 import numpy as np
@@ -22,16 +23,22 @@ def _squared_distance(X, i, centers, t):
     return total
 
 
+@njit(**NJIT_OPTIONS)
+def _row_weight(sample_weight, i):
+    return 1.0 if sample_weight.shape[0] == 0 else sample_weight[i]
+
+
 @njit(**PARALLEL_NJIT_OPTIONS)
-def candidate_potentials(X, candidates, closest_sq, n_chunks, out):
-    """``out[c, t] = sum_{i in chunk c} min(closest_sq[i], |x_i - candidates[t]|^2)``."""
+def candidate_potentials(X, sample_weight, candidates, closest_sq, n_chunks, out):
+    """``out[c, t] = sum_{i in chunk c} w_i min(closest_sq[i], |x_i - candidates[t]|^2)``."""
     n_samples = X.shape[0]
     for c in prange(n_chunks):
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for t in range(candidates.shape[0]):
             total = 0.0
             for i in range(first, last):
-                total += min(closest_sq[i], _squared_distance(X, i, candidates, t))
+                distance = min(closest_sq[i], _squared_distance(X, i, candidates, t))
+                total += _row_weight(sample_weight, i) * distance
             out[c, t] = total
 
 
@@ -43,11 +50,12 @@ def update_closest(X, centers, t, closest_sq):
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts):
+def lloyd_assign(X, sample_weight, centers, n_chunks, labels, distance_sq, sums, counts):
     """Assign every row to its nearest centre and add it to its chunk's sums.
 
     Writes ``labels``, ``distance_sq`` (to the nearest centre), and per chunk the
-    sum of the assigned rows ``sums[c, k]`` and their number ``counts[c, k]``.
+    weighted sum of the assigned rows ``sums[c, k]`` and their total weight
+    ``counts[c, k]``.
     """
     n_samples, n_features = X.shape
     for c in prange(n_chunks):
@@ -64,6 +72,7 @@ def lloyd_assign(X, centers, n_chunks, labels, distance_sq, sums, counts):
                     best_distance = distance
             labels[i] = best
             distance_sq[i] = best_distance
-            counts[c, best] += 1
+            weight = _row_weight(sample_weight, i)
+            counts[c, best] += weight
             for a in range(n_features):
-                sums[c, best, a] += X[i, a]
+                sums[c, best, a] += weight * X[i, a]
