@@ -1,7 +1,8 @@
 """fastgmm: Gaussian mixture models fitted by EM with parallel Numba kernels.
 
 A drop-in for ``sklearn.mixture.GaussianMixture`` (:class:`GaussianMixture`)
-and a plain function (:func:`fit`), with the same answers, much faster.
+and a plain function (:func:`fit`), with the same answers, much faster;
+:func:`select_n_components` picks the number of components by BIC or AIC.
 """
 
 from .exceptions import (
@@ -11,6 +12,7 @@ from .exceptions import (
     NotFittedError,
 )
 from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit
+from .model_selection import ModelSelection, select_n_components
 
 __all__ = [
     "ConvergenceWarning",
@@ -18,8 +20,10 @@ __all__ = [
     "GaussianMixture",
     "GaussianMixtureResult",
     "InvalidParameterError",
+    "ModelSelection",
     "NotFittedError",
     "fit",
+    "select_n_components",
 ]
 
 __version__ = "0.1.0"

@@ -28,6 +28,20 @@ def _data(n_samples, n_features, n_components, seed):
     return centers[labels] + scales[labels] * rng.normal(size=(n_samples, n_features))
 
 
+def _unit_start(X, n_components, covariance_type, rng):
+    """A start that depends on neither the row order nor the dtype."""
+    n_samples, n_features = X.shape
+    unit_precisions = {
+        "full": np.repeat(np.eye(n_features)[None], n_components, axis=0),
+        "tied": np.eye(n_features),
+        "diag": np.ones((n_components, n_features)),
+        "spherical": np.ones(n_components),
+    }
+    return dict(weights_init=np.full(n_components, 1.0 / n_components),
+                means_init=X[rng.choice(n_samples, n_components, replace=False)],
+                precisions_init=unit_precisions[covariance_type])
+
+
 @settings(max_examples=30, deadline=None, derandomize=True)  # no flaky CI
 @given(problems)
 def test_em_invariants(problem):
@@ -62,16 +76,7 @@ def test_row_order_changes_parameters_only_within_rounding(problem):
     n_samples, n_features, n_components, covariance_type, seed = problem
     X = _data(n_samples, n_features, n_components, seed)
     rng = np.random.default_rng(seed)
-    unit_precisions = {
-        "full": np.repeat(np.eye(n_features)[None], n_components, axis=0),
-        "tied": np.eye(n_features),
-        "diag": np.ones((n_components, n_features)),
-        "spherical": np.ones(n_components),
-    }
-    # A start that does not depend on the row order (no data-driven initialisation).
-    start = dict(weights_init=np.full(n_components, 1.0 / n_components),
-                 means_init=X[rng.choice(n_samples, n_components, replace=False)],
-                 precisions_init=unit_precisions[covariance_type])
+    start = _unit_start(X, n_components, covariance_type, rng)
     options = dict(covariance_type=covariance_type, max_iter=5, tol=0.0, reg_covar=1e-3, **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -79,3 +84,43 @@ def test_row_order_changes_parameters_only_within_rounding(problem):
         b = GaussianMixture(n_components, **options).fit(X[rng.permutation(n_samples)])
     np.testing.assert_allclose(a.means_, b.means_, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-7, atol=1e-9)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(problems)
+def test_float32_agrees_with_float64(problem):
+    n_samples, n_features, n_components, covariance_type, seed = problem
+    X = _data(n_samples, n_features, n_components, seed).astype(np.float32)
+    start = _unit_start(X.astype(np.float64), n_components, covariance_type,
+                        np.random.default_rng(seed))
+    options = dict(covariance_type=covariance_type, max_iter=3, tol=0.0, reg_covar=1e-3, **start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        single = GaussianMixture(n_components, **options).fit(X)
+        double = GaussianMixture(n_components, **options).fit(X.astype(np.float64))
+    # float32 tolerance, relative to the data's scale (means) and variances.
+    scale = float(np.abs(X).max()) + 1.0
+    np.testing.assert_allclose(single.means_, double.means_, rtol=0, atol=1e-4 * scale)
+    np.testing.assert_allclose(single.covariances_, double.covariances_, rtol=1e-3,
+                               atol=1e-4 * scale**2)
+    np.testing.assert_allclose(single.lower_bounds_, double.lower_bounds_, rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(problems, st.integers(0, 3))
+def test_finite_output_for_finite_input_even_when_degenerate(problem, damage):
+    n_samples, n_features, n_components, covariance_type, seed = problem
+    X = _data(n_samples, n_features, n_components, seed)
+    if damage & 1:
+        X[:, 0] = 3.0                       # a constant feature
+    if damage & 2:
+        X[: n_samples // 2] = X[0]          # half the rows are one point
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GaussianMixture(n_components, covariance_type=covariance_type, reg_covar=0.0,
+                                max_iter=20, random_state=seed % 1000).fit(X)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(model, name))), name
+    assert np.all(np.isfinite(model.score_samples(X)))
+    resp = model.predict_proba(X)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)

@@ -68,12 +68,29 @@ def test_invalid_initial_parameters(options, message):
         fit(X_OK, 2, **options)
 
 
-def test_awkward_but_valid_input():
+def test_awkward_but_valid_input(tmp_path):
     base = GaussianMixture(2, random_state=0).fit(X_OK).means_
     fortran = np.asfortranarray(X_OK)
     strided = np.repeat(X_OK, 2, axis=0)[::2]
     readonly = X_OK.copy()
     readonly.setflags(write=False)
-    for X in (fortran, strided, readonly, X_OK.tolist()):
-        np.testing.assert_allclose(GaussianMixture(2, random_state=0).fit(X).means_, base)
-    assert GaussianMixture(2, random_state=0).fit(X_OK > 0.5).means_.dtype == np.float64
+    np.save(tmp_path / "x.npy", X_OK)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    big_endian = X_OK.astype(">f8")
+    for X in (fortran, strided, readonly, X_OK.tolist(), mapped, big_endian):
+        model = GaussianMixture(2, random_state=0).fit(X)
+        np.testing.assert_allclose(model.means_, base)
+        np.testing.assert_allclose(model.score_samples(X), model.score_samples(X_OK))
+    for X in (X_OK > 0.5, np.round(X_OK * 10).astype(np.int32), X_OK.astype(np.float16)):
+        model = GaussianMixture(2, random_state=0).fit(X)
+        assert model.means_.dtype == np.float64 and np.all(np.isfinite(model.means_))
+
+
+def test_bad_data_at_predict_time():
+    model = GaussianMixture(2, random_state=0).fit(X_OK)
+    with pytest.raises(ValueError, match="NaN or infinity in 1 of 2 rows"):
+        model.predict(np.array([[0.0, np.nan], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="Reshape your data"):
+        model.predict_proba(np.zeros(2))
+    with pytest.raises(ValueError, match="least one sample"):
+        model.sample(0)

@@ -115,6 +115,9 @@ SCRIPT = textwrap.dedent("""
             for array in (model.weights_, model.means_, model.covariances_,
                           np.float64(model.lower_bound_), model.predict_proba(X[:2000])):
                 digest.update(np.ascontiguousarray(array).tobytes())
+    weights = rng.integers(0, 3, size=30_000).astype(float)  # weighted k-means and EM
+    model = fastgmm.GaussianMixture(4, max_iter=5, random_state=0).fit(X, sample_weight=weights)
+    digest.update(np.ascontiguousarray(model.means_).tobytes())
     print(digest.hexdigest())
 """)
 
