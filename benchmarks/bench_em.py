@@ -5,13 +5,23 @@ Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
 
 import numpy as np
 
-from .workloads import QUICK, make_data, seconds_per_iteration, warm_up, workload
+from .workloads import (
+    QUICK,
+    fit_seconds,
+    fitted_model,
+    make_data,
+    seconds_per_iteration,
+    seconds_per_iteration_on_threads,
+    warm_up,
+    workload,
+)
 
 
 class EMIteration:
     """Seconds per EM iteration on DESIGN.md's workloads W1-W4, float64 and float32."""
 
-    params = (["W1", "W2", "W3", "W4"], ["float64", "float32"], ["fastgmm", "sklearn"])
+    params = (["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"], ["float64", "float32"],
+              ["fastgmm", "sklearn"])
     param_names = ["workload", "dtype", "rival"]
     timeout = 600
     unit = "seconds"
@@ -66,6 +76,78 @@ class ScoreSamples:
                                axis=1), axis=1)
         else:
             self.model.score_samples(self.X)
+
+
+class PredictProba:
+    """Responsibilities of every W2 row under the same parameters, fastgmm and sklearn."""
+
+    params = (["fastgmm", "sklearn"],)
+    param_names = ["rival"]
+
+    def setup(self, rival):
+        n_samples, n_features, n_components, covariance_type = workload("W2")
+        self.X = make_data(n_samples, n_features, n_components)
+        self.model = fitted_model(rival, self.X, n_components, covariance_type)
+        self.model.predict_proba(self.X[:100])  # warm up
+
+    def time_predict_proba(self, rival):
+        self.model.predict_proba(self.X)
+
+
+class Threads:
+    """fastgmm's seconds per W2 iteration on 1 and 2 Numba threads."""
+
+    params = ([1, 2],)
+    param_names = ["threads"]
+    timeout = 600
+    unit = "seconds"
+
+    def setup(self, threads):
+        n_samples, n_features, n_components, covariance_type = workload("W2")
+        self.args = (make_data(n_samples, n_features, n_components), n_components,
+                     covariance_type)
+        warm_up(*self.args)
+
+    def track_seconds_per_iteration(self, threads):
+        return seconds_per_iteration_on_threads(*self.args, threads)
+
+    track_seconds_per_iteration.unit = "seconds"
+
+
+class PeakMemory:
+    """Peak memory of a 3-iteration W2 fit (the data, ~128 MB, is in the baseline of both)."""
+
+    params = (["fastgmm", "sklearn"],)
+    param_names = ["rival"]
+    timeout = 600
+
+    def setup(self, rival):
+        n_samples, n_features, n_components, covariance_type = workload("W2")
+        self.args = (make_data(n_samples, n_features, n_components), n_components,
+                     covariance_type)
+        fit_seconds(rival, self.args[0][:4096], *self.args[1:], max_iter=2)  # JIT, imports
+
+    def peakmem_fit(self, rival):
+        fit_seconds(rival, *self.args, max_iter=3)
+
+
+class TutorialFit:
+    """Fit to convergence (default options) on the EM tutorial's 1,000 points."""
+
+    params = (["fastgmm", "sklearn"],)
+    param_names = ["rival"]
+
+    def setup(self, rival):
+        from fastgmm.cli import demo_data
+
+        from .workloads import estimator_class
+
+        self.X, _ = demo_data(1000)
+        self.estimator = estimator_class(rival)
+        self.time_fit(rival)  # JIT
+
+    def time_fit(self, rival):
+        self.estimator(3, random_state=0).fit(self.X)
 
 
 _FIRST_FIT = """

@@ -1,11 +1,18 @@
-"""Print fastgmm's seconds per EM iteration against scikit-learn's on DESIGN.md's workloads.
+"""Print fastgmm against scikit-learn on DESIGN.md's workloads, with the speed issue's targets.
 
-    python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick]
+    python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
 
-For each workload: sklearn s/iter, fastgmm s/iter (float64), their ratio
-(medians over ``--repeats`` runs, both measured in this process, fastgmm's JIT
-warmed up first) and the target.  (float32 and peak-memory rows belong to the
-speed issue and are not here yet; the asv suite times float32.)
+Rows (medians over ``--repeats`` runs, every ratio from numbers measured in
+this one process, fastgmm's JIT warmed up first):
+
+- seconds per EM iteration, sklearn and fastgmm (float64), W1-W4 and the W2
+  shape with 'tied' and 'spherical' covariances;
+- fastgmm float32 against fastgmm float64 (W2, W4);
+- fastgmm on 1 thread against all threads (W2);
+- ``predict_proba`` and ``score_samples`` on W2's data, sklearn and fastgmm
+  with the same parameters;
+- the peak memory a W2 fit adds over its data, each library in a fresh process.
+
 Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (DESIGN.md section 4).
 """
 
@@ -19,12 +26,87 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workloads  # noqa: E402
 
-TARGETS = {"W1": 50.0, "W2": 30.0, "W3": 20.0, "W4": 8.0}
+ITERATION_TARGETS = {"W1": 50.0, "W2": 30.0, "W3": 20.0, "W4": 8.0,
+                     "W2-tied": 20.0, "W2-spherical": 20.0}
+FLOAT32_TARGET = 1.8        # float32 speed-up over float64
+THREADS_TARGET = 1.8        # all threads over one, on W2
+PREDICT_TARGET = 10.0       # predict_proba / score_samples over sklearn
+MEMORY_TARGET_MB = 64.0     # peak memory of a W2 fit over the data
 
 
-def median_seconds(rival, X, n_components, covariance_type, repeats):
-    return float(np.median([workloads.seconds_per_iteration(rival, X, n_components, covariance_type)
-                            for _ in range(repeats)]))
+def _median(function, repeats):
+    return float(np.median([function() for _ in range(repeats)]))
+
+
+def _row(label, slow, fast, ratio, target, unit="s"):
+    met = "yes" if ratio >= target else "no"
+    print(f"{label:<40}{slow:>12.4f}{unit:<2}{fast:>12.4f}{unit:<2}{ratio:>8.1f}x"
+          f"{target:>7.1f}x  {met}", flush=True)
+
+
+def iteration_rows(names, repeats):
+    print(f"{'EM iteration (float64)':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
+          f"{'target':>8}  met")
+    for name in names:
+        n_samples, n_features, n_components, covariance_type = workloads.workload(name)
+        X = workloads.make_data(n_samples, n_features, n_components)
+        workloads.warm_up(X, n_components, covariance_type)
+        args = (X, n_components, covariance_type)
+        ours = _median(lambda: workloads.seconds_per_iteration("fastgmm", *args), repeats)
+        theirs = _median(lambda: workloads.seconds_per_iteration("sklearn", *args), repeats)
+        label = f"{name} N={n_samples} D={n_features} K={n_components} {covariance_type}"
+        _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name])
+
+
+def float32_rows(repeats):
+    print(f"{'float32 vs float64 (fastgmm)':<40}{'float64':>14}{'float32':>14}")
+    for name in ("W2", "W4"):
+        n_samples, n_features, n_components, covariance_type = workloads.workload(name)
+        seconds = {}
+        for dtype in (np.float64, np.float32):
+            X = workloads.make_data(n_samples, n_features, n_components, dtype)
+            workloads.warm_up(X, n_components, covariance_type)
+            seconds[dtype] = _median(lambda: workloads.seconds_per_iteration(
+                "fastgmm", X, n_components, covariance_type), repeats)
+        _row(f"{name} s/iter", seconds[np.float64], seconds[np.float32],
+             seconds[np.float64] / seconds[np.float32], FLOAT32_TARGET)
+
+
+def thread_rows(repeats):
+    import numba
+
+    n_threads = numba.get_num_threads()
+    print(f"{'threads (fastgmm)':<40}{'1 thread':>14}{f'{n_threads} threads':>14}")
+    n_samples, n_features, n_components, covariance_type = workloads.workload("W2")
+    X = workloads.make_data(n_samples, n_features, n_components)
+    workloads.warm_up(X, n_components, covariance_type)
+    seconds = {t: _median(lambda: workloads.seconds_per_iteration_on_threads(
+        X, n_components, covariance_type, t), repeats) for t in (1, n_threads)}
+    _row("W2 s/iter", seconds[1], seconds[n_threads], seconds[1] / seconds[n_threads],
+         THREADS_TARGET)
+
+
+def predict_rows(repeats):
+    print(f"{'scoring W2 data (same parameters)':<40}{'sklearn':>14}{'fastgmm':>14}")
+    n_samples, n_features, n_components, covariance_type = workloads.workload("W2")
+    X = workloads.make_data(n_samples, n_features, n_components)
+    models = {rival: workloads.fitted_model(rival, X, n_components, covariance_type)
+              for rival in ("sklearn", "fastgmm")}
+    for method in ("predict_proba", "score_samples"):
+        seconds = {rival: _median(lambda: workloads.method_seconds(model, method, X), repeats)
+                   for rival, model in models.items()}
+        _row(method, seconds["sklearn"], seconds["fastgmm"],
+             seconds["sklearn"] / seconds["fastgmm"], PREDICT_TARGET)
+
+
+def memory_rows():
+    print(f"{'peak memory over the data, W2 fit':<40}{'sklearn':>14}{'fastgmm':>14}"
+          f"{'':>9}{'target':>8}  met")
+    megabytes = {rival: workloads.peak_fit_memory(rival, "W2") / 2**20
+                 for rival in ("sklearn", "fastgmm")}
+    met = "yes" if megabytes["fastgmm"] <= MEMORY_TARGET_MB else "no"
+    print(f"{'W2 (+MB)':<40}{megabytes['sklearn']:>12.1f}MB{megabytes['fastgmm']:>12.1f}MB"
+          f"{'':>9}{'<=' + str(int(MEMORY_TARGET_MB)):>7}MB {met}", flush=True)
 
 
 def main(argv=None):
@@ -32,6 +114,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workloads", nargs="+", default=list(workloads.WORKLOADS))
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="only the EM-iteration rows")
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -42,19 +126,13 @@ def main(argv=None):
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads "
           f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
           f"scikit-learn {sklearn.__version__}")
-    header = f"{'workload':<28}{'sklearn s/it':>13}{'fastgmm s/it':>14}{'ratio':>8}{'target':>8}  met"
-    print(header)
-    for name in args.workloads:
-        n_samples, n_features, n_components, covariance_type = workloads.workload(name)
-        X = workloads.make_data(n_samples, n_features, n_components)
-        workloads.warm_up(X, n_components, covariance_type)
-        ours = median_seconds("fastgmm", X, n_components, covariance_type, args.repeats)
-        theirs = median_seconds("sklearn", X, n_components, covariance_type, args.repeats)
-        ratio = theirs / ours
-        label = f"{name} N={n_samples} D={n_features} K={n_components} {covariance_type}"
-        target = TARGETS[name]
-        print(f"{label:<28}{theirs:>13.4f}{ours:>14.4f}{ratio:>7.1f}x{target:>7.0f}x  "
-              f"{'yes' if ratio >= target else 'no'}", flush=True)
+    iteration_rows(args.workloads, args.repeats)
+    if not args.no_extras:
+        float32_rows(args.repeats)
+        thread_rows(args.repeats)
+        predict_rows(args.repeats)
+        if not args.quick:  # the memory row always uses the full-size W2
+            memory_rows()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ initialisation and the fixed costs of a fit drop out.
 """
 
 import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -20,12 +22,16 @@ WORKLOADS = {
     "W2": (1_000_000, 16, 16, "full"),
     "W3": (1_000_000, 16, 16, "diag"),
     "W4": (200_000, 64, 32, "full"),
+    "W2-tied": (1_000_000, 16, 16, "tied"),
+    "W2-spherical": (1_000_000, 16, 16, "spherical"),
 }
 QUICK_WORKLOADS = {
     "W1": (20_000, 2, 3, "full"),
     "W2": (5_000, 16, 16, "full"),
     "W3": (5_000, 16, 16, "diag"),
     "W4": (10_000, 64, 32, "full"),
+    "W2-tied": (5_000, 16, 16, "tied"),
+    "W2-spherical": (5_000, 16, 16, "spherical"),
 }
 
 
@@ -68,3 +74,72 @@ def seconds_per_iteration(rival, X, n_components, covariance_type):
 def warm_up(X, n_components, covariance_type):
     """Compile (or load from cache) fastgmm's kernels for this dtype and type."""
     fit_seconds("fastgmm", X[: min(len(X), 4096)], n_components, covariance_type, max_iter=2)
+
+
+def seconds_per_iteration_on_threads(X, n_components, covariance_type, n_threads):
+    """fastgmm's seconds per iteration with Numba limited to ``n_threads``."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        return seconds_per_iteration("fastgmm", X, n_components, covariance_type)
+    finally:
+        numba.set_num_threads(previous)
+
+
+def fitted_model(rival, X, n_components, covariance_type):
+    """A model of ``rival``'s class holding fastgmm's parameters after 2 iterations on 20k rows."""
+    from fastgmm import GaussianMixture
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=2,
+                                init_params="random_from_data", random_state=0).fit(X[:20_000])
+    if rival == "fastgmm":
+        return model
+    other = estimator_class(rival)(n_components, covariance_type=covariance_type)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "n_features_in_"):
+        setattr(other, name, getattr(model, name))
+    return other
+
+
+def method_seconds(model, method, X):
+    """Wall time of one ``model.<method>(X)`` call (after a warm-up call on 100 rows)."""
+    getattr(model, method)(X[:100])
+    start = time.perf_counter()
+    getattr(model, method)(X)
+    return time.perf_counter() - start
+
+
+_PEAK_MEMORY = """
+import sys, warnings
+sys.path.insert(0, {here!r})
+import workloads
+n_samples, n_features, n_components, covariance_type = workloads.WORKLOADS[{name!r}]
+X = workloads.make_data(n_samples, n_features, n_components, {dtype!r})
+fit = workloads.fit_seconds
+fit({rival!r}, X[:4096], n_components, covariance_type, max_iter=2)   # imports and JIT
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+baseline = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                                                       # reset VmHWM
+fit({rival!r}, X, n_components, covariance_type, max_iter=3)
+print(status("VmHWM") - baseline)
+"""
+
+
+def peak_fit_memory(rival, name, dtype="float64"):
+    """Bytes by which a fit raises the peak RSS over the process with its data loaded.
+
+    Measured in a fresh process (Linux: /proc/self/status, VmHWM reset through
+    /proc/self/clear_refs) on the full-size workload ``name``.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = _PEAK_MEMORY.format(here=here, name=name, dtype=dtype, rival=rival)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               check=True)
+    return int(completed.stdout.split()[-1])
