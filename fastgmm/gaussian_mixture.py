@@ -11,6 +11,7 @@ from . import _validation
 from ._covariance import COVARIANCE_TYPES, n_parameters
 from ._em import EMRun, MixtureParameters, fit_em
 from ._sources import ArraySource, score_rows
+from ._threads import check_n_jobs, thread_limit
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -114,6 +115,12 @@ class GaussianMixture:
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation (and of ``sample``). Results do not depend
         on the number of threads.
+    n_jobs : int or None, default=None
+        Numba threads for ``fit`` and the scoring methods: None keeps the
+        current setting (all cores unless ``NUMBA_NUM_THREADS`` or
+        ``numba.set_num_threads`` say otherwise), -1 all, -2 all but one, a
+        positive int that many (at most Numba's pool). The previous setting is
+        restored after each call, also on error. Results do not depend on it.
     on_degenerate : {'reseed', 'raise'}, default='reseed'
         What to do when a component degenerates. 'reseed': a covariance that
         is not positive definite (a component collapsed onto duplicate points,
@@ -170,7 +177,7 @@ class GaussianMixture:
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
-                 on_degenerate="reseed", verbose=0, verbose_interval=10):
+                 n_jobs=None, on_degenerate="reseed", verbose=0, verbose_interval=10):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -183,6 +190,7 @@ class GaussianMixture:
         self.precisions_init = precisions_init
         self.random_state = random_state
         self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.on_degenerate = on_degenerate
         self.verbose = verbose
         self.verbose_interval = verbose_interval
@@ -250,11 +258,13 @@ class GaussianMixture:
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter must be a bool, got {self.warm_start!r}.")
+        n_jobs = check_n_jobs(self.n_jobs)
         X = _validation.check_data(X, min_samples=2)
         previous = None
         if self.warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
-        covariance, run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
+        with thread_limit(n_jobs):
+            covariance, run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
         self._set_fitted(run, covariance, X.dtype, X.shape[1])
         return self
 
@@ -317,7 +327,8 @@ class GaussianMixture:
         X = _validation.check_features(X, self.n_features_in_, type(self).__name__)
         params = (np.asarray(a, dtype=np.float64)
                   for a in (self.weights_, self.means_, self.precisions_cholesky_))
-        return score_rows(covariance, X, *params, **wanted)
+        with thread_limit(check_n_jobs(self.n_jobs)):
+            return score_rows(covariance, X, *params, **wanted)
 
     def score_samples(self, X):
         """Log-likelihood ``log p(x)`` of every row of ``X`` under the model.
@@ -461,7 +472,7 @@ class GaussianMixtureResult:
 
 def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
         n_init=1, init_params="kmeans", weights_init=None, means_init=None,
-        precisions_init=None, random_state=None, on_degenerate="reseed", verbose=0,
+        precisions_init=None, random_state=None, n_jobs=None, on_degenerate="reseed", verbose=0,
         verbose_interval=10, sample_weight=None):
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
@@ -473,7 +484,8 @@ def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, 
     X : array-like of shape (n_samples, n_features)
     n_components : int, default=1
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
-means_init, precisions_init, random_state, on_degenerate, verbose, verbose_interval
+means_init, precisions_init, random_state, n_jobs, on_degenerate, verbose, \
+verbose_interval
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
     sample_weight : array-like of shape (n_samples,) or float, default=None
         As in :meth:`GaussianMixture.fit`.
@@ -486,11 +498,13 @@ means_init, precisions_init, random_state, on_degenerate, verbose, verbose_inter
                            init_params, weights_init, means_init, precisions_init,
                            on_degenerate, verbose, verbose_interval)
     random_state = _validation.check_random_state(random_state)
+    n_jobs = check_n_jobs(n_jobs)
     X = _validation.check_data(X, min_samples=2)
-    covariance, run, sample_weight = _fit_validated(X, options, random_state, sample_weight)
-    parameters = run.parameters
-    (log_prob,) = score_rows(covariance, X, parameters.weights, parameters.means,
-                             parameters.precisions_cholesky, log_prob_norm=True)
+    with thread_limit(n_jobs):
+        covariance, run, sample_weight = _fit_validated(X, options, random_state, sample_weight)
+        parameters = run.parameters
+        (log_prob,) = score_rows(covariance, X, parameters.weights, parameters.means,
+                                 parameters.precisions_cholesky, log_prob_norm=True)
 
     def frozen(array):
         array = np.array(array, dtype=X.dtype)
