@@ -16,15 +16,17 @@ diag       (K, D)                           (K, D) = 1 / sqrt(covariances_)
 spherical  (K,)                             (K,)   = 1 / sqrt(covariances_)
 ========== ================================ ==================================
 
-'tied' runs the 'full' kernel with its one factor repeated per component and
-adds the per-component scatter matrices; 'spherical' runs the 'diag' kernel
-with its one precision repeated over the features and averages the variances.
+Each type runs its own kernels (``_kernels/full.py``, ``tied.py``, ``diag.py``;
+'spherical' runs the 'diag' kernel with its one precision repeated over the
+features and averages the variances).  'tied' statistics hold the pooled
+second moment only (see ``_kernels/tied.py``).
 """
 
 import numpy as np
 
 from ._kernels import diag as diag_kernels
 from ._kernels import full as full_kernels
+from ._kernels import tied as tied_kernels
 from ._kernels import linalg
 
 # sklearn adds 10 * eps to every component's weight sum so that an empty
@@ -45,8 +47,8 @@ def _symmetric_from_lower(lower):
     return np.tril(lower) + np.swapaxes(strict, -1, -2)
 
 
-def _centred_scatter(resp_sum, sum_diff, sum_sq_lower, shift):
-    """Scatter matrices about the new means from moments about the reference.
+def _scatter_shift(resp_sum, sum_diff, shift):
+    """Per component, S1 d^T + d S1^T - N d d^T: what moving the moments to the new means subtracts.
 
     With z = x - c, d = mu - c:  sum q (x - mu)(x - mu)^T
         = S2 - S1 d^T - d S1^T + N d d^T      (S1 = sum q z, S2 = sum q z z^T).
@@ -54,12 +56,8 @@ def _centred_scatter(resp_sum, sum_diff, sum_sq_lower, shift):
     cancellation of sum q x x^T - N mu mu^T (sklearn #4410, #30382).
     """
     cross = sum_diff[:, :, None] * shift[:, None, :]
-    return (
-        _symmetric_from_lower(sum_sq_lower)
-        - cross
-        - np.swapaxes(cross, 1, 2)
-        + resp_sum[:, None, None] * shift[:, :, None] * shift[:, None, :]
-    )
+    return (cross + np.swapaxes(cross, 1, 2)
+            - resp_sum[:, None, None] * shift[:, :, None] * shift[:, None, :])
 
 
 def _centred_squares(resp_sum, sum_diff, sum_sq, shift):
@@ -93,6 +91,11 @@ def _log_gaussian_constant(n_features):
 class _CovarianceType:
     """What every type offers on top of its own ``factorise``."""
 
+    @staticmethod
+    def moments_reference(kernel_means):
+        """The points c_k the kernel's moments are taken about (float64, K x D)."""
+        return kernel_means.astype(np.float64)
+
     def precisions_cholesky(self, covariances):
         """Precision Cholesky factors; sklearn's ValueError if a covariance is not positive definite."""
         factors, failed = self.factorise(covariances)
@@ -112,8 +115,12 @@ class FullCovariance(_CovarianceType):
         return (n_components, n_features, n_features)
 
     @staticmethod
+    def add_second_moment(sum_sq, k, diff, resp_k):
+        sum_sq[k] += (diff * resp_k[:, None]).T @ diff
+
+    @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        scatter = _centred_scatter(resp_sum, sum_diff, sum_sq, shift)
+        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
         covariances = scatter / nk[:, None, None]
         diagonal = np.einsum("kii->ki", covariances)
         diagonal += reg_covar
@@ -142,10 +149,6 @@ class FullCovariance(_CovarianceType):
         covariances = covariances.copy()
         covariances[target] = covariances[source]
         return covariances
-
-    @staticmethod
-    def sum_sq_diagonal(sum_sq):
-        return np.einsum("kii->ki", sum_sq)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
@@ -180,13 +183,24 @@ class TiedCovariance(_CovarianceType):
     """One covariance matrix shared by all components."""
 
     name = "tied"
-    kernels = full_kernels
-    sum_sq_shape = staticmethod(FullCovariance.sum_sq_shape)
-    sum_sq_diagonal = staticmethod(FullCovariance.sum_sq_diagonal)
+    kernels = tied_kernels
+
+    @staticmethod
+    def sum_sq_shape(n_components, n_features):
+        return (n_features, n_features)
+
+    @staticmethod
+    def add_second_moment(sum_sq, k, diff, resp_k):
+        sum_sq += (diff * resp_k[:, None]).T @ diff
+
+    @staticmethod
+    def moments_reference(kernel_means):
+        return np.repeat(kernel_means[:1], kernel_means.shape[0], axis=0)
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        scatter = _centred_scatter(resp_sum, sum_diff, sum_sq, shift).sum(axis=0)
+        # sum_sq is the pooled sum_k S2_k (one lower triangle).
+        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(axis=0)
         covariance = scatter / nk.sum()
         covariance[np.diag_indices_from(covariance)] += reg_covar
         return covariance
@@ -229,7 +243,7 @@ class TiedCovariance(_CovarianceType):
 
     @staticmethod
     def kernel_precisions(precisions_cholesky, n_components, n_features):
-        return np.broadcast_to(precisions_cholesky.T, (n_components,) + precisions_cholesky.shape)
+        return precisions_cholesky.T[None]  # the kernel reads [0]
 
     @staticmethod
     def n_covariance_parameters(n_components, n_features):
@@ -250,8 +264,8 @@ class _DiagonalPrecisions(_CovarianceType):
         return (n_components, n_features)
 
     @staticmethod
-    def sum_sq_diagonal(sum_sq):
-        return sum_sq
+    def add_second_moment(sum_sq, k, diff, resp_k):
+        sum_sq[k] += resp_k @ (diff * diff)
 
     @staticmethod
     def factorise(covariances):

@@ -66,7 +66,7 @@ class ArraySource:
             resp_sum=self._resp_sum.sum(axis=0),
             sum_diff=self._sum_diff.sum(axis=0),
             sum_sq=self._sum_sq.sum(axis=0),
-            reference=kernel_means.astype(np.float64),
+            reference=self.covariance.moments_reference(kernel_means),
             log_likelihood=float(self._log_likelihood.sum()),
             total_weight=self.total_weight,
         )

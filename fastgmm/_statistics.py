@@ -23,10 +23,11 @@ class SufficientStatistics:
     - ``resp_sum[k] = sum_i q_ik``
     - ``sum_diff[k] = sum_i q_ik (x_i - c_k)``
     - ``sum_sq[k] = sum_i q_ik (x_i - c_k)(x_i - c_k)^T``: its lower triangle
-      for matrix types, its diagonal ``(K, D)`` for 'diag' and 'spherical'
+      for 'full', its diagonal ``(K, D)`` for 'diag' and 'spherical', and for
+      'tied' the pooled ``sum_k sum_sq[k]`` (one D x D lower triangle)
     - ``log_likelihood = sum_i log p(x_i)`` under the parameters that gave the
       q_ik (``nan`` when the q_ik came from an initialisation)
-    - ``total_weight``: the number of rows the statistics describe
+    - ``total_weight``: the (weighted) number of rows the statistics describe
     """
 
     resp_sum: np.ndarray
@@ -74,7 +75,6 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference, samp
     resp_sum = np.zeros(n_components)
     sum_diff = np.zeros((n_components, n_features))
     sum_sq = np.zeros(covariance.sum_sq_shape(n_components, n_features))
-    matrix_moments = sum_sq.ndim == 3
     for start, resp in resp_chunks:
         rows = X[start:start + resp.shape[0]]
         if sample_weight is not None:
@@ -83,10 +83,7 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference, samp
         for k in range(n_components):
             diff = rows - reference[k]
             sum_diff[k] += resp[:, k] @ diff
-            if matrix_moments:
-                sum_sq[k] += (diff * resp[:, k, None]).T @ diff
-            else:
-                sum_sq[k] += resp[:, k] @ (diff * diff)
+            covariance.add_second_moment(sum_sq, k, diff, resp[:, k])
     return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan,
                                 _total_weight(X, sample_weight))
 

@@ -81,16 +81,19 @@ def test_strict_option_raises_sklearns_error(covariance_type, name):
                         on_degenerate="raise", random_state=0).fit(DATA[name])
 
 
-def test_offset_and_scale_do_not_change_the_fit():
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_offset_and_scale_do_not_change_the_fit(covariance_type):
     # Centred accumulation: 1e8 + x is fitted as accurately as x, and 1e-8 x as x.
     X = ref.make_blobs(2000, 3, 2, seed=3)
-    base, _ = _fit(X, 2, reg_covar=0.0)
+    base, _ = _fit(X, 2, reg_covar=0.0, covariance_type=covariance_type)
     shifted, _ = _fit(X + 1e8, 2, reg_covar=0.0, means_init=base.means_ + 1e8,
-                      weights_init=base.weights_, precisions_init=base.precisions_)
+                      weights_init=base.weights_, precisions_init=base.precisions_,
+                      covariance_type=covariance_type)
     assert_allclose(shifted.means_ - 1e8, base.means_, atol=1e-6)
     assert_allclose(shifted.covariances_, base.covariances_, rtol=1e-6)
     scaled, _ = _fit(X * 1e-8, 2, reg_covar=0.0, means_init=base.means_ * 1e-8,
-                     weights_init=base.weights_, precisions_init=base.precisions_ * 1e16)
+                     weights_init=base.weights_, precisions_init=base.precisions_ * 1e16,
+                     covariance_type=covariance_type)
     assert_allclose(scaled.means_, base.means_ * 1e-8, rtol=1e-9)
     assert_allclose(scaled.covariances_, base.covariances_ * 1e-16, rtol=1e-9)
 

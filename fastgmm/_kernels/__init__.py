@@ -1,7 +1,8 @@
 """Numba kernels: pure numerical code, no validation and no Python objects.
 
 - ``full``: E-step fused with the statistics, and per-row scores, for 'full'
-  and 'tied' (see ``fastgmm._covariance``);
+  (see ``fastgmm._covariance``);
+- ``tied``: the same for 'tied', with the shared factor applied once per row;
 - ``diag``: the same for 'diag' and 'spherical';
 - ``kmeans``: k-means++ seeding potentials and Lloyd steps;
 - ``linalg``: the serial Cholesky factors of the M-step;

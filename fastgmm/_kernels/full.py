@@ -1,4 +1,4 @@
-"""Kernels for ``covariance_type='full'`` (and 'tied'): one precision Cholesky factor per component.
+"""Kernels for ``covariance_type='full'``: one precision Cholesky factor per component.
 
 Conventions (shared with ``_covariance.py``):
 
