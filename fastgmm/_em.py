@@ -72,13 +72,14 @@ def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
             lower_bound=-np.inf, reporter=None):
     """Run EM from ``parameters`` until |change of lower bound| < tol or ``max_iter``.
 
-    ``repair`` (a ``ComponentRepair``) mends degenerate components after each
-    M-step; an iteration that needed it cannot end the run as converged.
+    ``repair`` (this run's ``ComponentRepair``) mends degenerate components
+    after each M-step; an iteration that needed it cannot end the run as
+    converged.  The run's ``n_degenerate`` counts all its repairs, those of
+    the initialisation included.
     """
     lower_bounds = []
     converged = False
     n_iter = 0
-    events_before = repair.n_events
     for n_iter in range(1, max_iter + 1):
         previous, events = lower_bound, repair.n_events
         statistics = source.statistics(
@@ -95,8 +96,7 @@ def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
         if abs(change) < tol and repair.n_events == events:
             converged = True
             break
-    return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged,
-                 repair.n_events - events_before)
+    return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
 def fit_em(source, X, covariance, options, random_state, warm_start_from=None):

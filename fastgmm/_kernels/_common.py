@@ -112,13 +112,19 @@ def normalise_block(log_prob, n_rows, row_stats):
             log_prob[k, i] *= row_sum[i]
     # Rows that no component can explain (every weighted density is 0, so the
     # row maximum is -inf) came out NaN above: log p(x_i) = -inf, no
-    # responsibility.  Kept out of the loops above so that they vectorise.
+    # responsibility.  Found by a vectorised minimum, mended in a scalar loop
+    # only when there are any, so that the loops above and the sum vectorise.
+    lowest = np.inf
+    for i in range(n_rows):
+        lowest = min(lowest, row_max[i])
+    if lowest == -np.inf:
+        for i in range(n_rows):
+            if row_max[i] == -np.inf:
+                log_prob_norm[i] = -np.inf
+                for k in range(n_components):
+                    log_prob[k, i] = 0.0
     total = 0.0
     for i in range(n_rows):
-        if row_max[i] == -np.inf:
-            log_prob_norm[i] = -np.inf
-            for k in range(n_components):
-                log_prob[k, i] = 0.0
         total += log_prob_norm[i]
     return total
 

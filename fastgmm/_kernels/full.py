@@ -96,47 +96,67 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted,
 def _add_lower_products(left, right, n_rows, out):
     """``out[a, b] += sum_i left[a, i] * right[b, i]`` for the lower triangle b <= a.
 
-    By 4 x 4 tiles: 16 dot products in registers share 8 loads per row.  Tile
-    indices past the last feature are clamped, and their duplicate sums are
-    not added; entries above the diagonal that a tile touches are never read.
+    Rows of 4 features go by 4 x 4 tiles (16 dot products in registers share 8
+    loads per row); the last ``n_features % 4`` rows are plain dot products.
     """
     n_features = left.shape[0]
-    last = n_features - 1
-    zero = left.dtype.type(0)
-    for a in range(0, n_features, 4):
-        rows = (a, min(a + 1, last), min(a + 2, last), min(a + 3, last))
+    n_tiled = n_features - n_features % 4
+    for a in range(0, n_tiled, 4):
         for b in range(0, a + 1, 4):
-            cols = (b, min(b + 1, last), min(b + 2, last), min(b + 3, last))
-            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+            _add_tile(left, right, n_rows, a, b, out)
+    zero = left.dtype.type(0)
+    for a in range(n_tiled, n_features):
+        for b in range(a + 1):
+            total = zero
             for i in range(n_rows):
-                l0, l1, l2, l3 = left[rows[0], i], left[rows[1], i], left[rows[2], i], left[rows[3], i]
-                r0, r1, r2, r3 = right[cols[0], i], right[cols[1], i], right[cols[2], i], right[cols[3], i]
-                s00 += l0 * r0
-                s01 += l0 * r1
-                s02 += l0 * r2
-                s03 += l0 * r3
-                s10 += l1 * r0
-                s11 += l1 * r1
-                s12 += l1 * r2
-                s13 += l1 * r3
-                s20 += l2 * r0
-                s21 += l2 * r1
-                s22 += l2 * r2
-                s23 += l2 * r3
-                s30 += l3 * r0
-                s31 += l3 * r1
-                s32 += l3 * r2
-                s33 += l3 * r3
-            sums = ((s00, s01, s02, s03), (s10, s11, s12, s13),
-                    (s20, s21, s22, s23), (s30, s31, s32, s33))
-            for p in range(4):
-                if p > 0 and rows[p] == rows[p - 1]:
-                    break
-                for q in range(4):
-                    if q > 0 and cols[q] == cols[q - 1]:
-                        break
-                    out[rows[p], cols[q]] += sums[p][q]
+                total += left[a, i] * right[b, i]
+            out[a, b] += total
+
+
+@njit(**NJIT_OPTIONS)
+def _add_tile(left, right, n_rows, a, b, out):
+    """``out[a:a+4, b:b+4] += left[a:a+4] @ right[b:b+4].T`` over the block's rows.
+
+    Entries above the diagonal of a diagonal tile are added too, and never read.
+    """
+    zero = left.dtype.type(0)
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+    for i in range(n_rows):
+        l0, l1, l2, l3 = left[a, i], left[a + 1, i], left[a + 2, i], left[a + 3, i]
+        r0, r1, r2, r3 = right[b, i], right[b + 1, i], right[b + 2, i], right[b + 3, i]
+        s00 += l0 * r0
+        s01 += l0 * r1
+        s02 += l0 * r2
+        s03 += l0 * r3
+        s10 += l1 * r0
+        s11 += l1 * r1
+        s12 += l1 * r2
+        s13 += l1 * r3
+        s20 += l2 * r0
+        s21 += l2 * r1
+        s22 += l2 * r2
+        s23 += l2 * r3
+        s30 += l3 * r0
+        s31 += l3 * r1
+        s32 += l3 * r2
+        s33 += l3 * r3
+    out[a, b] += s00
+    out[a, b + 1] += s01
+    out[a, b + 2] += s02
+    out[a, b + 3] += s03
+    out[a + 1, b] += s10
+    out[a + 1, b + 1] += s11
+    out[a + 1, b + 2] += s12
+    out[a + 1, b + 3] += s13
+    out[a + 2, b] += s20
+    out[a + 2, b + 1] += s21
+    out[a + 2, b + 2] += s22
+    out[a + 2, b + 3] += s23
+    out[a + 3, b] += s30
+    out[a + 3, b + 1] += s31
+    out[a + 3, b + 2] += s32
+    out[a + 3, b + 3] += s33
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
