@@ -48,14 +48,27 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
         centre_block(x_t, n_rows, means[k], diff_t)
         for i in range(n_rows):
             mahalanobis[i] = zero
-        # Rows j and j + 1 of y together: each load of diff_t feeds two FMAs.
+        # Rows j and j + 1 of y together, four terms of each per pass over the
+        # block: per row, 4 loads of diff_t and 2 of y feed 8 FMAs and 2 stores
+        # (one term per pass would store y once per FMA: store-bound).
         for j in range(0, n_features, 2):
             j1 = min(j + 1, n_features - 1)
             for i in range(n_rows):
                 y[i] = zero
                 y_next[i] = zero
-            for a in range(j1 + 1):
-                coefficient = lower[j, a]  # zero for a = j + 1: lower is triangular
+            n_terms = j1 + 1  # lower[j, j + 1] = 0: lower is triangular
+            n_quads = n_terms // 4
+            for q in range(n_quads):
+                a = 4 * q
+                c0, c1, c2, c3 = lower[j, a], lower[j, a + 1], lower[j, a + 2], lower[j, a + 3]
+                e0, e1, e2, e3 = (lower[j1, a], lower[j1, a + 1], lower[j1, a + 2],
+                                  lower[j1, a + 3])
+                for i in range(n_rows):
+                    d0, d1, d2, d3 = diff_t[a, i], diff_t[a + 1, i], diff_t[a + 2, i], diff_t[a + 3, i]
+                    y[i] += c0 * d0 + c1 * d1 + c2 * d2 + c3 * d3
+                    y_next[i] += e0 * d0 + e1 * d1 + e2 * d2 + e3 * d3
+            for a in range(4 * n_quads, n_terms):
+                coefficient = lower[j, a]
                 coefficient_next = lower[j1, a]
                 for i in range(n_rows):
                     d = diff_t[a, i]
