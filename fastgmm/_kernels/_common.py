@@ -58,10 +58,18 @@ def block_workspace(X, n_components):
 
 @njit(**NJIT_OPTIONS)
 def transpose_block(X, start, n_rows, x_t):
-    """``x_t[a, i] = X[start + i, a]`` for ``i < n_rows``: once per block, for all components."""
-    for i in range(n_rows):
-        for a in range(X.shape[1]):
-            x_t[a, i] = X[start + i, a]
+    """``x_t[a, i] = X[start + i, a]`` for ``i < n_rows``: once per block, for all components.
+
+    Feature by feature over the flat (C-contiguous) data: strided loads and
+    contiguous stores vectorise, where row by row they would not for small D.
+    """
+    n_features = X.shape[1]
+    flat = X.reshape(-1)
+    base = start * n_features
+    for a in range(n_features):
+        row = x_t[a]
+        for i in range(n_rows):
+            row[i] = flat[base + i * n_features + a]
 
 
 @njit(**NJIT_OPTIONS)
