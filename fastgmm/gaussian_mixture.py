@@ -21,7 +21,7 @@ from .exceptions import (
 
 _DEGENERATE = (
     "{n} degenerate component event(s) during the fit: collapsed covariances were "
-    "regularised and empty components reseeded at the worst-explained rows. The data may "
+    "regularised and empty components reseeded by splitting the widest one. The data may "
     "hold duplicates, constant features or fewer clusters than n_components; set "
     "on_degenerate='raise' to get an error instead."
 )
@@ -125,8 +125,8 @@ class GaussianMixture:
         What to do when a component degenerates. 'reseed': a covariance that
         is not positive definite (a component collapsed onto duplicate points,
         a constant feature with ``reg_covar=0``) gets a larger diagonal floor,
-        and a component whose responsibilities vanish is restarted at the
-        worst-explained row; the fit then warns with a
+        and a component whose responsibilities vanish is reseeded by splitting
+        the widest component in two; the fit then warns with a
         ``DegenerateComponentWarning`` and counts the repairs in
         ``n_degenerate_``. 'raise': scikit-learn's behaviour, a ValueError
         ("ill-defined empirical covariance") and empty components kept.
@@ -342,14 +342,8 @@ class GaussianMixture:
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood per row of ``X`` (higher is better), weighted if asked, as a float."""
-        log_prob, weights = self._weighted_log_prob(X, sample_weight)
-        return float(np.average(log_prob, weights=weights))
-
-    def _weighted_log_prob(self, X, sample_weight):
-        """log p(x_i) and the checked weights (None when none were given)."""
-        log_prob = self.score_samples(X)
-        weights = _validation.check_sample_weight(sample_weight, log_prob.shape[0], 1)
-        return log_prob, weights
+        log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
+        return log_likelihood / size
 
     def predict(self, X):
         """Index of the most probable component for every row of ``X``.
@@ -377,7 +371,9 @@ class GaussianMixture:
         return n_parameters(self._fitted_covariance(), n_components, n_features)
 
     def _log_likelihood_and_size(self, X, sample_weight):
-        log_prob, weights = self._weighted_log_prob(X, sample_weight)
+        """sum_i w_i log p(x_i) and sum_i w_i (all w_i = 1 without ``sample_weight``)."""
+        log_prob = self.score_samples(X)
+        weights = _validation.check_sample_weight(sample_weight, log_prob.shape[0], 1)
         size = float(log_prob.shape[0] if weights is None else weights.sum())
         return _weighted_total(log_prob, weights), size
 

@@ -8,7 +8,7 @@ read-only memory map as a separate one), and ``cache=True`` keeps them on disk.
 
 Numba's cache is keyed on each kernel's own source file only: after editing
 a helper that kernels in other files call (this module, ``_common.py``,
-``_math.py``), delete ``fastgmm/_kernels/__pycache__`` or the kernels keep
+``_math.py``, ``full.py``'s scatter update used by ``tied.py``), delete ``fastgmm/_kernels/__pycache__`` or the kernels keep
 their stale compiled copy.  Installed releases get fresh files, hence a
 fresh cache.
 """
