@@ -24,6 +24,14 @@ from numba import njit
 from ._math import exp_nonpositive, log_positive
 from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
+# A responsibility below this (exp(-92)) is left out of its component's first
+# and second moments (N_k stays exact).  Such a term moves a moment by less
+# than 1e-40 of that row's contribution at full weight, far below float64
+# rounding for any component that holds 1e-20 of a row or more; leaving the
+# many negligible terms of well-separated clusters out makes the accumulation
+# several times cheaper.
+NEGLIGIBLE_RESP = 1e-40
+
 
 @njit(**NJIT_OPTIONS)
 def chunk_bounds(n_samples, n_chunks, chunk):
@@ -37,12 +45,13 @@ def chunk_bounds(n_samples, n_chunks, chunk):
 def block_workspace(X, n_components):
     """Scratch arrays for one chunk's blocks, allocated once per chunk and pass.
 
-    Returns ``(x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats)``:
+    Returns ``(x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows)``:
     the block's rows transposed, centred, and centred and weighted by the
     responsibilities (features x rows, in X's dtype), two scratch rows ``y``
     and one row ``mahalanobis`` in X's dtype, the component-major
-    ``log_prob`` (float64) and ``row_stats`` (float64, 3 x rows: log p(x),
-    row maximum, row sum) for ``normalise_block``.
+    ``log_prob`` (float64), ``row_stats`` (float64, 3 x rows: log p(x),
+    row maximum, row sum) for ``normalise_block`` and ``rows`` (int64 row
+    indices, for ``significant_rows``).
     """
     n_features = X.shape[1]
     return (
@@ -53,6 +62,7 @@ def block_workspace(X, n_components):
         np.empty(BLOCK_ROWS, dtype=X.dtype),
         np.empty((n_components, BLOCK_ROWS)),
         np.empty((3, BLOCK_ROWS)),
+        np.empty(BLOCK_ROWS, dtype=np.int64),
     )
 
 
@@ -88,6 +98,26 @@ def block_resp_sum(resp, k, n_rows):
     for i in range(n_rows):
         total += resp[k, i]
     return total
+
+
+@njit(**NJIT_OPTIONS)
+def significant_rows(resp, k, n_rows, rows):
+    """The rows with ``resp[k, i] >= NEGLIGIBLE_RESP``, when they are few.
+
+    Writes their indices to ``rows[:n]`` and returns n; returns -1 (use every
+    row) when more than a quarter of the block counts, as the dense loops are
+    then cheaper than gathering.
+    """
+    count = 0
+    for i in range(n_rows):  # a vectorised count first
+        count += resp[k, i] >= NEGLIGIBLE_RESP
+    if 4 * count > n_rows:
+        return -1
+    n_kept = 0
+    for i in range(n_rows):  # branch-free compaction
+        rows[n_kept] = i
+        n_kept += resp[k, i] >= NEGLIGIBLE_RESP
+    return n_kept
 
 
 @njit(**NJIT_OPTIONS)

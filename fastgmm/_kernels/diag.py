@@ -81,7 +81,7 @@ def statistics(X, sample_weight, means, precisions_cholesky, log_const, n_chunks
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
             X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
@@ -99,7 +99,7 @@ def score(X, means, precisions_cholesky, log_const, n_chunks,
     """Per-row log p(x), responsibilities and/or labels, block by block."""
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
             X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):

@@ -25,6 +25,7 @@ from ._common import (
     centre_block,
     chunk_bounds,
     e_step_block,
+    significant_rows,
     transpose_block,
     write_scores,
 )
@@ -85,9 +86,14 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
 
 
 @njit(**NJIT_OPTIONS)
-def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted,
+def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows,
                       resp_sum, sum_diff, sum_sq):
-    """Add the block's centred zeroth, first and second moments to the accumulators."""
+    """Add the block's centred zeroth, first and second moments to the accumulators.
+
+    Per component, only the rows of non-negligible responsibility enter the
+    moments (``significant_rows``), gathered into the first columns of
+    ``diff_t`` and ``weighted``; when many rows count, all of them do.
+    """
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
@@ -95,14 +101,29 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted,
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
-        centre_block(x_t, n_rows, means[k], diff_t)
-        for a in range(n_features):
-            partial = zero
-            for i in range(n_rows):
-                weighted[a, i] = x_t.dtype.type(resp[k, i]) * diff_t[a, i]
-                partial += weighted[a, i]
-            sum_diff[k, a] += partial
-        _add_lower_products(weighted, diff_t, n_rows, sum_sq[k])
+        n_kept = significant_rows(resp, k, n_rows, rows)
+        if n_kept < 0:
+            n_used = n_rows
+            centre_block(x_t, n_rows, means[k], diff_t)
+            for a in range(n_features):
+                partial = zero
+                for i in range(n_rows):
+                    weighted[a, i] = x_t.dtype.type(resp[k, i]) * diff_t[a, i]
+                    partial += weighted[a, i]
+                sum_diff[k, a] += partial
+        else:
+            n_used = n_kept
+            for a in range(n_features):
+                centre = means[k, a]
+                partial = zero
+                for c in range(n_kept):
+                    i = rows[c]
+                    d = x_t[a, i] - centre
+                    diff_t[a, c] = d
+                    weighted[a, c] = x_t.dtype.type(resp[k, i]) * d
+                    partial += weighted[a, c]
+                sum_diff[k, a] += partial
+        _add_lower_products(weighted, diff_t, n_used, sum_sq[k])
 
 
 @njit(**NJIT_OPTIONS)
@@ -186,7 +207,7 @@ def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chun
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
             X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
@@ -195,7 +216,7 @@ def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chun
             _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
                             diff_t, y[0], y[1], mahalanobis, log_prob)
             log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
-            _accumulate_block(x_t, n_rows, means, log_prob, diff_t, weighted,
+            _accumulate_block(x_t, n_rows, means, log_prob, diff_t, weighted, rows,
                               resp_sum[c], sum_diff[c], sum_sq[c])
 
 
@@ -205,7 +226,7 @@ def score(X, means, precisions_cholesky_t, log_const, n_chunks,
     """Per-row log p(x), responsibilities and/or labels, block by block."""
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
             X, n_components)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):

@@ -118,7 +118,7 @@ def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chun
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
             X, n_components)
         z_t = np.empty_like(x_t)
         first, last = chunk_bounds(n_samples, n_chunks, c)
@@ -140,7 +140,7 @@ def score(X, means, precisions_cholesky_t, log_const, n_chunks,
     lower = precisions_cholesky_t[0]
     projected = _projected_means(means, lower)
     for c in prange(n_chunks):
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats = block_workspace(
+        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
             X, n_components)
         z_t = np.empty_like(x_t)
         first, last = chunk_bounds(n_samples, n_chunks, c)

@@ -134,3 +134,34 @@ def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
         assert completed.returncode == 0, completed.stderr
         digests.append(completed.stdout.strip())
     assert digests[1] == digests[2]
+
+
+def test_significant_rows_gathers_few_and_falls_back_to_all():
+    from fastgmm._kernels._common import NEGLIGIBLE_RESP, significant_rows
+
+    resp = np.zeros((2, 16))
+    resp[0, [3, 7, 8]] = [1.0, NEGLIGIBLE_RESP, 0.5]
+    resp[0, 9] = NEGLIGIBLE_RESP / 2  # negligible
+    resp[1, :6] = 1.0                 # more than a quarter of the rows
+    rows = np.empty(16, dtype=np.int64)
+    assert significant_rows(resp, 0, 16, rows) == 3
+    assert rows[:3].tolist() == [3, 7, 8]
+    assert significant_rows(resp, 1, 16, rows) == -1
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_separated_clusters_with_negligible_responsibilities_match_the_reference(covariance_type):
+    # Far-apart clusters: most q_ik underflow past NEGLIGIBLE_RESP, so the
+    # accumulation gathers the few rows that count; the answer must not change.
+    X, centers = ref.make_blobs(4000, 6, 5, seed=3, scale=40.0, return_centers=True)
+    rng = np.random.default_rng(3)
+    weights, _, covariances = ref.random_parameters(rng, covariance_type, 5, 6)
+    covariance = COVARIANCE_TYPES[covariance_type]
+    means = centers + 0.1
+    statistics = ArraySource(X, covariance, 5).statistics(
+        weights, means, covariance.precisions_cholesky(covariances))
+    got = m_step(covariance, statistics, reg_covar=1e-6)
+    expected_ll, expected = ref.em_step(X, weights, means, covariances, covariance_type, 1e-6)
+    assert statistics.log_likelihood == pytest.approx(expected_ll, rel=1e-10)
+    for actual, desired in zip(got, expected):
+        assert_allclose(actual, desired, rtol=1e-10, atol=1e-10)
