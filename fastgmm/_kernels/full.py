@@ -31,6 +31,10 @@ from ._common import (
 )
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
+# Gathered rows are padded with zero columns to a multiple of this, so that
+# the moment products run as full SIMD loops (16 float32 lanes of AVX-512).
+GATHER_PAD = 16
+
 
 @njit(**NJIT_OPTIONS)
 def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
@@ -112,7 +116,8 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows,
                     partial += weighted[a, i]
                 sum_diff[k, a] += partial
         else:
-            n_used = n_kept
+            # Zero columns (they add exactly 0) pad to a multiple of GATHER_PAD.
+            n_used = min(-(-n_kept // GATHER_PAD) * GATHER_PAD, n_rows)
             for a in range(n_features):
                 centre = means[k, a]
                 partial = zero
@@ -122,6 +127,9 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows,
                     diff_t[a, c] = d
                     weighted[a, c] = x_t.dtype.type(resp[k, i]) * d
                     partial += weighted[a, c]
+                for c in range(n_kept, n_used):
+                    diff_t[a, c] = zero
+                    weighted[a, c] = zero
                 sum_diff[k, a] += partial
         _add_lower_products(weighted, diff_t, n_used, sum_sq[k])
 
