@@ -11,9 +11,11 @@ Conventions (shared with ``_covariance.py``):
   triangle of ``sum_i q_ik (x_i - mu_k)(x_i - mu_k)^T``.
 
 Within a block the work is matrix-shaped and the innermost loops run over the
-block's rows (contiguous, vectorised): the triangular product is a sequence of
-axpy's and the rank-B update of ``sum_sq`` a sequence of dot products.  Block
-partial sums are taken in the data's dtype and added to float64 accumulators.
+block's rows (contiguous, vectorised): the triangular product runs as axpy's
+(two rows of y, four terms per pass) and the rank-B update of ``sum_sq`` as
+4 x 4 tiles of dot products, over the rows whose responsibility for the
+component is not negligible (``_common.significant_rows``).  Block partial
+sums are taken in the data's dtype and added to float64 accumulators.
 """
 
 import numpy as np
@@ -43,7 +45,6 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
 
     With y = (x - mu) U and Lambda = U U^T:
     log N = -D/2 log 2pi + log det U - |y|^2 / 2   (Bishop 2.43).
-    The triangular product runs as axpy's over the block's rows (vectorised).
     ``y`` and ``y_next`` are scratch rows.
     """
     n_features = x_t.shape[0]
