@@ -99,11 +99,12 @@ def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
     return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
-def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
+def fit_em(source, covariance, options, random_state, warm_start_from=None):
     """Fit with ``options['n_init']`` restarts and keep the best run (sklearn's rule).
 
     ``warm_start_from`` is a previous ``EMRun``: then there is one run, started
-    from its parameters and lower bound.  ``X`` is what initialisation reads.
+    from its parameters and lower bound.  Each initialisation reads what
+    ``source.initialisation_data`` gives (all rows, or a row sample).
     """
     reporter = _Reporter(options["verbose"], options["verbose_interval"])
     n_init = 1 if warm_start_from is not None else options["n_init"]
@@ -112,9 +113,10 @@ def fit_em(source, X, covariance, options, random_state, warm_start_from=None):
         reporter.init_begins(init)
         repair = ComponentRepair(source, covariance, options["on_degenerate"])
         if warm_start_from is None:
+            X, sample_weight = source.initialisation_data(random_state, options["n_components"])
             parameters = MixtureParameters(*initial_parameters(
                 covariance, X, options["n_components"], options["init_params"],
-                options["reg_covar"], random_state, repair.factorise, source.sample_weight,
+                options["reg_covar"], random_state, repair.factorise, sample_weight,
                 options.get("weights_init"), options.get("means_init"),
                 options.get("precisions_init")))
             lower_bound = -np.inf

@@ -1,22 +1,33 @@
 """Where the rows come from, and the one pass over them per EM iteration.
 
-``ArraySource`` wraps an in-memory (validated, C-contiguous float32/float64)
-array.  It owns the per-chunk accumulators, allocated once per fit, and runs
-the covariance type's ``statistics`` kernel over the fixed chunk grid.
-Any other source (memory-mapped files, Dask) only has to offer the same
-``statistics(weights, means, precisions_cholesky)`` method.
+``ArraySource`` wraps a validated (C-contiguous float32/float64) array, in
+memory or memory-mapped from a file.  It owns the per-chunk accumulators,
+allocated once per fit, and runs the covariance type's ``statistics`` kernel
+over the fixed chunk grid; on a memory-mapped file the kernel reads the pages
+as it goes, so nothing N-sized is ever allocated.  ``_dask.DaskSource`` offers
+the same interface for Dask arrays: ``n_samples``, ``sample_weight``,
+``statistics(weights, means, precisions_cholesky)``, ``feature_moments()``
+and ``initialisation_data(random_state, n_components)``.
 """
 
 import numpy as np
 
 from ._covariance import kernel_arguments
 from ._statistics import SufficientStatistics, feature_moments
+from ._validation import is_memory_mapped
 
 # Chunk grid: a function of the data's shape only (never of the thread count),
 # so that the per-chunk sums, added in chunk order, are bitwise reproducible.
 MAX_CHUNKS = 64
 MIN_CHUNK_ROWS = 2048
 ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
+
+# Data that is not in memory (a memory-mapped file, a Dask array) is
+# initialised on a row sample of this many rows (at least 100 per component).
+INIT_SAMPLE_ROWS = 100_000
+
+# Rows scored at a time when only a total log-likelihood is wanted.
+SCORE_BLOCK_ROWS = 2**20
 
 
 def n_chunks_for(n_samples, bytes_per_chunk=0):
@@ -48,6 +59,7 @@ class ArraySource:
         self._sum_sq = np.empty((self.n_chunks,) + sum_sq_shape)
         self._log_likelihood = np.empty(self.n_chunks)
         self._feature_moments = None
+        self.out_of_core = is_memory_mapped(X)
 
     @property
     def n_samples(self):
@@ -77,25 +89,97 @@ class ArraySource:
             self._feature_moments = feature_moments(self.X, self.sample_weight)
         return self._feature_moments
 
+    def total_log_likelihood(self, weights, means, precisions_cholesky):
+        """``sum_i w_i log p(x_i)`` under the given parameters."""
+        return total_log_likelihood(self.covariance, self.X, weights, means,
+                                    precisions_cholesky, self.sample_weight)
+
+    def initialisation_data(self, random_state, n_components):
+        """``(X, sample_weight)`` that initialisation reads: all rows, or for a
+        memory-mapped file a row sample (``row_sample``) read into memory."""
+        if not self.out_of_core:
+            return self.X, self.sample_weight
+        indices = row_sample(self.n_samples, init_sample_size(n_components), random_state)
+        if indices is None:
+            return self.X, self.sample_weight
+        weights = None if self.sample_weight is None else self.sample_weight[indices]
+        return np.ascontiguousarray(self.X[indices]), weights
+
+
+def init_sample_size(n_components):
+    """Rows of the initialisation sample of data that is not in memory."""
+    return max(INIT_SAMPLE_ROWS, 100 * n_components)
+
+
+def row_sample(n_samples, size, random_state):
+    """Sorted indices of ``size`` distinct rows of ``n_samples``, or None if ``size >= n_samples``.
+
+    Stratified: one uniformly drawn row in each of ``size`` equal strata, so
+    the sample costs O(size) memory (no permutation of all rows), covers the
+    whole file evenly and is read front to back.
+    """
+    if size >= n_samples:
+        return None
+    stratum_starts = (np.arange(size + 1, dtype=np.int64) * n_samples) // size
+    widths = np.diff(stratum_starts)
+    return stratum_starts[:-1] + (random_state.uniform(size=size) * widths).astype(np.int64)
+
+
+# Each output of score_rows: its dtype, and whether it has a column per component.
+SCORE_OUTPUTS = {
+    "log_prob_norm": (np.float64, False),
+    "resp": (np.float64, True),
+    "labels": (np.int64, False),
+}
 
 _EMPTY_RESP = np.empty((0, 0))
 _EMPTY_LABELS = np.empty(0, dtype=np.int64)
 
 
 def score_rows(covariance, X, weights, means, precisions_cholesky,
-               log_prob_norm=False, resp=False, labels=False):
+               log_prob_norm=False, resp=False, labels=False, out=None):
     """Per-row ``log p(x)``, responsibilities and/or labels, computed block-wise.
 
     Returns a tuple of the arrays asked for, in that order (float64 / int64).
+    ``out``, when given for a single output, is the (validated) array it is
+    written into, such as a memory-mapped file.
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     kernel_means, kernel_precisions, log_const = kernel_arguments(
         covariance, weights, means, precisions_cholesky, X.dtype)
-    out_norm = np.empty(n_samples) if log_prob_norm else _EMPTY_FLOAT
-    out_resp = np.empty((n_samples, n_components)) if resp else _EMPTY_RESP
-    out_labels = np.empty(n_samples, dtype=np.int64) if labels else _EMPTY_LABELS
+
+    def output(asked, shape, dtype, empty):
+        if not asked:
+            return empty
+        return np.empty(shape, dtype=dtype) if out is None else out
+
+    out_norm = output(log_prob_norm, n_samples, np.float64, _EMPTY_FLOAT)
+    out_resp = output(resp, (n_samples, n_components), np.float64, _EMPTY_RESP)
+    out_labels = output(labels, n_samples, np.int64, _EMPTY_LABELS)
     covariance.kernels.score(
         X, kernel_means, kernel_precisions, log_const, n_chunks_for(n_samples),
         out_norm, out_resp, out_labels)
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
     return tuple(out for asked, out in wanted if asked)
+
+
+def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sample_weight=None):
+    """``sum_i w_i log p(x_i)`` (all w_i = 1 without ``sample_weight``), scored block-wise.
+
+    Never holds more than ``SCORE_BLOCK_ROWS`` per-row values at once.
+    """
+    total = 0.0
+    for start in range(0, X.shape[0], SCORE_BLOCK_ROWS):
+        stop = start + SCORE_BLOCK_ROWS
+        (log_prob,) = score_rows(covariance, X[start:stop], weights, means,
+                                 precisions_cholesky, log_prob_norm=True)
+        total += weighted_total(log_prob, None if sample_weight is None
+                                else sample_weight[start:stop])
+    return total
+
+
+def weighted_total(log_prob, sample_weight):
+    """sum_i w_i log p(x_i) (rows of weight 0 add nothing, even at -inf)."""
+    if sample_weight is None:
+        return float(log_prob.sum())
+    return float(sample_weight @ np.where(sample_weight > 0, log_prob, 0.0))

@@ -37,6 +37,17 @@ class SufficientStatistics:
     log_likelihood: float
     total_weight: float
 
+    def __add__(self, other):
+        """The statistics of both sets of rows (taken about the same ``reference``)."""
+        return SufficientStatistics(
+            resp_sum=self.resp_sum + other.resp_sum,
+            sum_diff=self.sum_diff + other.sum_diff,
+            sum_sq=self.sum_sq + other.sum_sq,
+            reference=self.reference,
+            log_likelihood=self.log_likelihood + other.log_likelihood,
+            total_weight=self.total_weight + other.total_weight,
+        )
+
 
 def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     """Per-feature (weighted) mean and variance of ``X`` in float64, by row chunks.

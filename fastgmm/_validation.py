@@ -4,7 +4,11 @@ Kernels downstream assume what this module guarantees: a 2-D, C-contiguous,
 finite float32 or float64 array, and parameters of the right type and range.
 """
 
+import math
+import mmap
 import numbers
+import os
+import sys
 
 import numpy as np
 
@@ -20,8 +24,18 @@ def check_data(X, name="X", min_samples=1):
 
     float32 stays float32; every other real numeric dtype (bool, ints,
     float16, ...) becomes float64.  At most one copy is made, and only when the
-    dtype or the memory layout requires it.
+    dtype or the memory layout requires it.  A path (``str`` or
+    ``os.PathLike``) is opened as a memory-mapped ``.npy`` file; memory-mapped
+    data is never copied (an error says so when it would have to be).
     """
+    if is_dask_array(X):
+        raise TypeError(
+            f"{name} is a Dask array, which this function does not take (it would be computed "
+            "into memory here); pass a numpy array, or compute it first."
+        )
+    if isinstance(X, (str, os.PathLike)):
+        X = open_npy(X, name)
+    memory_mapped = is_memory_mapped(X)
     try:
         array = np.asarray(X)
     except ValueError as exc:  # ragged nested sequences
@@ -33,6 +47,25 @@ def check_data(X, name="X", min_samples=1):
             raise ValueError(
                 f"{name} holds non-numeric objects; expected a 2-D array of real numbers."
             ) from None
+    dtype = check_shape_and_dtype(array, name, min_samples)
+    if memory_mapped and not (array.dtype == dtype and array.flags.c_contiguous):
+        raise ValueError(
+            f"{name} is memory-mapped with dtype {array.dtype} in "
+            f"{'C' if array.flags.c_contiguous else 'non-C'} order; fitting it would copy the "
+            f"whole file into memory. Write it as a C-ordered float32 or float64 .npy file "
+            f"first (block by block, e.g. into np.lib.format.open_memmap(path, 'w+', ...))."
+        )
+    array = np.ascontiguousarray(array, dtype=dtype)
+    _check_finite(array, name)
+    return array
+
+
+def check_shape_and_dtype(array, name="X", min_samples=1):
+    """Check a 2-D real array's shape and dtype (reads neither its values nor its memory).
+
+    Works on anything with ``ndim``, ``shape`` and ``dtype`` (numpy and Dask
+    arrays); returns the dtype fastgmm computes in: float32 or float64.
+    """
     kind = array.dtype.kind
     if kind == "c":
         raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}.")
@@ -59,10 +92,43 @@ def check_data(X, name="X", min_samples=1):
         raise ValueError(
             f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required."
         )
-    dtype = np.float32 if array.dtype == np.float32 else np.float64
-    array = np.ascontiguousarray(array, dtype=dtype)
-    _check_finite(array, name)
+    return np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
+
+
+def open_npy(path, name="X"):
+    """The array of a ``.npy`` file, memory-mapped read-only (nothing is read yet)."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{name}: {os.fspath(path)!r} is not a readable .npy file ({exc}).") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        array.close()
+        raise ValueError(
+            f"{name}: {os.fspath(path)!r} is an .npz archive; pass one of its arrays, saved as "
+            ".npy, instead."
+        )
     return array
+
+
+def is_dask_array(X):
+    """Whether ``X`` is a ``dask.array.Array`` (never imports dask)."""
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(X, module.Array)
+
+
+def is_memory_mapped(array):
+    """Whether ``array``'s memory belongs to a memory-mapped file (directly or through views)."""
+    while array is not None:
+        if isinstance(array, (np.memmap, mmap.mmap)):
+            return True
+        array = getattr(array, "base", None)
+    return False
+
+
+# Rows per block when the finiteness of a big array is re-checked row by row.
+_FINITE_CHECK_ROWS = 65536
 
 
 def _check_finite(array, name):
@@ -70,25 +136,80 @@ def _check_finite(array, name):
     # the data are (barring overflow, which the exact check below then clears).
     if np.isfinite(array.sum()):
         return
-    bad_rows = ~np.isfinite(array).all(axis=1)
-    n_bad = int(bad_rows.sum())
+    n_bad, first = 0, None
+    for start in range(0, array.shape[0], _FINITE_CHECK_ROWS):
+        bad_rows = ~np.isfinite(array[start:start + _FINITE_CHECK_ROWS]).all(axis=1)
+        n_bad += int(bad_rows.sum())
+        if first is None and bad_rows.any():
+            first = start + int(np.flatnonzero(bad_rows)[0])
     if n_bad:
-        first = int(np.flatnonzero(bad_rows)[0])
+        raise _non_finite_error(name, n_bad, array.shape[0], first)
+
+
+def _non_finite_error(name, n_bad, n_samples, first):
+    return ValueError(
+        f"Input {name} contains NaN or infinity in {n_bad} of {n_samples} rows "
+        f"(first at row {first}); remove or impute them before fitting."
+    )
+
+
+def check_dask_data(X, name="X", min_samples=1):
+    """A Dask array as fastgmm computes with it: float32/float64, chunked in whole rows.
+
+    Lazy: nothing is computed (``check_dask_finite`` reads the values).
+    """
+    if any(math.isnan(size) for size in X.shape):
         raise ValueError(
-            f"Input {name} contains NaN or infinity in {n_bad} of {array.shape[0]} rows "
-            f"(first at row {first}); remove or impute them before fitting."
+            f"{name} is a Dask array of unknown chunk sizes (shape {X.shape}); call "
+            f"{name}.compute_chunk_sizes() first."
         )
+    dtype = check_shape_and_dtype(X, name, min_samples)
+    if X.dtype != dtype:
+        X = X.astype(dtype)
+    if X.numblocks[1] != 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def check_dask_finite(X, name="X"):
+    """Raise (as ``check_data``) if the Dask array ``X`` holds NaN or infinity (one pass)."""
+    import dask.array as da
+
+    bad_rows = ~da.isfinite(X).all(axis=1)
+    n_bad = int(bad_rows.sum().compute())
+    if n_bad:
+        raise _non_finite_error(name, n_bad, X.shape[0], int(da.argmax(bad_rows).compute()))
 
 
 def check_features(X, n_features, estimator_name):
     """Validate data for a fitted model expecting ``n_features`` columns (sklearn's message)."""
-    X = check_data(X)
+    return check_n_features(check_data(X), n_features, estimator_name)
+
+
+def check_n_features(X, n_features, estimator_name):
+    """``X`` (already validated, numpy or Dask) if it has ``n_features`` columns."""
     if X.shape[1] != n_features:
         raise ValueError(
             f"X has {X.shape[1]} features, but {estimator_name} is expecting "
             f"{n_features} features as input."
         )
     return X
+
+
+def check_out(out, shape, dtype):
+    """``out`` if it can take a result of ``shape`` and ``dtype`` (None passes through)."""
+    if out is None:
+        return None
+    if not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype
+            and out.flags.c_contiguous and out.flags.writeable):
+        described = (f"a {'' if out.flags.writeable else 'read-only '}{out.dtype} array of "
+                     f"shape {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)
+        raise ValueError(
+            f"out must be a writeable C-contiguous {np.dtype(dtype)} array of shape {shape} "
+            f"(e.g. np.lib.format.open_memmap(path, 'w+', {np.dtype(dtype).name!r}, {shape})); "
+            f"got {described}."
+        )
+    return out
 
 
 def _check_integer(value, name, minimum):
@@ -131,10 +252,14 @@ def check_random_state(seed):
 
 
 def check_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
-                  init_params, on_degenerate="reseed", verbose=0, verbose_interval=10):
+                  init_params, on_degenerate="reseed", verbose=0, verbose_interval=10,
+                  persist="auto"):
     """Check the scalar options of a fit; return them normalised, as a dict."""
     if isinstance(verbose, bool):
         verbose = int(verbose)
+    if not (isinstance(persist, (bool, np.bool_)) or (isinstance(persist, str) and persist == "auto")):
+        raise InvalidParameterError(
+            f"The 'persist' parameter must be 'auto', True or False; got {persist!r}.")
     return dict(
         n_components=_check_integer(n_components, "n_components", 1),
         covariance_type=_check_choice(covariance_type, "covariance_type", COVARIANCE_TYPE_NAMES),
@@ -146,6 +271,7 @@ def check_options(n_components, covariance_type, tol, reg_covar, max_iter, n_ini
         on_degenerate=_check_choice(on_degenerate, "on_degenerate", ON_DEGENERATE_NAMES),
         verbose=_check_integer(verbose, "verbose", 0),
         verbose_interval=_check_integer(verbose_interval, "verbose_interval", 1),
+        persist=persist if isinstance(persist, str) else bool(persist),
     )
 
 
@@ -175,17 +301,47 @@ def check_sample_weight(sample_weight, n_samples, n_components):
         raise ValueError(
             f"sample_weight.shape == {weights.shape}, expected ({n_samples},): one weight per row."
         )
-    if not np.all(np.isfinite(weights)):
+    _check_weight_values(np.all(np.isfinite(weights)), np.any(weights < 0),
+                         np.count_nonzero(weights), n_components)
+    return np.ascontiguousarray(weights)
+
+
+def _check_weight_values(all_finite, any_negative, n_positive, n_components):
+    if not all_finite:
         raise ValueError("sample_weight contains NaN or infinity.")
-    if np.any(weights < 0):
+    if any_negative:
         raise ValueError("Negative values in sample_weight are not allowed.")
-    n_positive = int(np.count_nonzero(weights))
     if n_positive < n_components:
         raise ValueError(
             f"sample_weight gives {n_positive} row(s) a positive weight, fewer than "
             f"n_components = {n_components}."
         )
-    return np.ascontiguousarray(weights)
+
+
+def check_dask_sample_weight(sample_weight, X, n_components):
+    """Weights for the Dask array ``X``: ``(weights, total_weight)``.
+
+    ``weights`` is None (all 1) or a float64 Dask vector chunked as X's rows;
+    it may be given as anything ``check_sample_weight`` takes, or as a Dask
+    vector (then checked in one computation).
+    """
+    if sample_weight is None:
+        return None, float(X.shape[0])
+    import dask.array as da
+
+    if not isinstance(sample_weight, da.Array):
+        weights = check_sample_weight(sample_weight, X.shape[0], n_components)
+        return da.from_array(weights, chunks=(X.chunks[0],)), float(weights.sum())
+    if sample_weight.shape != (X.shape[0],):
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({X.shape[0]},): one "
+            "weight per row."
+        )
+    weights = sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+    all_finite, any_negative, n_positive, total = da.compute(
+        da.isfinite(weights).all(), (weights < 0).any(), da.count_nonzero(weights), weights.sum())
+    _check_weight_values(all_finite, any_negative, int(n_positive), n_components)
+    return weights, float(total)
 
 
 def _as_float_array(value, name, shape):

@@ -9,8 +9,10 @@ import numpy as np
 
 from . import _validation
 from ._covariance import COVARIANCE_TYPES, n_parameters
+from ._dask import DaskSource, lazy_score_rows
+from ._dask import total_log_likelihood as dask_total_log_likelihood
 from ._em import EMRun, MixtureParameters, fit_em
-from ._sources import ArraySource, score_rows
+from ._sources import SCORE_OUTPUTS, ArraySource, score_rows, total_log_likelihood
 from ._threads import check_n_jobs, thread_limit
 from .exceptions import (
     ConvergenceWarning,
@@ -33,26 +35,42 @@ _NOT_CONVERGED = (
 
 def _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init, init_params,
                  weights_init, means_init, precisions_init, on_degenerate, verbose,
-                 verbose_interval):
+                 verbose_interval, persist, n_jobs):
     """All options of a fit as one dict: the scalar ones checked, the arrays as given."""
     options = _validation.check_options(n_components, covariance_type, tol, reg_covar, max_iter,
                                         n_init, init_params, on_degenerate, verbose,
-                                        verbose_interval)
+                                        verbose_interval, persist)
     options.update(weights_init=weights_init, means_init=means_init,
-                   precisions_init=precisions_init)
+                   precisions_init=precisions_init, n_jobs=check_n_jobs(n_jobs))
     return options
+
+
+def _check_input(X, min_samples=1):
+    """A Dask array validated lazily; anything else as a numpy array (a path: its memory map)."""
+    if _validation.is_dask_array(X):
+        return _validation.check_dask_data(X, min_samples=min_samples)
+    return _validation.check_data(X, min_samples=min_samples)
+
+
+def _make_source(X, covariance, sample_weight, options):
+    """The source of statistics for the validated ``X``: Dask arrays get a ``DaskSource``."""
+    n_components = options["n_components"]
+    if _validation.is_dask_array(X):
+        return DaskSource(X, covariance, n_components, sample_weight, options["persist"],
+                          options["n_jobs"])
+    sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], n_components)
+    return ArraySource(X, covariance, n_components, sample_weight)
 
 
 def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from=None):
     """Check the array options and weights against the validated ``X``, run EM.
 
     Returns the covariance type's table entry, the best ``EMRun`` and the
-    checked sample weights (None when none were given).
+    source of statistics it ran on.
     Warns if that run repaired degenerate components or did not converge.
     """
     n_components = options["n_components"]
     _validation.check_n_samples(X, n_components)
-    sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], n_components)
     n_features = X.shape[1]
     checked = dict(options)
     if options.get("weights_init") is not None:
@@ -65,14 +83,14 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
         checked["precisions_init"] = _validation.check_precisions_init(
             options["precisions_init"], options["covariance_type"], n_components, n_features)
     covariance = COVARIANCE_TYPES[options["covariance_type"]]
-    source = ArraySource(X, covariance, n_components, sample_weight)
-    run = fit_em(source, X, covariance, checked, random_state, warm_start_from)
+    source = _make_source(X, covariance, sample_weight, checked)
+    run = fit_em(source, covariance, checked, random_state, warm_start_from)
     if run.n_degenerate:
         warnings.warn(_DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning,
                       stacklevel=3)
     if not run.converged and options["max_iter"] > 0:
         warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
-    return covariance, run, sample_weight
+    return covariance, run, source
 
 
 class GaussianMixture:
@@ -83,6 +101,13 @@ class GaussianMixture:
     to ~1e-8 relative in float64), computed by fused parallel Numba kernels
     that never store the (n_samples, n_components) responsibility matrix
     during ``fit``.
+
+    ``X`` may also be a memory-mapped array or the path of a ``.npy`` file
+    (fitted without loading it: the kernels stream its rows), or a
+    ``dask.array.Array`` (fitted with one kernel task per row chunk on the
+    current Dask scheduler; the scoring methods then return lazy Dask arrays).
+    Data that is not in memory is initialised on a sample of 100,000 rows (at
+    least 100 per component) drawn with ``random_state``.
 
     Parameters
     ----------
@@ -121,6 +146,11 @@ class GaussianMixture:
         ``numba.set_num_threads`` say otherwise), -1 all, -2 all but one, a
         positive int that many (at most Numba's pool). The previous setting is
         restored after each call, also on error. Results do not depend on it.
+    persist : {'auto', True, False}, default='auto'
+        Dask input only: keep the data in the cluster's memory (``persist``)
+        for the EM iterations, so that each one does not recompute or re-read
+        it. 'auto' persists when the data take at most half the memory of the
+        workers (or of this machine, for Dask's local schedulers).
     on_degenerate : {'reseed', 'raise'}, default='reseed'
         What to do when a component degenerates. 'reseed': a covariance that
         is not positive definite (a component collapsed onto duplicate points,
@@ -177,7 +207,8 @@ class GaussianMixture:
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
-                 n_jobs=None, on_degenerate="reseed", verbose=0, verbose_interval=10):
+                 n_jobs=None, persist="auto", on_degenerate="reseed", verbose=0,
+                 verbose_interval=10):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -191,6 +222,7 @@ class GaussianMixture:
         self.random_state = random_state
         self.warm_start = warm_start
         self.n_jobs = n_jobs
+        self.persist = persist
         self.on_degenerate = on_degenerate
         self.verbose = verbose
         self.verbose_interval = verbose_interval
@@ -238,7 +270,7 @@ class GaussianMixture:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), .npy path or Dask array
         y : ignored
         sample_weight : array-like of shape (n_samples,) or float, default=None
             Non-negative weight of every row (None: all 1).  Weighted EM: a row
@@ -253,17 +285,17 @@ class GaussianMixture:
         options = _fit_options(
             self.n_components, self.covariance_type, self.tol, self.reg_covar, self.max_iter,
             self.n_init, self.init_params, self.weights_init, self.means_init,
-            self.precisions_init, self.on_degenerate, self.verbose, self.verbose_interval)
+            self.precisions_init, self.on_degenerate, self.verbose, self.verbose_interval,
+            self.persist, self.n_jobs)
         random_state = _validation.check_random_state(self.random_state)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter must be a bool, got {self.warm_start!r}.")
-        n_jobs = check_n_jobs(self.n_jobs)
-        X = _validation.check_data(X, min_samples=2)
+        X = _check_input(X, min_samples=2)
         previous = None
         if self.warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
-        with thread_limit(n_jobs):
+        with thread_limit(options["n_jobs"]):
             covariance, run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
         self._set_fitted(run, covariance, X.dtype, X.shape[1])
         return self
@@ -275,7 +307,7 @@ class GaussianMixture:
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        labels : ndarray of shape (n_samples,) (a lazy Dask array for Dask input)
         """
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
@@ -322,48 +354,89 @@ class GaussianMixture:
             )
         return COVARIANCE_TYPES[self._fitted_covariance_type]
 
-    def _score_rows(self, X, **wanted):
-        covariance = self._fitted_covariance()
-        X = _validation.check_features(X, self.n_features_in_, type(self).__name__)
-        params = (np.asarray(a, dtype=np.float64)
-                  for a in (self.weights_, self.means_, self.precisions_cholesky_))
-        with thread_limit(check_n_jobs(self.n_jobs)):
-            return score_rows(covariance, X, *params, **wanted)
+    def _fitted_parameters(self):
+        """float64 ``(weights, means, precisions_cholesky)``, as the kernels take them."""
+        return tuple(np.asarray(a, dtype=np.float64)
+                     for a in (self.weights_, self.means_, self.precisions_cholesky_))
 
-    def score_samples(self, X):
+    def _checked_input(self, X):
+        """``X`` validated (``_check_input``) for this fitted model's number of features."""
+        self._fitted_covariance()
+        return _validation.check_n_features(_check_input(X), self.n_features_in_,
+                                            type(self).__name__)
+
+    def _score_rows(self, X, output, out):
+        """One output of ``score_rows`` (see ``SCORE_OUTPUTS``), into ``out`` if given."""
+        covariance = self._fitted_covariance()
+        X = self._checked_input(X)
+        n_jobs = check_n_jobs(self.n_jobs)
+        if _validation.is_dask_array(X):
+            if out is not None:
+                raise ValueError(
+                    "out cannot be used with Dask input: the result is a lazy Dask array "
+                    "(write it with its store/to_zarr/to_npy_stack methods).")
+            return lazy_score_rows(covariance, X, *self._fitted_parameters(), n_jobs, output)
+        dtype, per_component = SCORE_OUTPUTS[output]
+        shape = (X.shape[0], self.means_.shape[0]) if per_component else (X.shape[0],)
+        out = _validation.check_out(out, shape, dtype)
+        with thread_limit(n_jobs):
+            (result,) = score_rows(covariance, X, *self._fitted_parameters(), out=out,
+                                   **{output: True})
+        return result
+
+    def score_samples(self, X, out=None):
         """Log-likelihood ``log p(x)`` of every row of ``X`` under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), .npy path or Dask array
+        out : ndarray of shape (n_samples,), float64, optional
+            Where to write the result (for instance a memory-mapped ``.npy``
+            file made with ``np.lib.format.open_memmap``); numpy input only.
 
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
+            ``out`` if given; a lazy Dask array for Dask input.
         """
-        (log_prob,) = self._score_rows(X, log_prob_norm=True)
-        return log_prob
+        return self._score_rows(X, "log_prob_norm", out)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood per row of ``X`` (higher is better), weighted if asked, as a float."""
         log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
         return log_likelihood / size
 
-    def predict(self, X):
+    def predict(self, X, out=None):
         """Index of the most probable component for every row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), .npy path or Dask array
+        out : ndarray of shape (n_samples,), int64, optional
+            Where to write the result (see ``score_samples``); numpy input only.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            ``out`` if given; a lazy Dask array for Dask input.
         """
-        (labels,) = self._score_rows(X, labels=True)
-        return labels
+        return self._score_rows(X, "labels", out)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, out=None):
         """Responsibilities (posterior component probabilities) of every row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), .npy path or Dask array
+        out : ndarray of shape (n_samples, n_components), float64, optional
+            Where to write the result (see ``score_samples``); numpy input only.
 
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components), rows summing to 1
+            ``out`` if given; a lazy Dask array for Dask input.
         """
-        (resp,) = self._score_rows(X, resp=True)
-        return resp
+        return self._score_rows(X, "resp", out)
 
     def _n_parameters(self):
         """Number of free parameters of the fitted model."""
@@ -372,10 +445,18 @@ class GaussianMixture:
 
     def _log_likelihood_and_size(self, X, sample_weight):
         """sum_i w_i log p(x_i) and sum_i w_i (all w_i = 1 without ``sample_weight``)."""
-        log_prob = self.score_samples(X)
-        weights = _validation.check_sample_weight(sample_weight, log_prob.shape[0], 1)
-        size = float(log_prob.shape[0] if weights is None else weights.sum())
-        return _weighted_total(log_prob, weights), size
+        covariance = self._fitted_covariance()
+        X = self._checked_input(X)
+        n_jobs = check_n_jobs(self.n_jobs)
+        if _validation.is_dask_array(X):
+            weights, size = _validation.check_dask_sample_weight(sample_weight, X, 1)
+            log_likelihood = dask_total_log_likelihood(
+                covariance, X, *self._fitted_parameters(), weights, n_jobs)
+            return log_likelihood, size
+        weights = _validation.check_sample_weight(sample_weight, X.shape[0], 1)
+        size = float(X.shape[0] if weights is None else weights.sum())
+        with thread_limit(n_jobs):
+            return total_log_likelihood(covariance, X, *self._fitted_parameters(), weights), size
 
     def bic(self, X, sample_weight=None):
         """Bayesian information criterion on ``X`` (lower is better).
@@ -417,13 +498,6 @@ class GaussianMixture:
         blocks = covariance.sample(rng, self.means_, self.covariances_, counts)
         labels = np.repeat(np.arange(len(counts)), counts)
         return np.vstack(blocks).astype(np.float64), labels
-
-
-def _weighted_total(log_prob, sample_weight):
-    """sum_i w_i log p(x_i) (rows of weight 0 add nothing, even at -inf)."""
-    if sample_weight is None:
-        return float(log_prob.sum())
-    return float(sample_weight @ np.where(sample_weight > 0, log_prob, 0.0))
 
 
 def _is_default(value, default):
@@ -468,8 +542,8 @@ class GaussianMixtureResult:
 
 def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
         n_init=1, init_params="kmeans", weights_init=None, means_init=None,
-        precisions_init=None, random_state=None, n_jobs=None, on_degenerate="reseed", verbose=0,
-        verbose_interval=10, sample_weight=None):
+        precisions_init=None, random_state=None, n_jobs=None, persist="auto",
+        on_degenerate="reseed", verbose=0, verbose_interval=10, sample_weight=None):
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
     Takes the options of :class:`GaussianMixture` (all but ``warm_start``) and
@@ -477,10 +551,12 @@ def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, 
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like of shape (n_samples, n_features), .npy path or Dask array
+        As in :meth:`GaussianMixture.fit` (memory-mapped data is streamed,
+        Dask arrays are fitted chunk by chunk on the current scheduler).
     n_components : int, default=1
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
-means_init, precisions_init, random_state, n_jobs, on_degenerate, verbose, \
+means_init, precisions_init, random_state, n_jobs, persist, on_degenerate, verbose, \
 verbose_interval
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
     sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -492,15 +568,14 @@ verbose_interval
     """
     options = _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
                            init_params, weights_init, means_init, precisions_init,
-                           on_degenerate, verbose, verbose_interval)
+                           on_degenerate, verbose, verbose_interval, persist, n_jobs)
     random_state = _validation.check_random_state(random_state)
-    n_jobs = check_n_jobs(n_jobs)
-    X = _validation.check_data(X, min_samples=2)
-    with thread_limit(n_jobs):
-        covariance, run, sample_weight = _fit_validated(X, options, random_state, sample_weight)
+    X = _check_input(X, min_samples=2)
+    with thread_limit(options["n_jobs"]):
+        _, run, source = _fit_validated(X, options, random_state, sample_weight)
         parameters = run.parameters
-        (log_prob,) = score_rows(covariance, X, parameters.weights, parameters.means,
-                                 parameters.precisions_cholesky, log_prob_norm=True)
+        log_likelihood = source.total_log_likelihood(
+            parameters.weights, parameters.means, parameters.precisions_cholesky)
 
     def frozen(array):
         array = np.array(array, dtype=X.dtype)
@@ -515,7 +590,7 @@ verbose_interval
         covariance_type=covariance_type,
         lower_bound=float(run.lower_bound),
         lower_bounds=tuple(float(b) for b in run.lower_bounds),
-        log_likelihood=_weighted_total(log_prob, sample_weight),
+        log_likelihood=log_likelihood,
         n_iter=run.n_iter,
         converged=run.converged,
         n_degenerate=run.n_degenerate,

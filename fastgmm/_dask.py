@@ -1,0 +1,227 @@
+"""Dask arrays: EM as one kernel task per row chunk and a tree of additions.
+
+Each EM iteration builds a small graph: one task per row chunk runs the
+covariance type's fused ``statistics`` kernel on that chunk (through an
+``ArraySource``, exactly as an in-memory fit does) and returns the chunk's
+``SufficientStatistics``; they are added pairwise, in chunk order, as a
+binary tree (``sum`` of delayed values would be a linear chain), and only the
+total (K x D x D numbers) reaches the client, which runs the M-step.  Chunk
+order and tree shape depend only on the chunking, so the result does not
+depend on the scheduler or on the number of workers and threads.  The graph
+runs on any scheduler: synchronous, threads, or a ``dask.distributed`` cluster.
+
+Traps avoided:
+
+- dask is imported only once a Dask array is seen
+  (``_validation.is_dask_array`` reads ``sys.modules``): fastgmm imports
+  without it.
+- A Dask nanny limits BLAS threads, not Numba's (dask/distributed#9075): a
+  task runs its kernel with as many Numba threads as its worker has Dask
+  threads (or ``n_jobs``), and a process runs one kernel at a time (Numba's
+  workqueue threading layer must not be entered by two threads at once).
+- The data is persisted once, when it fits in the cluster's memory, so the
+  iterations do not recompute (or re-read) it.
+"""
+
+import operator
+import os
+import sys
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import _validation
+from ._covariance import COVARIANCE_TYPES
+from ._sources import (
+    SCORE_OUTPUTS,
+    ArraySource,
+    init_sample_size,
+    row_sample,
+    score_rows,
+)
+from ._threads import resolve_n_jobs, thread_limit
+
+# persist='auto' keeps the data in the cluster's memory when it takes at most
+# this fraction of it (all workers' memory limits, or this machine's available
+# memory for the local schedulers).
+PERSIST_MEMORY_FRACTION = 0.5
+
+_KERNEL_LOCK = threading.Lock()
+
+
+def worker_threads(n_jobs):
+    """Numba threads for a task: ``n_jobs``'s, else its distributed worker's thread count."""
+    if n_jobs is not None:
+        return resolve_n_jobs(n_jobs)
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not running on a distributed worker
+        return None
+    return worker.state.nthreads
+
+
+@contextmanager
+def kernel_slot(n_jobs):
+    """Run a task's kernel alone in its process, with ``worker_threads(n_jobs)`` threads."""
+    with _KERNEL_LOCK, thread_limit(worker_threads(n_jobs)):
+        yield
+
+
+def _chunk_statistics(block, sample_weight, covariance_name, n_components, n_jobs, parameters):
+    """The statistics of one row chunk (a Dask task)."""
+    source = ArraySource(np.ascontiguousarray(block), COVARIANCE_TYPES[covariance_name],
+                         n_components, sample_weight)
+    with kernel_slot(n_jobs):
+        return source.statistics(*parameters)
+
+
+def tree_sum(values):
+    """Delayed sum of delayed ``values``, added pairwise in order (depth log2 n)."""
+    import dask
+
+    add = dask.delayed(operator.add, pure=True)
+    while len(values) > 1:
+        pairs = [add(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
+        values = pairs + values[len(values) - len(values) % 2:]
+    return values[0]
+
+
+class DaskSource:
+    """A Dask array (validated by ``check_dask_data``) and optional weights, for one fit.
+
+    ``persist``: True, False or 'auto' (persist when the data take at most
+    ``PERSIST_MEMORY_FRACTION`` of the memory available to the scheduler).
+    """
+
+    def __init__(self, X, covariance, n_components, sample_weight=None, persist="auto",
+                 n_jobs=None):
+        if persist == "auto":
+            persist = X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_available()
+        if persist:
+            X = X.persist()
+        _validation.check_dask_finite(X)
+        self.X = X
+        self.covariance = covariance
+        self.n_components = n_components
+        self.n_jobs = n_jobs
+        self.sample_weight, self.total_weight = _validation.check_dask_sample_weight(
+            sample_weight, X, n_components)
+        self._feature_moments = None
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def _weight_blocks(self):
+        if self.sample_weight is None:
+            return [None] * self.X.numblocks[0]
+        return list(self.sample_weight.to_delayed().ravel())
+
+    def statistics(self, weights, means, precisions_cholesky):
+        """One EM pass: a kernel task per chunk, a tree of additions, one small result."""
+        import dask
+
+        parameters = dask.delayed((weights, means, precisions_cholesky), traverse=False)
+        task = dask.delayed(_chunk_statistics, pure=True)
+        parts = [task(block, weight, self.covariance.name, self.n_components, self.n_jobs,
+                      parameters)
+                 for block, weight in zip(self.X.to_delayed().ravel(), self._weight_blocks())]
+        (statistics,) = dask.compute(tree_sum(parts))
+        return statistics
+
+    def feature_moments(self):
+        """Per-feature (weighted) mean and variance, float64 (one Dask computation)."""
+        if self._feature_moments is None:
+            import dask
+
+            X = self.X
+            weights = 1.0 if self.sample_weight is None else self.sample_weight[:, None]
+            mean = (weights * X).sum(axis=0, dtype=np.float64) / self.total_weight
+            variance = (weights * (X - mean) ** 2).sum(axis=0) / self.total_weight
+            self._feature_moments = tuple(
+                np.asarray(a, dtype=np.float64) for a in dask.compute(mean, variance))
+        return self._feature_moments
+
+    def initialisation_data(self, random_state, n_components):
+        """A row sample (``row_sample``), or all rows if there are few, as numpy arrays."""
+        import dask
+
+        indices = row_sample(self.n_samples, init_sample_size(n_components), random_state)
+        X, weights = self.X, self.sample_weight
+        if indices is not None:
+            X = X[indices]
+            weights = None if weights is None else weights[indices]
+        X, weights = dask.compute(X, weights)
+        return np.ascontiguousarray(X), weights
+
+    def total_log_likelihood(self, weights, means, precisions_cholesky):
+        """``sum_i w_i log p(x_i)`` under the given parameters (computed now)."""
+        return total_log_likelihood(self.covariance, self.X, weights, means,
+                                    precisions_cholesky, self.sample_weight, self.n_jobs)
+
+
+def _memory_available():
+    """Bytes of memory the current scheduler can hold data in (0 if unknown)."""
+    client = _active_client()
+    if client is not None:
+        return client.scheduler_info()["total_memory"]
+    try:
+        import psutil  # a dependency of dask.distributed, not of dask
+
+        return psutil.virtual_memory().available
+    except ImportError:
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return 0
+
+
+def _active_client():
+    """The ``distributed.Client`` that Dask computes on by default now, or None."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    import dask.base
+
+    client = getattr(dask.base.get_scheduler(), "__self__", None)
+    return client if isinstance(client, distributed.Client) else None
+
+
+def _score_block(block, covariance_name, weights, means, precisions_cholesky, n_jobs, output):
+    """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values."""
+    block = _validation.check_data(block)
+    with kernel_slot(n_jobs):
+        (result,) = score_rows(COVARIANCE_TYPES[covariance_name], block, weights, means,
+                               precisions_cholesky, **{output: True})
+    return result
+
+
+def lazy_score_rows(covariance, X, weights, means, precisions_cholesky, n_jobs, output):
+    """``score_rows``'s ``output`` for a Dask array, as a lazy Dask array chunked as X's rows.
+
+    A chunk holding NaN or infinity makes the computation raise ValueError.
+    """
+    dtype, per_component = SCORE_OUTPUTS[output]
+    if per_component:
+        layout = dict(chunks=(X.chunks[0], (means.shape[0],)))
+    else:
+        layout = dict(drop_axis=1)
+    return X.map_blocks(_score_block, covariance.name, weights, means, precisions_cholesky,
+                        n_jobs, output, dtype=dtype, meta=np.empty((0,) * (1 + per_component),
+                                                                     dtype=dtype), **layout)
+
+
+def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sample_weight,
+                         n_jobs):
+    """``sum_i w_i log p(x_i)`` of a Dask array (weights a Dask vector or None), computed now."""
+    import dask.array as da
+
+    log_prob = lazy_score_rows(covariance, X, weights, means, precisions_cholesky, n_jobs,
+                               "log_prob_norm")
+    if sample_weight is not None:
+        log_prob = sample_weight * da.where(sample_weight > 0, log_prob, 0.0)
+    return float(log_prob.sum().compute())
