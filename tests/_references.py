@@ -116,3 +116,19 @@ def random_parameters(rng, covariance_type, n_components, n_features, means=None
         "spherical": lambda: rng.uniform(0.5, 2.0, size=n_components),
     }[covariance_type]()
     return weights, means, covariances
+
+
+def initial_parameters(covariance_type, n_components, n_features, seed, centers=None):
+    """A random start; near ``centers`` when given.
+
+    Comparisons over several iterations start near the solution: EM from a
+    poor start can amplify rounding differences by orders of magnitude per
+    iteration (sklearn's diag/spherical formulas cancel more than ours), which
+    would test chaos, not correctness.
+    """
+    rng = np.random.default_rng(seed)
+    means = None if centers is None else centers + rng.normal(scale=0.5, size=centers.shape)
+    weights, means, covariances = random_parameters(
+        rng, covariance_type, n_components, n_features, means=means)
+    return dict(weights_init=weights, means_init=means,
+                precisions_init=precisions(covariances, covariance_type))

@@ -28,22 +28,6 @@ def assert_close(actual, desired, rtol=1e-8):
     assert_allclose(np.asarray(actual, dtype=np.float64), desired, rtol=rtol, atol=atol)
 
 
-def initial_parameters(covariance_type, n_components, n_features, seed, centers=None):
-    """A random start; near ``centers`` when given.
-
-    Comparisons over several iterations start near the solution: EM from a
-    poor start can amplify rounding differences by orders of magnitude per
-    iteration (sklearn's diag/spherical formulas cancel more than ours), which
-    would test chaos, not correctness.
-    """
-    rng = np.random.default_rng(seed)
-    means = None if centers is None else centers + rng.normal(scale=0.5, size=centers.shape)
-    weights, means, covariances = ref.random_parameters(
-        rng, covariance_type, n_components, n_features, means=means)
-    return dict(weights_init=weights, means_init=means,
-                precisions_init=ref.precisions(covariances, covariance_type))
-
-
 def fit_both(X, n_components, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at tol=0: expected
@@ -61,7 +45,7 @@ def test_agrees_with_sklearn_from_same_initial_parameters(covariance_type, shape
     n_samples, n_features, n_components = shape
     X, centers = ref.make_blobs(n_samples, n_features, n_components, seed=n_features,
                                 return_centers=True)
-    start = initial_parameters(covariance_type, n_components, n_features, seed=1, centers=centers)
+    start = ref.initial_parameters(covariance_type, n_components, n_features, seed=1, centers=centers)
     options = dict(covariance_type=covariance_type, max_iter=8, tol=0.0, **start)
     ours, theirs = fit_both(X, n_components, **options)
     for name in FITTED:
@@ -103,7 +87,7 @@ def test_tied_start_from_single_points_follows_the_responsibilities():
 
 def test_converges_like_sklearn_with_default_tol():
     X, centers = ref.make_blobs(2000, 2, 3, seed=5, return_centers=True)
-    start = initial_parameters("full", 3, 2, seed=2, centers=centers)
+    start = ref.initial_parameters("full", 3, 2, seed=2, centers=centers)
     ours, theirs = fit_both(X, 3, **start)
     assert ours.converged_ and theirs.converged_
     assert ours.n_iter_ == theirs.n_iter_
@@ -126,7 +110,7 @@ def test_score_samples_is_a_mixture_of_scipy_logpdfs(covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_fit_predict_equals_fit_then_predict_and_sklearn(covariance_type):
     X, centers = ref.make_blobs(600, 2, 3, seed=4, scale=2.0, return_centers=True)
-    start = initial_parameters(covariance_type, 3, 2, seed=5, centers=centers)
+    start = ref.initial_parameters(covariance_type, 3, 2, seed=5, centers=centers)
     options = dict(covariance_type=covariance_type, max_iter=3, **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fastgmm's and sklearn's ConvergenceWarning
@@ -277,7 +261,7 @@ def test_tutorial_three_gaussians():
 
 def test_float32_stays_float32_and_agrees_with_float64():
     X, centers = ref.make_blobs(3000, 4, 3, seed=11, return_centers=True)
-    start = initial_parameters("full", 3, 4, seed=3, centers=centers)
+    start = ref.initial_parameters("full", 3, 4, seed=3, centers=centers)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         single = GaussianMixture(3, max_iter=10, tol=0.0, **start).fit(X.astype(np.float32))
@@ -340,7 +324,7 @@ def test_pickle_round_trip_keeps_the_model():
 
 def test_max_iter_zero_keeps_the_initial_parameters():
     X = ref.make_blobs(300, 2, 2, seed=3)
-    start = initial_parameters("full", 2, 2, seed=4)
+    start = ref.initial_parameters("full", 2, 2, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # none with max_iter=0
         model = GaussianMixture(2, max_iter=0, **start).fit(X)
