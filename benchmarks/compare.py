@@ -1,6 +1,7 @@
 """Print fastgmm against scikit-learn on DESIGN.md's workloads, with the speed issue's targets.
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
+                                 [--scale-only]
 
 Rows (medians over ``--repeats`` runs, every ratio from numbers measured in
 this one process, fastgmm's JIT warmed up first):
@@ -11,7 +12,11 @@ this one process, fastgmm's JIT warmed up first):
 - fastgmm on 1 thread against all threads (W2);
 - ``predict_proba`` and ``score_samples`` on W2's data, sklearn and fastgmm
   with the same parameters;
-- the peak memory a W2 fit adds over its data, each library in a fresh process.
+- the peak memory a W2 fit adds over its data, each library in a fresh process;
+- issue 5's scale paths: seconds per iteration of a 2M x 16 x 8 Dask array in 8
+  chunks on a LocalCluster of 2 worker processes against the same data in
+  memory, and of a 10M x 16 float32 memory-mapped file against the same data
+  in memory, with the peak anonymous memory of the memory-mapped fit.
 
 Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (DESIGN.md section 4).
 """
@@ -20,6 +25,7 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 
 import numpy as np
 
@@ -32,6 +38,7 @@ FLOAT32_TARGET = 1.8        # float32 speed-up over float64
 THREADS_TARGET = 1.8        # all threads over one, on W2
 PREDICT_TARGET = 10.0       # predict_proba / score_samples over sklearn
 MEMORY_TARGET_MB = 64.0     # peak memory of a W2 fit over the data
+RSS_ANON_TARGET = 0.1       # peak anonymous memory of a memory-mapped fit over the data
 
 
 def _median(function, repeats):
@@ -109,6 +116,54 @@ def memory_rows():
           f"{'':>9}{'<=' + str(int(MEMORY_TARGET_MB)):>7}MB {met}", flush=True)
 
 
+def dask_rows(repeats):
+    n_samples, n_features, n_components, covariance_type, dtype = workloads.scale_workload("DASK")
+    X = workloads.make_data(n_samples, n_features, n_components, np.dtype(dtype))
+    workloads.warm_up(X, n_components, covariance_type)
+    cluster, client = workloads.local_cluster()
+    try:
+        X_dask = workloads.dask_data(X)
+        workloads.fit_seconds("fastgmm", X_dask, n_components, covariance_type, max_iter=1)
+        seconds = {name: _median(lambda: workloads.seconds_per_iteration(
+            "fastgmm", data, n_components, covariance_type), repeats)
+            for name, data in (("in-memory", X), ("dask", X_dask))}
+    finally:
+        client.close()
+        cluster.close()
+    print(f"{'Dask, LocalCluster 2 processes x 1 thread':<40}{'in memory':>14}{'Dask':>14}"
+          f"{'overhead':>13}")
+    label = f"N={n_samples} D={n_features} K={n_components}, {workloads.DASK_CHUNKS} chunks"
+    print(f"{label:<40}{seconds['in-memory']:>12.4f}s {seconds['dask']:>12.4f}s "
+          f"{seconds['dask'] - seconds['in-memory']:>+10.4f}s/iter", flush=True)
+
+
+def memmap_rows(repeats):
+    n_samples, n_features, n_components, covariance_type, dtype = workloads.scale_workload(
+        "MEMMAP")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "X.npy")
+        workloads.write_data_file(path, n_samples, n_features, n_components, np.dtype(dtype))
+        seconds = {}
+        for name, mmap_mode in (("memory-mapped", "r"), ("in-memory", None)):
+            X = np.load(path, mmap_mode=mmap_mode)
+            workloads.warm_up(X, n_components, covariance_type)
+            seconds[name] = _median(lambda: workloads.seconds_per_iteration(
+                "fastgmm", X, n_components, covariance_type), repeats)
+            del X
+        X = np.load(path, mmap_mode="r")
+        with workloads.PeakRssAnon() as memory:
+            workloads.fit_seconds("fastgmm", X, n_components, covariance_type, max_iter=3)
+        fraction = memory.growth / X.nbytes
+    print(f"{'memory-mapped .npy file (fastgmm)':<40}{'in memory':>14}{'mapped':>14}")
+    label = f"N={n_samples} D={n_features} K={n_components} {dtype} s/iter"
+    print(f"{label:<40}{seconds['in-memory']:>12.4f}s {seconds['memory-mapped']:>12.4f}s",
+          flush=True)
+    met = "yes" if fraction <= RSS_ANON_TARGET else "no"
+    print(f"{'peak RssAnon of the fit over the data':<40}{X.nbytes / 2**20:>12.1f}MB"
+          f"{memory.growth / 2**20:>12.1f}MB{fraction:>8.3f}x{'<=' + str(RSS_ANON_TARGET):>7}x"
+          f"  {met}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -116,6 +171,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--no-extras", action="store_true",
                         help="only the EM-iteration rows")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="only issue 5's Dask and memory-mapped rows")
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -126,13 +183,17 @@ def main(argv=None):
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads "
           f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
           f"scikit-learn {sklearn.__version__}")
-    iteration_rows(args.workloads, args.repeats)
-    if not args.no_extras:
+    if not args.scale_only:
+        iteration_rows(args.workloads, args.repeats)
+    if not (args.no_extras or args.scale_only):
         float32_rows(args.repeats)
         thread_rows(args.repeats)
         predict_rows(args.repeats)
         if not args.quick:  # the memory row always uses the full-size W2
             memory_rows()
+    if not args.no_extras:
+        dask_rows(args.repeats)
+        memmap_rows(args.repeats)
 
 
 if __name__ == "__main__":

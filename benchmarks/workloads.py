@@ -9,6 +9,7 @@ initialisation and the fixed costs of a fit drop out.
 import os
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -34,9 +35,26 @@ QUICK_WORKLOADS = {
     "W2-spherical": (5_000, 16, 16, "spherical"),
 }
 
+# Issue 5's scale workloads: (n_samples, n_features, n_components, covariance_type, dtype).
+# DASK runs in DASK_CHUNKS row chunks on a LocalCluster of 2 single-threaded worker
+# processes; MEMMAP is fitted from a memory-mapped .npy file.
+SCALE_WORKLOADS = {
+    "DASK": (2_000_000, 16, 8, "full", "float64"),
+    "MEMMAP": (10_000_000, 16, 8, "full", "float32"),
+}
+QUICK_SCALE_WORKLOADS = {
+    "DASK": (20_000, 16, 8, "full", "float64"),
+    "MEMMAP": (200_000, 16, 8, "full", "float32"),
+}
+DASK_CHUNKS = 8
+
 
 def workload(name):
     return (QUICK_WORKLOADS if QUICK else WORKLOADS)[name]
+
+
+def scale_workload(name):
+    return (QUICK_SCALE_WORKLOADS if QUICK else SCALE_WORKLOADS)[name]
 
 
 def make_data(n_samples, n_features, n_components, dtype=np.float64):
@@ -120,10 +138,7 @@ n_samples, n_features, n_components, covariance_type = workloads.WORKLOADS[{name
 X = workloads.make_data(n_samples, n_features, n_components, {dtype!r})
 fit = workloads.fit_seconds
 fit({rival!r}, X[:4096], n_components, covariance_type, max_iter=2)   # imports and JIT
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
+status = workloads.status
 baseline = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                                                       # reset VmHWM
@@ -143,3 +158,69 @@ def peak_fit_memory(rival, name, dtype="float64"):
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                check=True)
     return int(completed.stdout.split()[-1])
+
+
+def write_data_file(path, n_samples, n_features, n_components, dtype, block_rows=1_000_000):
+    """``make_data``'s kind of blobs as a .npy file, written block by block (never whole)."""
+    out = np.lib.format.open_memmap(path, "w+", dtype, (n_samples, n_features))
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=5, size=(n_components, n_features))
+    for start in range(0, n_samples, block_rows):
+        n_rows = min(block_rows, n_samples - start)
+        out[start:start + n_rows] = (centers[rng.integers(n_components, size=n_rows)]
+                                     + rng.normal(size=(n_rows, n_features)))
+    out.flush()
+    del out
+
+
+class PeakRssAnon:
+    """Highest RssAnon (Linux /proc/self/status) seen while the body runs, over its start.
+
+    Sampled every 2 ms by a thread: anonymous memory is what a process owns
+    (a memory-mapped file's pages are RssFile, the kernel's to evict).
+    """
+
+    def __enter__(self):
+        self.baseline = self.peak = status("RssAnon")
+        self._running = True
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while self._running:
+            self.peak = max(self.peak, status("RssAnon"))
+            time.sleep(0.002)
+
+    def __exit__(self, *exc):
+        self._running = False
+        self._thread.join()
+        self.growth = self.peak - self.baseline
+
+
+def status(field):
+    """A memory field of /proc/self/status, in bytes."""
+    with open("/proc/self/status") as lines:
+        for line in lines:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def local_cluster():
+    """A LocalCluster of 2 worker processes, 1 thread each, on 127.0.0.1 (and its Client)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=":0")
+    return cluster, Client(cluster)
+
+
+def dask_data(X, n_chunks=DASK_CHUNKS):
+    """``X`` as a Dask array of ``n_chunks`` row chunks, persisted on the current scheduler."""
+    import dask.array as da
+    from distributed import wait
+
+    X_dask = da.from_array(X, chunks=(-(-X.shape[0] // n_chunks), X.shape[1])).persist()
+    wait(X_dask)
+    return X_dask

@@ -3,8 +3,9 @@
 Each EM iteration builds a small graph: one task per row chunk runs the
 covariance type's fused ``statistics`` kernel on that chunk (through an
 ``ArraySource``, exactly as an in-memory fit does) and returns the chunk's
-``SufficientStatistics``; they are added pairwise, in chunk order, as a
-binary tree (``sum`` of delayed values would be a linear chain), and only the
+``SufficientStatistics``; they are added in chunk order by a tree of tasks
+(``TREE_FAN_IN`` children each: ``sum`` of delayed values would be a linear
+chain, thousands of tasks deep), and only the
 total (K x D x D numbers) reaches the client, which runs the M-step.  Chunk
 order and tree shape depend only on the chunking, so the result does not
 depend on the scheduler or on the number of workers and threads.  The graph
@@ -23,7 +24,6 @@ Traps avoided:
   iterations do not recompute (or re-read) it.
 """
 
-import operator
 import os
 import sys
 import threading
@@ -79,14 +79,25 @@ def _chunk_statistics(block, sample_weight, covariance_name, n_components, n_job
         return source.statistics(*parameters)
 
 
-def tree_sum(values):
-    """Delayed sum of delayed ``values``, added pairwise in order (depth log2 n)."""
+# Partial statistics added by one task of the reduction tree: few levels (each
+# level costs a round of transfers between workers), never a linear chain.
+TREE_FAN_IN = 8
+
+
+def _sum_in_order(*values):
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+def tree_sum(values, fan_in=TREE_FAN_IN):
+    """Delayed sum of delayed ``values``: groups of ``fan_in`` added in order, level by level."""
     import dask
 
-    add = dask.delayed(operator.add, pure=True)
+    add = dask.delayed(_sum_in_order, pure=True)
     while len(values) > 1:
-        pairs = [add(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
-        values = pairs + values[len(values) - len(values) % 2:]
+        values = [add(*values[i:i + fan_in]) for i in range(0, len(values), fan_in)]
     return values[0]
 
 

@@ -59,7 +59,7 @@ def fit_options(covariance_type, centers):
 def cluster_client():
     """A LocalCluster of 2 worker processes (1 thread each) on 127.0.0.1."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address=":0") as cluster:
         with distributed.Client(cluster) as client:
             yield client
 
