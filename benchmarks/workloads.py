@@ -217,10 +217,20 @@ def local_cluster():
 
 
 def dask_data(X, n_chunks=DASK_CHUNKS):
-    """``X`` as a Dask array of ``n_chunks`` row chunks, persisted on the current scheduler."""
-    import dask.array as da
+    """``X`` as a Dask array of ``n_chunks`` row chunks, persisted on the current scheduler.
+
+    Loaded by the workers from a temporary .npy file (``fastgmm.dask_array_from_npy``),
+    the way data bigger than the client's memory would be.
+    """
+    import tempfile
+
     from distributed import wait
 
-    X_dask = da.from_array(X, chunks=(-(-X.shape[0] // n_chunks), X.shape[1])).persist()
-    wait(X_dask)
+    from fastgmm import dask_array_from_npy
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "X.npy")
+        np.save(path, X)
+        X_dask = dask_array_from_npy(path, rows_per_chunk=-(-X.shape[0] // n_chunks)).persist()
+        wait(X_dask)
     return X_dask

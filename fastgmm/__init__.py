@@ -3,8 +3,11 @@
 A drop-in for ``sklearn.mixture.GaussianMixture`` (:class:`GaussianMixture`)
 and a plain function (:func:`fit`), with the same answers, much faster;
 :func:`select_n_components` picks the number of components by BIC or AIC.
+Data bigger than memory can be given as a memory-mapped ``.npy`` file (or its
+path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).
 """
 
+from ._dask import dask_array_from_npy
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -22,6 +25,7 @@ __all__ = [
     "InvalidParameterError",
     "ModelSelection",
     "NotFittedError",
+    "dask_array_from_npy",
     "fit",
     "select_n_components",
 ]

@@ -236,3 +236,44 @@ def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sam
     if sample_weight is not None:
         log_prob = sample_weight * da.where(sample_weight > 0, log_prob, 0.0)
     return float(log_prob.sum().compute())
+
+
+def dask_array_from_npy(path, rows_per_chunk=1_000_000):
+    """A Dask array of a ``.npy`` file, each row chunk read from the file by its own task.
+
+    Only the path goes into the graph (wrapping ``np.load(path, mmap_mode='r')``
+    in ``da.from_array`` would put the whole array there), so every worker
+    must see the file at the same path (a shared or copied file system).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy`` file.
+    rows_per_chunk : int, default=1_000_000
+        Rows of each chunk (the last one may have fewer).
+
+    Returns
+    -------
+    dask.array.Array
+        Of the file's shape and dtype, chunked in whole rows.
+    """
+    import dask
+    import dask.array as da
+
+    if isinstance(rows_per_chunk, bool) or not isinstance(rows_per_chunk, int) or rows_per_chunk < 1:
+        raise ValueError(f"rows_per_chunk must be a positive int, got {rows_per_chunk!r}.")
+    path = os.path.abspath(os.fspath(path))
+    header = _validation.open_npy(path, name="path")
+    n_samples, row_shape, dtype = header.shape[0], header.shape[1:], header.dtype
+    del header
+    read = dask.delayed(_read_rows, pure=True)
+    chunks = [da.from_delayed(read(path, start, min(start + rows_per_chunk, n_samples)),
+                              shape=(min(rows_per_chunk, n_samples - start),) + row_shape,
+                              dtype=dtype)
+              for start in range(0, n_samples, rows_per_chunk)]
+    return da.concatenate(chunks, axis=0)
+
+
+def _read_rows(path, start, stop):
+    """Rows ``start:stop`` of a .npy file, read into memory (a Dask task)."""
+    return np.array(np.load(path, mmap_mode="r")[start:stop])

@@ -4,6 +4,7 @@ dask[distributed] is a test dependency (the [test] extra); the module is
 skipped, with that reason, only where it is not installed.
 """
 
+import pickle
 import subprocess
 import sys
 import warnings
@@ -71,6 +72,21 @@ def test_local_cluster_fit_equals_in_memory_fit(blobs, cluster_client, covarianc
     in_memory = fit_quietly(X, **options)  # also compiles the kernels the workers will load
     on_cluster = fit_quietly(da.from_array(X, chunks=(1000, N_FEATURES)), **options)
     assert_same_fit(on_cluster, in_memory)
+
+
+def test_dask_array_from_npy_reads_chunks_from_the_path(blobs, cluster_client, tmp_path):
+    X, centers = blobs
+    np.save(tmp_path / "X.npy", X)
+    X_dask = fastgmm.dask_array_from_npy(tmp_path / "X.npy", rows_per_chunk=2500)
+    assert X_dask.shape == X.shape and X_dask.dtype == X.dtype
+    assert X_dask.chunks == ((2500, 2500, 1000), (N_FEATURES,))
+    # Only the path is in the graph, not the data (X is 144 kB).
+    graph_bytes = len(pickle.dumps(dict(X_dask.__dask_graph__()), protocol=5))
+    assert graph_bytes < 20_000, graph_bytes
+    options = fit_options("full", centers)
+    assert_same_fit(fit_quietly(X_dask, **options), fit_quietly(X, **options))
+    with pytest.raises(ValueError, match="rows_per_chunk must be a positive int"):
+        fastgmm.dask_array_from_npy(tmp_path / "X.npy", rows_per_chunk=0)
 
 
 def test_worker_tasks_use_their_workers_thread_count(cluster_client):
