@@ -8,11 +8,11 @@ import os
 import numpy as np
 
 from .workloads import (
-    PeakRssAnon,
     dask_data,
     fit_seconds,
     local_cluster,
     make_data,
+    memmap_fit_rss_anon,
     scale_workload,
     seconds_per_iteration,
     warm_up,
@@ -76,8 +76,6 @@ class MemmapFit:
     track_seconds_per_iteration.unit = "seconds"
 
     def track_rss_anon_growth_over_data(self, path):
-        with PeakRssAnon() as memory:
-            fit_seconds("fastgmm", *self.args, max_iter=3)
-        return memory.growth / self.X.nbytes
+        return memmap_fit_rss_anon(path, *self.args[1:]) / self.X.nbytes
 
     track_rss_anon_growth_over_data.unit = "fraction"

@@ -179,7 +179,10 @@ def _memory_available():
     """Bytes of memory the current scheduler can hold data in (0 if unknown)."""
     client = _active_client()
     if client is not None:
-        return client.scheduler_info()["total_memory"]
+        info = client.scheduler_info()
+        # Older versions of distributed have no total; newer ones may list only some workers.
+        return info.get("total_memory") or sum(
+            worker.get("memory_limit") or 0 for worker in info["workers"].values())
     try:
         import psutil  # a dependency of dask.distributed, not of dask
 

@@ -160,7 +160,7 @@ def score_rows(covariance, X, weights, means, precisions_cholesky,
         X, kernel_means, kernel_precisions, log_const, n_chunks_for(n_samples),
         out_norm, out_resp, out_labels)
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
-    return tuple(out for asked, out in wanted if asked)
+    return tuple(array for asked, array in wanted if asked)
 
 
 def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sample_weight=None):
