@@ -173,12 +173,12 @@ def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sam
         stop = start + SCORE_BLOCK_ROWS
         (log_prob,) = score_rows(covariance, X[start:stop], weights, means,
                                  precisions_cholesky, log_prob_norm=True)
-        total += weighted_total(log_prob, None if sample_weight is None
+        total += _weighted_total(log_prob, None if sample_weight is None
                                 else sample_weight[start:stop])
     return total
 
 
-def weighted_total(log_prob, sample_weight):
+def _weighted_total(log_prob, sample_weight):
     """sum_i w_i log p(x_i) (rows of weight 0 add nothing, even at -inf)."""
     if sample_weight is None:
         return float(log_prob.sum())

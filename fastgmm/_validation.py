@@ -181,11 +181,6 @@ def check_dask_finite(X, name="X"):
         raise _non_finite_error(name, n_bad, X.shape[0], int(da.argmax(bad_rows).compute()))
 
 
-def check_features(X, n_features, estimator_name):
-    """Validate data for a fitted model expecting ``n_features`` columns (sklearn's message)."""
-    return check_n_features(check_data(X), n_features, estimator_name)
-
-
 def check_n_features(X, n_features, estimator_name):
     """``X`` (already validated, numpy or Dask) if it has ``n_features`` columns."""
     if X.shape[1] != n_features:
