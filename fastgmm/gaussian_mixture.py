@@ -360,15 +360,15 @@ class GaussianMixture:
                      for a in (self.weights_, self.means_, self.precisions_cholesky_))
 
     def _checked_input(self, X):
-        """``X`` validated (``_check_input``) for this fitted model's number of features."""
-        self._fitted_covariance()
-        return _validation.check_n_features(_check_input(X), self.n_features_in_,
-                                            type(self).__name__)
+        """The fitted covariance type's table entry, and ``X`` validated (``_check_input``)
+        for this fitted model's number of features; NotFittedError before ``fit``."""
+        covariance = self._fitted_covariance()
+        return covariance, _validation.check_n_features(_check_input(X), self.n_features_in_,
+                                                        type(self).__name__)
 
     def _score_rows(self, X, output, out):
         """One output of ``score_rows`` (see ``SCORE_OUTPUTS``), into ``out`` if given."""
-        covariance = self._fitted_covariance()
-        X = self._checked_input(X)
+        covariance, X = self._checked_input(X)
         n_jobs = check_n_jobs(self.n_jobs)
         if _validation.is_dask_array(X):
             if out is not None:
@@ -445,8 +445,7 @@ class GaussianMixture:
 
     def _log_likelihood_and_size(self, X, sample_weight):
         """sum_i w_i log p(x_i) and sum_i w_i (all w_i = 1 without ``sample_weight``)."""
-        covariance = self._fitted_covariance()
-        X = self._checked_input(X)
+        covariance, X = self._checked_input(X)
         n_jobs = check_n_jobs(self.n_jobs)
         if _validation.is_dask_array(X):
             weights, size = _validation.check_dask_sample_weight(sample_weight, X, 1)
