@@ -16,6 +16,11 @@ from .exceptions import (
 )
 from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit
 from .model_selection import ModelSelection, select_n_components
+from ._threads import choose_threading_layer
+
+# A fork-safe Numba threading layer unless the user chose one (fastgmm/_threads.py);
+# importing the modules above starts no parallel kernel.
+choose_threading_layer()
 
 __all__ = [
     "ConvergenceWarning",

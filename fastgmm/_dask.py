@@ -18,8 +18,8 @@ Traps avoided:
   without it.
 - A Dask nanny limits BLAS threads, not Numba's (dask/distributed#9075): a
   task runs its kernel with as many Numba threads as its worker has Dask
-  threads (or ``n_jobs``), and a process runs one kernel at a time (Numba's
-  workqueue threading layer must not be entered by two threads at once).
+  threads (or ``n_jobs``); tasks on several threads of one worker launch
+  their kernels through ``_threads.launch`` like every other fastgmm call.
 - The data is persisted once, when it fits in the cluster's memory, so the
   iterations do not recompute (or re-read) it.
 """
@@ -47,9 +47,6 @@ from ._threads import resolve_n_jobs, thread_limit
 # memory for the local schedulers).
 PERSIST_MEMORY_FRACTION = 0.5
 
-_KERNEL_LOCK = threading.Lock()
-
-
 def worker_threads(n_jobs):
     """Numba threads for a task: ``n_jobs``'s, else its distributed worker's thread count."""
     if n_jobs is not None:
@@ -64,11 +61,9 @@ def worker_threads(n_jobs):
     return worker.state.nthreads
 
 
-@contextmanager
 def kernel_slot(n_jobs):
-    """Run a task's kernel alone in its process, with ``worker_threads(n_jobs)`` threads."""
-    with _KERNEL_LOCK, thread_limit(worker_threads(n_jobs)):
-        yield
+    """A context in which a task runs its kernel with ``worker_threads(n_jobs)`` Numba threads."""
+    return thread_limit(worker_threads(n_jobs))
 
 
 def _chunk_statistics(block, sample_weight, covariance_name, n_components, n_jobs, parameters):

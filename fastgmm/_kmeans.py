@@ -10,6 +10,7 @@ import numpy as np
 from ._kernels import kmeans as kernels
 from ._sources import n_chunks_for
 from ._statistics import feature_moments
+from ._threads import launch
 
 LLOYD_MAX_ITER = 100
 LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature variance
@@ -38,18 +39,18 @@ def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None):
     weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
     seeds[0] = X[indices[0]]
     closest_sq = np.full(n_samples, np.inf)
-    kernels.update_closest(X, seeds, 0, closest_sq)
+    launch(kernels.update_closest, X, seeds, 0, closest_sq)
     potentials = np.empty((n_chunks, n_trials))
     for k in range(1, n_clusters):
         cumulative = np.cumsum(closest_sq if sample_weight is None else weights * closest_sq)
         targets = random_state.uniform(size=n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets), n_samples - 1)
-        kernels.candidate_potentials(
-            X, weights, X[candidates].astype(np.float64), closest_sq, n_chunks, potentials)
+        launch(kernels.candidate_potentials,
+               X, weights, X[candidates].astype(np.float64), closest_sq, n_chunks, potentials)
         best = int(np.argmin(potentials.sum(axis=0)))
         indices[k] = candidates[best]
         seeds[k] = X[indices[k]]
-        kernels.update_closest(X, seeds, k, closest_sq)
+        launch(kernels.update_closest, X, seeds, k, closest_sq)
     return indices
 
 
@@ -66,7 +67,8 @@ def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
     counts = np.empty((n_chunks, n_clusters))
     tolerance = LLOYD_TOL * float(feature_moments(X, sample_weight)[1].mean())
     for _ in range(LLOYD_MAX_ITER):
-        kernels.lloyd_assign(X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
+        launch(kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums,
+               counts)
         cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
         empty = cluster_weights == 0
         new_centers = cluster_sums / np.where(empty, 1.0, cluster_weights)[:, None]
@@ -81,5 +83,5 @@ def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
         centers = new_centers
         if shift <= tolerance:
             break
-    kernels.lloyd_assign(X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
+    launch(kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
     return labels

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._covariance import kernel_arguments
 from ._statistics import SufficientStatistics, feature_moments
+from ._threads import launch
 from ._validation import is_memory_mapped
 
 # Chunk grid: a function of the data's shape only (never of the thread count),
@@ -70,9 +71,9 @@ class ArraySource:
         kernel_means, kernel_precisions, log_const = kernel_arguments(
             self.covariance, weights, means, precisions_cholesky, self.X.dtype)
         sample_weight = _EMPTY_FLOAT if self.sample_weight is None else self.sample_weight
-        self.covariance.kernels.statistics(
-            self.X, sample_weight, kernel_means, kernel_precisions, log_const, self.n_chunks,
-            self._resp_sum, self._sum_diff, self._sum_sq, self._log_likelihood)
+        launch(self.covariance.kernels.statistics,
+               self.X, sample_weight, kernel_means, kernel_precisions, log_const, self.n_chunks,
+               self._resp_sum, self._sum_diff, self._sum_sq, self._log_likelihood)
         # Sums over axis 0 add the chunk slots in chunk order: deterministic.
         return SufficientStatistics(
             resp_sum=self._resp_sum.sum(axis=0),
@@ -156,9 +157,9 @@ def score_rows(covariance, X, weights, means, precisions_cholesky,
     out_norm = output(log_prob_norm, n_samples, np.float64, _EMPTY_FLOAT)
     out_resp = output(resp, (n_samples, n_components), np.float64, _EMPTY_RESP)
     out_labels = output(labels, n_samples, np.int64, _EMPTY_LABELS)
-    covariance.kernels.score(
-        X, kernel_means, kernel_precisions, log_const, n_chunks_for(n_samples),
-        out_norm, out_resp, out_labels)
+    launch(covariance.kernels.score,
+           X, kernel_means, kernel_precisions, log_const, n_chunks_for(n_samples),
+           out_norm, out_resp, out_labels)
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
     return tuple(array for asked, array in wanted if asked)
 

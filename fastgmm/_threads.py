@@ -1,11 +1,148 @@
-"""``n_jobs``: how many Numba threads a call may use, restored afterwards even on error."""
+"""How fastgmm's parallel kernels share a process: Numba's threading layer, one
+launch lock for a layer that needs it, and ``n_jobs``.
 
+Numba runs ``prange`` loops on one of three threading layers, picked once per
+process at the first parallel call:
+
+========== ========================== =========================================
+layer      fork-safe                  safe with several Python threads at once
+========== ========================== =========================================
+tbb        yes                        yes
+omp        no with GNU OpenMP (Linux) yes
+workqueue  yes                        no: concurrent launches abort the process
+========== ========================== =========================================
+
+By default Numba prefers tbb, then omp, so on a Linux machine with libgomp
+and no TBB a ``fork`` after a fit kills the child ("fork() called from a
+process already using GNU OpenMP").  Unless the user chose a layer
+(``NUMBA_THREADING_LAYER``, ``NUMBA_THREADING_LAYER_PRIORITY``, or
+``numba.config.THREADING_LAYER`` set before importing fastgmm), importing
+fastgmm asks Numba for its 'forksafe' layer: tbb when it can be loaded (a
+pip-installed ``tbb``, which Numba does not find on its own, is loaded here
+from the environment's ``lib`` folder), else workqueue.  Whatever the layer,
+fastgmm calls its parallel kernels through :func:`launch`, which serialises
+them with a process-wide lock while the layer is not known to be thread-safe,
+so several Python threads can fit at once.  Results never depend on the
+layer or the thread count (the kernels' chunk grids depend on the data only).
+"""
+
+import ctypes
 import numbers
+import os
+import site
+import sys
+import threading
 from contextlib import contextmanager
 
 import numba
+from numba.np.ufunc import parallel as _numba_parallel
 
 from .exceptions import InvalidParameterError
+
+# The layer fastgmm asks for when the user chose none.
+FASTGMM_THREADING_LAYER = "forksafe"
+# Environment variables through which a user chooses Numba's layer.
+USER_LAYER_VARIABLES = ("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
+# Layers on which several Python threads may launch kernels at once.
+THREAD_SAFE_LAYERS = frozenset({"tbb", "omp"})
+# TBB's runtime library as the ``tbb`` wheel installs it, by platform.
+_TBB_LIBRARY_NAMES = {"linux": "libtbb.so.12", "darwin": "libtbb.12.dylib"}
+
+# The layer fastgmm set in numba.config, or None where the user's choice stands.
+_chosen_layer = None
+
+
+def user_chose_layer(environ=os.environ, configured=None):
+    """Whether the user picked Numba's threading layer (environment or ``numba.config``)."""
+    configured = numba.config.THREADING_LAYER if configured is None else configured
+    return (any(environ.get(name) for name in USER_LAYER_VARIABLES)
+            or str(configured).lower() != "default")
+
+
+def threading_started():
+    """Whether Numba has already loaded its threading layer in this process."""
+    return bool(_numba_parallel._is_initialized)
+
+
+def tbb_library_candidates(prefixes=None):
+    """Paths where a pip-installed TBB runtime may lie (``<prefix>/lib``), existing or not."""
+    name = _TBB_LIBRARY_NAMES.get(sys.platform)
+    if name is None:
+        return []
+    if prefixes is None:
+        prefixes = [sys.prefix, sys.base_prefix, getattr(site, "USER_BASE", None) or ""]
+    return [os.path.join(prefix, "lib", name) for prefix in dict.fromkeys(prefixes) if prefix]
+
+
+def _load_pip_tbb():
+    """Load a pip-installed TBB runtime so that Numba's tbb layer finds it; True if loaded.
+
+    Numba opens ``libtbb.so.12`` by name, and the loader does not search the
+    environment's ``lib`` folder where the ``tbb`` wheel puts it; once loaded
+    here (globally), that open finds it.
+    """
+    for path in tbb_library_candidates():
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                continue
+            return True
+    return False
+
+
+def choose_threading_layer():
+    """Ask Numba for its fork-safe layer unless the user chose one or the layer is running.
+
+    Called when fastgmm is imported; cheap (no thread is started).
+    """
+    global _chosen_layer
+    if user_chose_layer() or threading_started():
+        return
+    _load_pip_tbb()
+    numba.config.THREADING_LAYER = FASTGMM_THREADING_LAYER
+    _chosen_layer = FASTGMM_THREADING_LAYER
+
+
+def _reassert_choice():
+    # Numba re-reads its NUMBA_* environment variables when they change (at the
+    # next compilation), which resets THREADING_LAYER to 'default'.
+    if (_chosen_layer is not None and not threading_started()
+            and str(numba.config.THREADING_LAYER).lower() == "default"):
+        numba.config.THREADING_LAYER = _chosen_layer
+
+
+_launch_lock = threading.Lock()
+_layer_is_thread_safe = False  # set once the running layer is known to be thread-safe
+
+
+def _new_lock_in_child():
+    # A fork copies the lock in whatever state another thread held it: the
+    # child, which has only the forking thread, starts with a free one.
+    global _launch_lock
+    _launch_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def launch(kernel, *args):
+    """``kernel(*args)`` for a parallel kernel, safe alongside other Python threads.
+
+    On a thread-safe layer (tbb, omp) the kernel runs at once; otherwise (the
+    workqueue layer, or before the layer is known) kernel calls from several
+    threads take turns through one process-wide lock.
+    """
+    global _layer_is_thread_safe
+    if _layer_is_thread_safe:
+        return kernel(*args)
+    _reassert_choice()
+    with _launch_lock:
+        result = kernel(*args)
+    # After the first launch the layer is known; it never changes afterwards.
+    _layer_is_thread_safe = numba.threading_layer() in THREAD_SAFE_LAYERS
+    return result
 
 
 def check_n_jobs(n_jobs):
@@ -37,6 +174,7 @@ def thread_limit(n_jobs):
     if n_jobs is None:
         yield
         return
+    _reassert_choice()  # numba.get_num_threads() starts the threading layer
     previous = numba.get_num_threads()
     numba.set_num_threads(resolve_n_jobs(n_jobs))
     try:
