@@ -24,10 +24,11 @@ Traps avoided:
   iterations do not recompute (or re-read) it.
 """
 
+from __future__ import annotations
+
 import os
 import sys
-import threading
-from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -236,7 +237,7 @@ def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sam
     return float(log_prob.sum().compute())
 
 
-def dask_array_from_npy(path, rows_per_chunk=1_000_000):
+def dask_array_from_npy(path: str | os.PathLike[str], rows_per_chunk: int = 1_000_000) -> Any:
     """A Dask array of a ``.npy`` file, each row chunk read from the file by its own task.
 
     Only the path goes into the graph (wrapping ``np.load(path, mmap_mode='r')``

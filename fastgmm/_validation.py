@@ -9,6 +9,7 @@ import mmap
 import numbers
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -33,6 +34,11 @@ def check_data(X, name="X", min_samples=1):
             f"{name} is a Dask array, which this function does not take (it would be computed "
             "into memory here); pass a numpy array, or compute it first."
         )
+    if is_sparse(X):
+        raise TypeError(
+            f"Sparse data was passed for {name}, but dense data is required (fastgmm does not "
+            f"support sparse input). Use '{name}.toarray()' to convert to a dense numpy array."
+        )
     if isinstance(X, (str, os.PathLike)):
         X = open_npy(X, name)
     memory_mapped = is_memory_mapped(X)
@@ -43,9 +49,9 @@ def check_data(X, name="X", min_samples=1):
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{name} holds non-numeric objects; expected a 2-D array of real numbers."
+        except (TypeError, ValueError) as exc:  # numpy's class: TypeError for a dict, ...
+            raise type(exc)(
+                f"{name} holds non-numeric objects ({exc}); expected a 2-D array of real numbers."
             ) from None
     dtype = check_shape_and_dtype(array, name, min_samples)
     if memory_mapped and not (array.dtype == dtype and array.flags.c_contiguous):
@@ -116,6 +122,12 @@ def is_dask_array(X):
     """Whether ``X`` is a ``dask.array.Array`` (never imports dask)."""
     module = sys.modules.get("dask.array")
     return module is not None and isinstance(X, module.Array)
+
+
+def is_sparse(X):
+    """Whether ``X`` is a scipy sparse matrix or array (never imports scipy.sparse)."""
+    module = sys.modules.get("scipy.sparse")
+    return module is not None and module.issparse(X)
 
 
 def is_memory_mapped(array):
@@ -189,6 +201,66 @@ def check_n_features(X, n_features, estimator_name):
             f"{n_features} features as input."
         )
     return X
+
+
+def feature_names(X):
+    """The column names of ``X`` as an object array if they are all strings, else None.
+
+    Read from a ``columns`` attribute (a pandas or polars DataFrame; nothing
+    is imported), as scikit-learn does.  Names of several types that include
+    strings raise a TypeError (scikit-learn's rule).
+    """
+    columns = None if isinstance(X, np.ndarray) else getattr(X, "columns", None)
+    if columns is None:
+        return None
+    try:
+        names = np.asarray(list(columns), dtype=object)
+    except TypeError:
+        return None
+    if names.ndim != 1 or len(names) == 0:
+        return None
+    types = sorted({type(name).__qualname__ for name in names})
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, but "
+            f"your input has {types} as feature name / column name types. If you want feature "
+            "names to be stored and validated, you must convert them all to strings, by using "
+            "X.columns = X.columns.astype(str) for example. Otherwise you can remove feature / "
+            "column names from your input data, or convert them all to a non-string data type."
+        )
+    return names if types == ["str"] else None
+
+
+def check_feature_names(names, fitted_names, estimator_name):
+    """Compare the feature names of data to score with those seen by ``fit`` (sklearn's rules).
+
+    Names missing on one side warn (a UserWarning, pointing at the caller of
+    the estimator method that called this); different names, or the same
+    names in another order, raise a ValueError listing them.
+    """
+    if names is None and fitted_names is None:
+        return
+    if fitted_names is None:
+        warnings.warn(f"X has feature names, but {estimator_name} was fitted without feature "
+                      "names", UserWarning, stacklevel=5)
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {estimator_name} was fitted "
+                      "with feature names", UserWarning, stacklevel=5)
+        return
+    if len(names) == len(fitted_names) and np.all(names == fitted_names):
+        return
+    unseen = sorted(set(names) - set(fitted_names))
+    missing = sorted(set(fitted_names) - set(names))
+    message = "The feature names should match those that were passed during fit.\n"
+    for title, listed in (("Feature names unseen at fit time:", unseen),
+                          ("Feature names seen at fit time, yet now missing:", missing)):
+        if listed:
+            message += title + "\n" + "".join(f"- {name}\n" for name in listed[:5])
+            message += "- ...\n" if len(listed) > 5 else ""
+    if not (unseen or missing):
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
 
 
 def check_out(out, shape, dtype):
@@ -306,6 +378,9 @@ def _check_weight_values(all_finite, any_negative, n_positive, n_components):
         raise ValueError("sample_weight contains NaN or infinity.")
     if any_negative:
         raise ValueError("Negative values in sample_weight are not allowed.")
+    if n_positive == 0:
+        raise ValueError("sample_weight is zero for every row: at least one weight must be "
+                         "non-zero.")
     if n_positive < n_components:
         raise ValueError(
             f"sample_weight gives {n_positive} row(s) a positive weight, fewer than "
@@ -356,9 +431,11 @@ def _as_float_array(value, name, shape):
 def check_weights_init(weights, n_components):
     weights = _as_float_array(weights, "weights", (n_components,))
     if np.any(weights < 0.0) or np.any(weights > 1.0):
+        # scikit-learn's words, which its tests match, labels swapped and all.
         raise ValueError(
             "The parameter 'weights' should be in the range [0, 1], but got "
-            f"max value {weights.max():.5f}, min value {weights.min():.5f}"
+            f"max value {weights.min():.5f}, min value {weights.max():.5f} (the smallest "
+            f"weight is {weights.min():.5f}, the largest {weights.max():.5f})"
         )
     if not np.allclose(abs(1.0 - weights.sum()), 0.0, atol=1e-8):
         raise ValueError(

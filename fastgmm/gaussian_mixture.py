@@ -1,9 +1,12 @@
 """The scikit-learn-compatible estimator and the plain ``fit`` function, thin over ``_em``."""
 
+from __future__ import annotations
+
 import inspect
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,7 +22,21 @@ from .exceptions import (
     DegenerateComponentWarning,
     InvalidParameterError,
     NotFittedError,
+    sklearn_compatible,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._typing import (
+        CovarianceType,
+        Data,
+        InitParams,
+        OnDegenerate,
+        Persist,
+        RandomState,
+        SampleWeight,
+    )
 
 _DEGENERATE = (
     "{n} degenerate component event(s) during the fit: collapsed covariances were "
@@ -89,7 +106,7 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
         warnings.warn(_DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning,
                       stacklevel=3)
     if not run.converged and options["max_iter"] > 0:
-        warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
+        warnings.warn(_NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
     return covariance, run, source
 
 
@@ -193,6 +210,10 @@ class GaussianMixture:
     n_degenerate_ : int
         Repairs of degenerate components in the best run (see ``on_degenerate``).
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Column names of ``X`` in ``fit``, when it had string column names
+        (a pandas DataFrame, for instance); absent otherwise. The scoring
+        methods then check the columns they get as scikit-learn does.
 
     Notes
     -----
@@ -204,11 +225,14 @@ class GaussianMixture:
 
     _estimator_type = "DensityEstimator"
 
-    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
-                 max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
-                 means_init=None, precisions_init=None, random_state=None, warm_start=False,
-                 n_jobs=None, persist="auto", on_degenerate="reseed", verbose=0,
-                 verbose_interval=10):
+    def __init__(self, n_components: int = 1, *, covariance_type: CovarianceType = "full",
+                 tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100,
+                 n_init: int = 1, init_params: InitParams = "kmeans",
+                 weights_init: ArrayLike | None = None, means_init: ArrayLike | None = None,
+                 precisions_init: ArrayLike | None = None, random_state: RandomState = None,
+                 warm_start: bool = False, n_jobs: int | None = None,
+                 persist: Persist = "auto", on_degenerate: OnDegenerate = "reseed",
+                 verbose: int = 0, verbose_interval: int = 10) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -234,11 +258,11 @@ class GaussianMixture:
         signature = inspect.signature(cls.__init__)
         return sorted(name for name in signature.parameters if name != "self")
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters of this estimator, as a dict."""
         return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> GaussianMixture:
         """Set constructor parameters; returns ``self``."""
         valid = self._get_param_names()
         for name, value in params.items():
@@ -265,7 +289,7 @@ class GaussianMixture:
     # -- fitting ----------------------------------------------------------------------------
 
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> GaussianMixture:
         """Estimate the model parameters with EM.
 
         Parameters
@@ -291,16 +315,17 @@ class GaussianMixture:
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter must be a bool, got {self.warm_start!r}.")
+        names = _validation.feature_names(X)
         X = _check_input(X, min_samples=2)
         previous = None
         if self.warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
         with thread_limit(options["n_jobs"]):
             covariance, run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
-        self._set_fitted(run, covariance, X.dtype, X.shape[1])
+        self._set_fitted(run, covariance, X.dtype, X.shape[1], names)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> Any:
         """Fit the model and return the component label of every row of ``X``.
 
         Equal to ``fit(X, sample_weight=sample_weight).predict(X)``.
@@ -327,7 +352,7 @@ class GaussianMixture:
         return EMRun(parameters, self.lower_bound_, list(self.lower_bounds_),
                      self.n_iter_, self.converged_, self.n_degenerate_)
 
-    def _set_fitted(self, run, covariance, dtype, n_features):
+    def _set_fitted(self, run, covariance, dtype, n_features, feature_names):
         parameters = run.parameters
         self.weights_ = parameters.weights.astype(dtype)
         self.means_ = parameters.means.astype(dtype)
@@ -340,6 +365,10 @@ class GaussianMixture:
         self.lower_bounds_ = [float(b) for b in run.lower_bounds]
         self.n_degenerate_ = run.n_degenerate
         self.n_features_in_ = n_features
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         # The layout of the fitted arrays, even if covariance_type is set anew later.
         self._fitted_covariance_type = covariance.name
 
@@ -363,6 +392,9 @@ class GaussianMixture:
         """The fitted covariance type's table entry, and ``X`` validated (``_check_input``)
         for this fitted model's number of features; NotFittedError before ``fit``."""
         covariance = self._fitted_covariance()
+        _validation.check_feature_names(_validation.feature_names(X),
+                                        getattr(self, "feature_names_in_", None),
+                                        type(self).__name__)
         return covariance, _validation.check_n_features(_check_input(X), self.n_features_in_,
                                                         type(self).__name__)
 
@@ -384,7 +416,7 @@ class GaussianMixture:
                                    **{output: True})
         return result
 
-    def score_samples(self, X, out=None):
+    def score_samples(self, X: Data, out: np.ndarray | None = None) -> Any:
         """Log-likelihood ``log p(x)`` of every row of ``X`` under the model.
 
         Parameters
@@ -401,12 +433,12 @@ class GaussianMixture:
         """
         return self._score_rows(X, "log_prob_norm", out)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> float:
         """Mean log-likelihood per row of ``X`` (higher is better), weighted if asked, as a float."""
         log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
         return log_likelihood / size
 
-    def predict(self, X, out=None):
+    def predict(self, X: Data, out: np.ndarray | None = None) -> Any:
         """Index of the most probable component for every row of ``X``.
 
         Parameters
@@ -422,7 +454,7 @@ class GaussianMixture:
         """
         return self._score_rows(X, "labels", out)
 
-    def predict_proba(self, X, out=None):
+    def predict_proba(self, X: Data, out: np.ndarray | None = None) -> Any:
         """Responsibilities (posterior component probabilities) of every row of ``X``.
 
         Parameters
@@ -457,7 +489,7 @@ class GaussianMixture:
         with thread_limit(n_jobs):
             return total_log_likelihood(covariance, X, *self._fitted_parameters(), weights), size
 
-    def bic(self, X, sample_weight=None):
+    def bic(self, X: Data, sample_weight: SampleWeight = None) -> float:
         """Bayesian information criterion on ``X`` (lower is better).
 
         ``-2 log L + n_parameters * log(n)``, n the number of rows, or with
@@ -466,7 +498,7 @@ class GaussianMixture:
         log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
         return -2 * log_likelihood + self._n_parameters() * math.log(size)
 
-    def aic(self, X, sample_weight=None):
+    def aic(self, X: Data, sample_weight: SampleWeight = None) -> float:
         """Akaike information criterion on ``X`` (lower is better).
 
         ``-2 log L + 2 n_parameters``, with the weighted log L given ``sample_weight``.
@@ -474,7 +506,7 @@ class GaussianMixture:
         log_likelihood, _ = self._log_likelihood_and_size(X, sample_weight)
         return -2 * log_likelihood + 2 * self._n_parameters()
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` points from the fitted mixture.
 
         Uses ``random_state`` the way sklearn does (so a fixed seed draws the
@@ -532,17 +564,20 @@ class GaussianMixtureResult:
     precisions_cholesky: np.ndarray
     covariance_type: str
     lower_bound: float
-    lower_bounds: tuple
+    lower_bounds: tuple[float, ...]
     log_likelihood: float
     n_iter: int
     converged: bool
     n_degenerate: int
 
 
-def fit(X, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
-        n_init=1, init_params="kmeans", weights_init=None, means_init=None,
-        precisions_init=None, random_state=None, n_jobs=None, persist="auto",
-        on_degenerate="reseed", verbose=0, verbose_interval=10, sample_weight=None):
+def fit(X: Data, n_components: int = 1, *, covariance_type: CovarianceType = "full",
+        tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100, n_init: int = 1,
+        init_params: InitParams = "kmeans", weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None, precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None, n_jobs: int | None = None, persist: Persist = "auto",
+        on_degenerate: OnDegenerate = "reseed", verbose: int = 0, verbose_interval: int = 10,
+        sample_weight: SampleWeight = None) -> GaussianMixtureResult:
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
     Takes the options of :class:`GaussianMixture` (all but ``warm_start``) and

@@ -1,12 +1,18 @@
 """Choosing the number of components (and covariance type) by an information criterion."""
 
+from __future__ import annotations
+
 import numbers
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from . import _validation
 from .exceptions import InvalidParameterError
 from .gaussian_mixture import GaussianMixture
+
+if TYPE_CHECKING:
+    from ._typing import CovarianceType, Data, SampleWeight
 
 # criterion: (what to compare, whether lower is better)
 CRITERIA = {
@@ -50,15 +56,15 @@ class ModelSelection:
     """
 
     criterion: str
-    candidates: tuple
+    candidates: tuple[Candidate, ...]
     best: Candidate
     best_model: GaussianMixture
 
-    def records(self):
+    def records(self) -> list[dict[str, Any]]:
         """The table as a list of dicts (e.g. for ``pandas.DataFrame``)."""
         return [asdict(candidate) for candidate in self.candidates]
 
-    def __str__(self):
+    def __str__(self) -> str:
         header = (f"{'components':>10}  {'covariance':<10}  {'BIC':>14}  {'AIC':>14}  "
                   f"{'lower bound':>12}  {'iter':>4}  {'seconds':>8}")
         lines = [header]
@@ -70,8 +76,11 @@ class ModelSelection:
         return "\n".join(lines)
 
 
-def select_n_components(X, n_components=range(1, 9), *, covariance_types=("full",),
-                        criterion="bic", sample_weight=None, **options):
+def select_n_components(X: Data, n_components: Iterable[int] = range(1, 9), *,
+                        covariance_types: Iterable[CovarianceType] = ("full",),
+                        criterion: Literal["bic", "aic", "lower_bound"] = "bic",
+                        sample_weight: SampleWeight = None,
+                        **options: Any) -> ModelSelection:
     """Fit one mixture per (covariance type, number of components) and keep the best.
 
     The classic recipe (Bishop 2006, section 10.2.4's comparison of model
