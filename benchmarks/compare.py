@@ -191,6 +191,7 @@ def main(argv=None):
     if not args.no_extras:
         dask_rows(args.repeats)
         memmap_rows(args.repeats)
+    print(f"Numba threading layer: {numba.threading_layer()}")
 
 
 if __name__ == "__main__":
