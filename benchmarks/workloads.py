@@ -1,5 +1,6 @@
-"""Workloads of DESIGN.md section 4 and the per-iteration timing method, shared by
-the asv suite (``benchmarks/bench_*.py``) and ``benchmarks/compare.py``.
+"""Workloads of benchmarks/README.md and the per-iteration timing method, shared by
+the asv suite (``benchmarks/bench_*.py``) and ``benchmarks/compare.py``; the tests use its
+data-file writer and memory samplers too (``tests/test_sources.py``).
 
 Seconds per EM iteration = (t(max_iter=7) - t(max_iter=2)) / 5 from the same
 initialisation (``init_params='random_from_data'``, ``random_state=0``), so the
@@ -72,10 +73,11 @@ def estimator_class(rival):
     return GaussianMixture
 
 
-def fit_seconds(rival, X, n_components, covariance_type, max_iter):
+def fit_seconds(rival, X, n_components, covariance_type, max_iter,
+                init_params="random_from_data"):
     model = estimator_class(rival)(
         n_components, covariance_type=covariance_type, max_iter=max_iter, tol=0.0,
-        init_params="random_from_data", random_state=0)
+        init_params=init_params, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 on purpose
         start = time.perf_counter()
@@ -89,9 +91,10 @@ def seconds_per_iteration(rival, X, n_components, covariance_type):
     return (long - short) / 5
 
 
-def warm_up(X, n_components, covariance_type):
-    """Compile (or load from cache) fastgmm's kernels for this dtype and type."""
-    fit_seconds("fastgmm", X[: min(len(X), 4096)], n_components, covariance_type, max_iter=2)
+def warm_up(X, n_components, covariance_type, init_params="random_from_data"):
+    """Compile (or load from cache) fastgmm's kernels for this dtype, type and start."""
+    fit_seconds("fastgmm", X[: min(len(X), 4096)], n_components, covariance_type, max_iter=2,
+                init_params=init_params)
 
 
 def seconds_per_iteration_on_threads(X, n_components, covariance_type, n_threads):
@@ -213,15 +216,17 @@ sys.path.insert(0, {here!r})
 import numpy as np
 import workloads
 X = np.load({path!r}, mmap_mode="r")
-workloads.warm_up(X, {n_components}, {covariance_type!r})
+workloads.warm_up(X, {n_components}, {covariance_type!r}, {init_params!r})
 with workloads.PeakRssAnon() as memory:
-    workloads.fit_seconds("fastgmm", X, {n_components}, {covariance_type!r}, max_iter=3)
+    workloads.fit_seconds("fastgmm", X, {n_components}, {covariance_type!r}, {max_iter},
+                          {init_params!r})
 print(memory.growth)
 """
 
 
-def memmap_fit_rss_anon(path, n_components, covariance_type):
-    """Bytes by which a 3-iteration fit of the memory-mapped .npy ``path`` raises RssAnon.
+def memmap_fit_rss_anon(path, n_components, covariance_type, init_params="random_from_data",
+                        max_iter=3):
+    """Bytes by which a fit of the memory-mapped .npy ``path`` raises RssAnon.
 
     In a fresh process (memory freed earlier in this one could be reused
     unseen), with glibc mapping every allocation of 64 kB or more afresh
@@ -230,7 +235,8 @@ def memmap_fit_rss_anon(path, n_components, covariance_type):
     """
     here = os.path.dirname(os.path.abspath(__file__))
     script = _MEMMAP_RSS_ANON.format(here=here, path=os.fspath(path), n_components=n_components,
-                                     covariance_type=covariance_type)
+                                     covariance_type=covariance_type, init_params=init_params,
+                                     max_iter=max_iter)
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                check=True, env=dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536"))
     return int(completed.stdout.split()[-1])

@@ -16,11 +16,14 @@ from .exceptions import (
 )
 from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit
 from .model_selection import ModelSelection, select_n_components
+from ._cache import refresh as _refresh_kernel_cache
 from ._threads import choose_threading_layer
 
-# A fork-safe Numba threading layer unless the user chose one (fastgmm/_threads.py);
-# importing the modules above starts no parallel kernel.
+# Before any kernel runs (importing the modules above runs none): a fork-safe Numba
+# threading layer unless the user chose one (_threads.py), and no compiled kernel older
+# than the kernel sources in Numba's cache (_cache.py).
 choose_threading_layer()
+_refresh_kernel_cache()
 
 __all__ = [
     "ConvergenceWarning",

@@ -22,6 +22,8 @@ features and averages the variances).  'tied' statistics hold the pooled
 second moment only (see ``_kernels/tied.py``).
 """
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from ._kernels import diag as diag_kernels
@@ -88,9 +90,100 @@ def _log_gaussian_constant(n_features):
     return -0.5 * n_features * np.log(2.0 * np.pi)
 
 
-class _CovarianceType:
-    """What every type offers on top of its own ``factorise``."""
+class CovarianceType(ABC):
+    """The contract of a covariance type: one subclass per type, in ``COVARIANCE_TYPES``.
 
+    Every method works on float64 arrays in the type's layout (the table
+    above), K components and D features; most are static.  A new type
+    implements each abstract method and provides its Numba ``kernels``
+    module (with parallel ``statistics`` and ``score`` kernels taking the
+    arguments of ``_kernels/full.py``'s); ``docs/design.md`` section 5 lists
+    the other places to touch.
+    """
+
+    name: str  # the ``covariance_type`` value
+    kernels: object  # the module of its ``statistics`` and ``score`` kernels
+
+    # -- sufficient statistics and the M-step -------------------------------------------
+    @staticmethod
+    @abstractmethod
+    def sum_sq_shape(n_components, n_features):
+        """Shape of the second-moment statistic ``sum_sq`` (see ``SufficientStatistics``)."""
+
+    @staticmethod
+    @abstractmethod
+    def add_second_moment(sum_sq, k, diff, resp_k):
+        """Add component k's second moment of the rows ``diff`` (x - c_k), weighted by ``resp_k``."""
+
+    @staticmethod
+    @abstractmethod
+    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
+        """The M-step's covariances from moments about c_k, with ``shift`` = mu_k - c_k."""
+
+    # -- factors and derived quantities -------------------------------------------------
+    @staticmethod
+    @abstractmethod
+    def factorise(covariances):
+        """``(precisions_cholesky, failed)``: the factors, and per component (one flag for
+        'tied') whether the covariance is not positive definite (its factor left zero)."""
+
+    @staticmethod
+    @abstractmethod
+    def precisions(precisions_cholesky):
+        """Precision matrices (or their diagonals) from the factors."""
+
+    @staticmethod
+    @abstractmethod
+    def precisions_cholesky_from_precisions(precisions):
+        """Factors of given precisions (``precisions_init``)."""
+
+    @staticmethod
+    @abstractmethod
+    def covariances_from_precisions(precisions):
+        """Covariances of given precisions (``precisions_init``)."""
+
+    @staticmethod
+    @abstractmethod
+    def log_det_cholesky(precisions_cholesky, n_features):
+        """log det U_k per component (a scalar for 'tied')."""
+
+    @staticmethod
+    @abstractmethod
+    def kernel_precisions(precisions_cholesky, n_components, n_features):
+        """The factors as the type's kernels read them."""
+
+    @staticmethod
+    @abstractmethod
+    def n_covariance_parameters(n_components, n_features):
+        """Free parameters of the covariances (for BIC and AIC)."""
+
+    @staticmethod
+    @abstractmethod
+    def sample(rng, means, covariances, counts):
+        """Per component, ``counts[k]`` draws (scikit-learn's draws, in its order)."""
+
+    # -- repairs of degenerate components (``_degenerate.py``) ------------------------
+    @staticmethod
+    @abstractmethod
+    def add_to_diagonal(covariances, components, amount):
+        """A copy with ``amount`` added to the diagonal of the flagged components."""
+
+    @staticmethod
+    @abstractmethod
+    def spread(covariances):
+        """Mean variance per component (a scalar for 'tied')."""
+
+    @staticmethod
+    @abstractmethod
+    def principal_axis(covariances, k, n_features):
+        """``(variance, direction)`` of component k's widest axis."""
+
+    @staticmethod
+    @abstractmethod
+    def copy_component(covariances, source, target):
+        """A copy with component ``target``'s covariance set to ``source``'s."""
+
+    # -- shared -------------------------------------------------------------------------
     @staticmethod
     def moments_reference(kernel_means):
         """The points c_k the kernel's moments are taken about (float64, K x D)."""
@@ -104,7 +197,7 @@ class _CovarianceType:
         return factors
 
 
-class FullCovariance(_CovarianceType):
+class FullCovariance(CovarianceType):
     """One full covariance matrix per component."""
 
     name = "full"
@@ -179,7 +272,7 @@ class FullCovariance(_CovarianceType):
                 for mu, cov, n in zip(means, covariances, counts)]
 
 
-class TiedCovariance(_CovarianceType):
+class TiedCovariance(CovarianceType):
     """One covariance matrix shared by all components."""
 
     name = "tied"
@@ -254,7 +347,7 @@ class TiedCovariance(_CovarianceType):
         return [rng.multivariate_normal(mu, covariance, int(n)) for mu, n in zip(means, counts)]
 
 
-class _DiagonalPrecisions(_CovarianceType):
+class _DiagonalPrecisions(CovarianceType):
     """What 'diag' and 'spherical' share: precisions are element-wise."""
 
     kernels = diag_kernels

@@ -98,19 +98,13 @@ def tree_sum(values, fan_in=TREE_FAN_IN):
 
 
 class DaskSource:
-    """A Dask array (validated by ``check_dask_data``) and optional weights, for one fit.
+    """A Dask array (validated by ``check_dask_data``) and optional weights: a ``Source``.
 
-    ``persist``: True, False or 'auto' (persist when the data take at most
-    ``PERSIST_MEMORY_FRACTION`` of the memory available to the scheduler).
+    Made by ``_sources.make_source``; ``sample_weight`` may be anything
+    ``check_sample_weight`` takes, or a Dask vector.
     """
 
-    def __init__(self, X, covariance, n_components, sample_weight=None, persist="auto",
-                 n_jobs=None):
-        if persist == "auto":
-            persist = X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_available()
-        if persist:
-            X = X.persist()
-        _validation.check_dask_finite(X)
+    def __init__(self, X, covariance, n_components, sample_weight=None, n_jobs=None):
         self.X = X
         self.covariance = covariance
         self.n_components = n_components
@@ -118,6 +112,18 @@ class DaskSource:
         self.sample_weight, self.total_weight = _validation.check_dask_sample_weight(
             sample_weight, X, n_components)
         self._feature_moments = None
+
+    def prepare_fit(self, persist):
+        """Persist the data for the passes of a fit, then check its values once.
+
+        ``persist``: True, False or 'auto' (persist when the data take at most
+        ``PERSIST_MEMORY_FRACTION`` of the memory available to the scheduler).
+        """
+        if persist == "auto":
+            persist = self.X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_available()
+        if persist:
+            self.X = self.X.persist()
+        _validation.check_dask_finite(self.X)
 
     @property
     def n_samples(self):
@@ -167,8 +173,31 @@ class DaskSource:
 
     def total_log_likelihood(self, weights, means, precisions_cholesky):
         """``sum_i w_i log p(x_i)`` under the given parameters (computed now)."""
-        return total_log_likelihood(self.covariance, self.X, weights, means,
-                                    precisions_cholesky, self.sample_weight, self.n_jobs)
+        import dask.array as da
+
+        log_prob = self.score_rows(weights, means, precisions_cholesky, "log_prob_norm")
+        if self.sample_weight is not None:
+            log_prob = self.sample_weight * da.where(self.sample_weight > 0, log_prob, 0.0)
+        return float(log_prob.sum().compute())
+
+    def score_rows(self, weights, means, precisions_cholesky, output, out=None):
+        """``output`` of ``SCORE_OUTPUTS`` as a lazy Dask array chunked as X's rows.
+
+        A chunk holding NaN or infinity makes the computation raise ValueError.
+        """
+        if out is not None:
+            raise ValueError(
+                "out cannot be used with Dask input: the result is a lazy Dask array "
+                "(write it with its store/to_zarr/to_npy_stack methods).")
+        dtype, per_component = SCORE_OUTPUTS[output]
+        if per_component:
+            layout = dict(chunks=(self.X.chunks[0], (means.shape[0],)))
+        else:
+            layout = dict(drop_axis=1)
+        meta = np.empty((0,) * (1 + per_component), dtype=dtype)
+        return self.X.map_blocks(_score_block, self.covariance.name, weights, means,
+                                 precisions_cholesky, self.n_jobs, output, dtype=dtype,
+                                 meta=meta, **layout)
 
 
 def _memory_available():
@@ -210,33 +239,6 @@ def _score_block(block, covariance_name, weights, means, precisions_cholesky, n_
     return result
 
 
-def lazy_score_rows(covariance, X, weights, means, precisions_cholesky, n_jobs, output):
-    """``score_rows``'s ``output`` for a Dask array, as a lazy Dask array chunked as X's rows.
-
-    A chunk holding NaN or infinity makes the computation raise ValueError.
-    """
-    dtype, per_component = SCORE_OUTPUTS[output]
-    if per_component:
-        layout = dict(chunks=(X.chunks[0], (means.shape[0],)))
-    else:
-        layout = dict(drop_axis=1)
-    return X.map_blocks(_score_block, covariance.name, weights, means, precisions_cholesky,
-                        n_jobs, output, dtype=dtype, meta=np.empty((0,) * (1 + per_component),
-                                                                     dtype=dtype), **layout)
-
-
-def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sample_weight,
-                         n_jobs):
-    """``sum_i w_i log p(x_i)`` of a Dask array (weights a Dask vector or None), computed now."""
-    import dask.array as da
-
-    log_prob = lazy_score_rows(covariance, X, weights, means, precisions_cholesky, n_jobs,
-                               "log_prob_norm")
-    if sample_weight is not None:
-        log_prob = sample_weight * da.where(sample_weight > 0, log_prob, 0.0)
-    return float(log_prob.sum().compute())
-
-
 def dask_array_from_npy(path: str | os.PathLike[str], rows_per_chunk: int = 1_000_000) -> Any:
     """A Dask array of a ``.npy`` file, each row chunk read from the file by its own task.
 
@@ -259,8 +261,7 @@ def dask_array_from_npy(path: str | os.PathLike[str], rows_per_chunk: int = 1_00
     import dask
     import dask.array as da
 
-    if isinstance(rows_per_chunk, bool) or not isinstance(rows_per_chunk, int) or rows_per_chunk < 1:
-        raise ValueError(f"rows_per_chunk must be a positive int, got {rows_per_chunk!r}.")
+    rows_per_chunk = _validation.check_positive_int(rows_per_chunk, "rows_per_chunk")
     path = os.path.abspath(os.fspath(path))
     header = _validation.open_npy(path, name="path")
     n_samples, row_shape, dtype = header.shape[0], header.shape[1:], header.dtype

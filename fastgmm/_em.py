@@ -99,40 +99,44 @@ def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
     return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
-def fit_em(source, covariance, options, random_state, warm_start_from=None):
-    """Fit with ``options['n_init']`` restarts and keep the best run (sklearn's rule).
+def fit_em(source, options, random_state, warm_start_from=None):
+    """Fit with ``options.n_init`` restarts and keep the best run (sklearn's rule).
+
+    ``options`` is a ``_validation.FitOptions`` checked for the data's
+    features (``for_features``); ``source`` a ``_sources.Source`` ready for
+    the fit (``prepare_fit``).
 
     ``warm_start_from`` is a previous ``EMRun``: then there is one run, started
     from its parameters and lower bound.  Each initialisation reads what
     ``source.initialisation_data`` gives (all rows, or a row sample).
     """
-    reporter = _Reporter(options["verbose"], options["verbose_interval"])
-    n_init = 1 if warm_start_from is not None else options["n_init"]
+    covariance = options.covariance
+    reporter = _Reporter(options.verbose, options.verbose_interval)
+    n_init = 1 if warm_start_from is not None else options.n_init
     best = None
     for init in range(n_init):
         reporter.init_begins(init)
-        repair = ComponentRepair(source, covariance, options["on_degenerate"])
+        repair = ComponentRepair(source, covariance, options.on_degenerate)
         if warm_start_from is None:
-            X, sample_weight = source.initialisation_data(random_state, options["n_components"])
+            X, sample_weight = source.initialisation_data(random_state, options.n_components)
             parameters = MixtureParameters(*initial_parameters(
-                covariance, X, options["n_components"], options["init_params"],
-                options["reg_covar"], random_state, repair.factorise, sample_weight,
-                options.get("weights_init"), options.get("means_init"),
-                options.get("precisions_init")))
+                covariance, X, options.n_components, options.init_params, options.reg_covar,
+                random_state, repair.factorise, sample_weight, options.weights_init,
+                options.means_init, options.precisions_init))
             lower_bound = -np.inf
         else:
             parameters = warm_start_from.parameters
             lower_bound = warm_start_from.lower_bound
-        if options["max_iter"] == 0:
+        if options.max_iter == 0:
             run = EMRun(parameters, -np.inf, [], 0, False, repair.n_events)
         else:
-            run = iterate(source, covariance, parameters, repair, tol=options["tol"],
-                          max_iter=options["max_iter"], reg_covar=options["reg_covar"],
+            run = iterate(source, covariance, parameters, repair, tol=options.tol,
+                          max_iter=options.max_iter, reg_covar=options.reg_covar,
                           lower_bound=lower_bound, reporter=reporter)
             reporter.init_ends(run.lower_bound, run.converged)
         # sklearn keeps the first run with the highest lower bound, and with
         # max_iter=0 (no lower bound at all) the last initialisation.
-        if (best is None or options["max_iter"] == 0 or run.lower_bound > best.lower_bound
+        if (best is None or options.max_iter == 0 or run.lower_bound > best.lower_bound
                 or best.lower_bound == -np.inf):
             best = run
     return best

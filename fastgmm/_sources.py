@@ -1,21 +1,25 @@
 """Where the rows come from, and the one pass over them per EM iteration.
 
-``ArraySource`` wraps a validated (C-contiguous float32/float64) array, in
-memory or memory-mapped from a file.  It owns the per-chunk accumulators,
-allocated once per fit, and runs the covariance type's ``statistics`` kernel
-over the fixed chunk grid; on a memory-mapped file the kernel reads the pages
-as it goes, so nothing N-sized is ever allocated.  ``_dask.DaskSource`` offers
-the same interface for Dask arrays: ``n_samples``, ``sample_weight``,
-``statistics(weights, means, precisions_cholesky)``, ``feature_moments()``
-and ``initialisation_data(random_state, n_components)``.
+Every kind of data is a *source* (the ``Source`` protocol below): the
+estimator fits and scores through it and never asks what kind of data it
+has.  ``make_source`` picks the implementation:
+
+- ``ArraySource`` wraps a validated (C-contiguous float32/float64) array, in
+  memory or memory-mapped from a file.  It owns the per-chunk accumulators,
+  allocated once per fit, and runs the covariance type's ``statistics`` kernel
+  over the fixed chunk grid; on a memory-mapped file the kernel reads the pages
+  as it goes, so nothing N-sized is ever allocated.
+- ``_dask.DaskSource`` runs the same kernel as one Dask task per row chunk.
 """
+
+from typing import Protocol
 
 import numpy as np
 
 from ._covariance import kernel_arguments
 from ._statistics import SufficientStatistics, feature_moments
 from ._threads import launch
-from ._validation import is_memory_mapped
+from ._validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
 
 # Chunk grid: a function of the data's shape only (never of the thread count),
 # so that the per-chunk sums, added in chunk order, are bitwise reproducible.
@@ -41,24 +45,67 @@ def n_chunks_for(n_samples, bytes_per_chunk=0):
 _EMPTY_FLOAT = np.empty(0)
 
 
+class Source(Protocol):
+    """What a fit and the scoring methods need of their data, whatever holds it.
+
+    Parameters passed to the methods are float64, in scikit-learn's layouts
+    (``weights``, ``means``, ``precisions_cholesky``: see ``_covariance.py``).
+    """
+
+    n_samples: int
+    total_weight: float  # the sum of the sample weights (n_samples without weights)
+
+    def prepare_fit(self, persist):
+        """Get ready for the passes of a fit (Dask: persist, check the values once)."""
+
+    def statistics(self, weights, means, precisions_cholesky) -> SufficientStatistics:
+        """One EM pass: the E-step fused with the accumulation of the statistics."""
+
+    def feature_moments(self) -> tuple:
+        """Per-feature (weighted) mean and variance, float64."""
+
+    def initialisation_data(self, random_state, n_components) -> tuple:
+        """``(X, sample_weight)`` in memory for the initialisation: all rows, or a sample."""
+
+    def total_log_likelihood(self, weights, means, precisions_cholesky) -> float:
+        """``sum_i w_i log p(x_i)``."""
+
+    def score_rows(self, weights, means, precisions_cholesky, output, out=None):
+        """One per-row output of ``SCORE_OUTPUTS`` (into ``out`` if given and supported)."""
+
+
+def make_source(X, covariance, n_components, sample_weight=None, n_jobs=None):
+    """The ``Source`` of validated data ``X`` (``_validation.check_input``) and its weights.
+
+    Cheap: nothing is read or allocated for the data's size until a method
+    needs it.  ``n_jobs`` reaches the workers of a Dask cluster; in this
+    process, callers set the thread count (``_threads.thread_limit``).
+    """
+    if is_dask_array(X):
+        from ._dask import DaskSource
+
+        return DaskSource(X, covariance, n_components, sample_weight, n_jobs)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], n_components)
+    return ArraySource(X, covariance, n_components, sample_weight)
+
+
 class ArraySource:
-    """An in-memory data matrix (and optional validated sample weights) for one fit."""
+    """An in-memory or memory-mapped data matrix (and optional validated sample weights)."""
 
     def __init__(self, X, covariance, n_components, sample_weight=None, n_chunks=None):
         self.X = X
         self.sample_weight = sample_weight
         self.total_weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
         self.covariance = covariance
+        self.n_components = n_components
         n_samples, n_features = X.shape
-        sum_sq_shape = covariance.sum_sq_shape(n_components, n_features)
+        self._sum_sq_shape = covariance.sum_sq_shape(n_components, n_features)
         if n_chunks is None:
-            bytes_per_chunk = 8 * (n_components * (1 + n_features) + int(np.prod(sum_sq_shape)) + 1)
+            bytes_per_chunk = 8 * (n_components * (1 + n_features)
+                                   + int(np.prod(self._sum_sq_shape)) + 1)
             n_chunks = n_chunks_for(n_samples, bytes_per_chunk)
         self.n_chunks = n_chunks
-        self._resp_sum = np.empty((self.n_chunks, n_components))
-        self._sum_diff = np.empty((self.n_chunks, n_components, n_features))
-        self._sum_sq = np.empty((self.n_chunks,) + sum_sq_shape)
-        self._log_likelihood = np.empty(self.n_chunks)
+        self._accumulators = None  # allocated by the first pass, reused by the next ones
         self._feature_moments = None
         self.out_of_core = is_memory_mapped(X)
 
@@ -66,21 +113,35 @@ class ArraySource:
     def n_samples(self):
         return self.X.shape[0]
 
+    def prepare_fit(self, persist):
+        """Nothing to do: the data were checked when converted (``_validation.check_data``)."""
+
+    def _accumulator_slots(self):
+        """Per-chunk accumulators (resp_sum, sum_diff, sum_sq, log-likelihood), made once."""
+        if self._accumulators is None:
+            n_chunks, n_components, n_features = self.n_chunks, self.n_components, self.X.shape[1]
+            self._accumulators = (np.empty((n_chunks, n_components)),
+                                  np.empty((n_chunks, n_components, n_features)),
+                                  np.empty((n_chunks,) + self._sum_sq_shape),
+                                  np.empty(n_chunks))
+        return self._accumulators
+
     def statistics(self, weights, means, precisions_cholesky):
         """E-step fused with accumulation: the statistics for the given parameters."""
         kernel_means, kernel_precisions, log_const = kernel_arguments(
             self.covariance, weights, means, precisions_cholesky, self.X.dtype)
         sample_weight = _EMPTY_FLOAT if self.sample_weight is None else self.sample_weight
+        resp_sum, sum_diff, sum_sq, log_likelihood = self._accumulator_slots()
         launch(self.covariance.kernels.statistics,
                self.X, sample_weight, kernel_means, kernel_precisions, log_const, self.n_chunks,
-               self._resp_sum, self._sum_diff, self._sum_sq, self._log_likelihood)
+               resp_sum, sum_diff, sum_sq, log_likelihood)
         # Sums over axis 0 add the chunk slots in chunk order: deterministic.
         return SufficientStatistics(
-            resp_sum=self._resp_sum.sum(axis=0),
-            sum_diff=self._sum_diff.sum(axis=0),
-            sum_sq=self._sum_sq.sum(axis=0),
+            resp_sum=resp_sum.sum(axis=0),
+            sum_diff=sum_diff.sum(axis=0),
+            sum_sq=sum_sq.sum(axis=0),
             reference=self.covariance.moments_reference(kernel_means),
-            log_likelihood=float(self._log_likelihood.sum()),
+            log_likelihood=float(log_likelihood.sum()),
             total_weight=self.total_weight,
         )
 
@@ -91,9 +152,26 @@ class ArraySource:
         return self._feature_moments
 
     def total_log_likelihood(self, weights, means, precisions_cholesky):
-        """``sum_i w_i log p(x_i)`` under the given parameters."""
-        return total_log_likelihood(self.covariance, self.X, weights, means,
-                                    precisions_cholesky, self.sample_weight)
+        """``sum_i w_i log p(x_i)`` (all w_i = 1 without weights), scored block-wise.
+
+        Never holds more than ``SCORE_BLOCK_ROWS`` per-row values at once.
+        """
+        total = 0.0
+        for start in range(0, self.n_samples, SCORE_BLOCK_ROWS):
+            stop = start + SCORE_BLOCK_ROWS
+            (log_prob,) = score_rows(self.covariance, self.X[start:stop], weights, means,
+                                     precisions_cholesky, log_prob_norm=True)
+            total += _weighted_total(log_prob, None if self.sample_weight is None
+                                     else self.sample_weight[start:stop])
+        return total
+
+    def score_rows(self, weights, means, precisions_cholesky, output, out=None):
+        """``output`` (a key of ``SCORE_OUTPUTS``) for every row, into ``out`` if given."""
+        dtype, per_component = SCORE_OUTPUTS[output]
+        shape = (self.n_samples, means.shape[0]) if per_component else (self.n_samples,)
+        (result,) = score_rows(self.covariance, self.X, weights, means, precisions_cholesky,
+                               out=check_out(out, shape, dtype), **{output: True})
+        return result
 
     def initialisation_data(self, random_state, n_components):
         """``(X, sample_weight)`` that initialisation reads: all rows, or for a
@@ -162,21 +240,6 @@ def score_rows(covariance, X, weights, means, precisions_cholesky,
            out_norm, out_resp, out_labels)
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
     return tuple(array for asked, array in wanted if asked)
-
-
-def total_log_likelihood(covariance, X, weights, means, precisions_cholesky, sample_weight=None):
-    """``sum_i w_i log p(x_i)`` (all w_i = 1 without ``sample_weight``), scored block-wise.
-
-    Never holds more than ``SCORE_BLOCK_ROWS`` per-row values at once.
-    """
-    total = 0.0
-    for start in range(0, X.shape[0], SCORE_BLOCK_ROWS):
-        stop = start + SCORE_BLOCK_ROWS
-        (log_prob,) = score_rows(covariance, X[start:stop], weights, means,
-                                 precisions_cholesky, log_prob_norm=True)
-        total += _weighted_total(log_prob, None if sample_weight is None
-                                else sample_weight[start:stop])
-    return total
 
 
 def _weighted_total(log_prob, sample_weight):

@@ -27,7 +27,6 @@ layer or the thread count (the kernels' chunk grids depend on the data only).
 """
 
 import ctypes
-import numbers
 import os
 import site
 import sys
@@ -37,7 +36,6 @@ from contextlib import contextmanager
 import numba
 from numba.np.ufunc import parallel as _numba_parallel
 
-from .exceptions import InvalidParameterError
 
 # The layer fastgmm asks for when the user chose none.
 FASTGMM_THREADING_LAYER = "forksafe"
@@ -143,15 +141,6 @@ def launch(kernel, *args):
     # After the first launch the layer is known; it never changes afterwards.
     _layer_is_thread_safe = numba.threading_layer() in THREAD_SAFE_LAYERS
     return result
-
-
-def check_n_jobs(n_jobs):
-    """Validate ``n_jobs`` (None, or a non-zero int); return it unchanged."""
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
-                               or n_jobs == 0):
-        raise InvalidParameterError(
-            f"The 'n_jobs' parameter must be None or a non-zero int, got {n_jobs!r}.")
-    return n_jobs
 
 
 def resolve_n_jobs(n_jobs):

@@ -1,9 +1,16 @@
 """Input conversion and checks: the only place where data and parameters are validated.
 
 Kernels downstream assume what this module guarantees: a 2-D, C-contiguous,
-finite float32 or float64 array, and parameters of the right type and range.
+finite float32 or float64 array (or a Dask array of that dtype, checked
+lazily), and parameters of the right type and range.  A fit's options are
+one frozen ``FitOptions``.  Two checks live elsewhere because they need what
+is computed there: the positive definiteness of fitted covariances
+(``_covariance``/``_degenerate``, after each M-step) and the finiteness of
+each Dask chunk at scoring time (``_dask._score_block``, inside its task,
+through ``check_data``).
 """
 
+import dataclasses
 import math
 import mmap
 import numbers
@@ -13,9 +20,10 @@ import warnings
 
 import numpy as np
 
+from ._covariance import COVARIANCE_TYPES
 from .exceptions import InvalidParameterError
 
-COVARIANCE_TYPE_NAMES = ("full", "tied", "diag", "spherical")
+COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
 INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
 ON_DEGENERATE_NAMES = ("reseed", "raise")
 
@@ -165,6 +173,14 @@ def _non_finite_error(name, n_bad, n_samples, first):
     )
 
 
+def check_input(X, min_samples=1):
+    """``X`` as fastgmm computes with it: a Dask array checked lazily (``check_dask_data``),
+    anything else as a finite numpy array (``check_data``; a path: its memory map)."""
+    if is_dask_array(X):
+        return check_dask_data(X, min_samples=min_samples)
+    return check_data(X, min_samples=min_samples)
+
+
 def check_dask_data(X, name="X", min_samples=1):
     """A Dask array as fastgmm computes with it: float32/float64, chunked in whole rows.
 
@@ -234,19 +250,19 @@ def feature_names(X):
 def check_feature_names(names, fitted_names, estimator_name):
     """Compare the feature names of data to score with those seen by ``fit`` (sklearn's rules).
 
-    Names missing on one side warn (a UserWarning, pointing at the caller of
-    the estimator method that called this); different names, or the same
-    names in another order, raise a ValueError listing them.
+    Names missing on one side warn (a UserWarning, attributed to the caller
+    of the public method, five frames up); different names, or the same names
+    in another order, raise a ValueError listing them.
     """
     if names is None and fitted_names is None:
         return
     if fitted_names is None:
         warnings.warn(f"X has feature names, but {estimator_name} was fitted without feature "
-                      "names", UserWarning, stacklevel=5)
+                      "names", UserWarning, stacklevel=6)
         return
     if names is None:
         warnings.warn(f"X does not have valid feature names, but {estimator_name} was fitted "
-                      "with feature names", UserWarning, stacklevel=5)
+                      "with feature names", UserWarning, stacklevel=6)
         return
     if len(names) == len(fitted_names) and np.all(names == fitted_names):
         return
@@ -279,7 +295,7 @@ def check_out(out, shape, dtype):
     return out
 
 
-def _check_integer(value, name, minimum):
+def check_integer(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InvalidParameterError(
             f"The '{name}' parameter must be an int >= {minimum}, got {value!r}."
@@ -318,28 +334,140 @@ def check_random_state(seed):
     )
 
 
-def check_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
-                  init_params, on_degenerate="reseed", verbose=0, verbose_interval=10,
-                  persist="auto"):
-    """Check the scalar options of a fit; return them normalised, as a dict."""
-    if isinstance(verbose, bool):
-        verbose = int(verbose)
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"The '{name}' parameter must be a bool, got {value!r}.")
+    return bool(value)
+
+
+def check_n_jobs(n_jobs):
+    """Validate ``n_jobs`` (None, or a non-zero int); return it unchanged."""
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+                               or n_jobs == 0):
+        raise InvalidParameterError(
+            f"The 'n_jobs' parameter must be None or a non-zero int, got {n_jobs!r}.")
+    return n_jobs
+
+
+def _check_persist(persist):
     if not (isinstance(persist, (bool, np.bool_)) or (isinstance(persist, str) and persist == "auto")):
         raise InvalidParameterError(
             f"The 'persist' parameter must be 'auto', True or False; got {persist!r}.")
-    return dict(
-        n_components=_check_integer(n_components, "n_components", 1),
-        covariance_type=_check_choice(covariance_type, "covariance_type", COVARIANCE_TYPE_NAMES),
-        tol=_check_real(tol, "tol"),
-        reg_covar=_check_real(reg_covar, "reg_covar"),
-        max_iter=_check_integer(max_iter, "max_iter", 0),
-        n_init=_check_integer(n_init, "n_init", 1),
-        init_params=_check_choice(init_params, "init_params", INIT_PARAMS_NAMES),
-        on_degenerate=_check_choice(on_degenerate, "on_degenerate", ON_DEGENERATE_NAMES),
-        verbose=_check_integer(verbose, "verbose", 0),
-        verbose_interval=_check_integer(verbose_interval, "verbose_interval", 1),
-        persist=persist if isinstance(persist, str) else bool(persist),
-    )
+    return persist if isinstance(persist, str) else bool(persist)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitOptions:
+    """The options of one fit, checked: what ``GaussianMixture`` and ``fastgmm.fit`` share.
+
+    Make it with ``FitOptions.checked(**options)`` (every field by name); the
+    array options are checked against the data's shape by ``for_features``.
+    """
+
+    n_components: int
+    covariance_type: str
+    tol: float
+    reg_covar: float
+    max_iter: int
+    n_init: int
+    init_params: str
+    weights_init: object
+    means_init: object
+    precisions_init: object
+    on_degenerate: str
+    verbose: int
+    verbose_interval: int
+    persist: object  # 'auto', True or False
+    n_jobs: object  # None or a non-zero int
+
+    @classmethod
+    def names(cls):
+        """The option names, which are also the estimator's constructor parameters."""
+        return [field.name for field in dataclasses.fields(cls)]
+
+    @classmethod
+    def checked(cls, *, n_components, covariance_type, tol, reg_covar, max_iter, n_init,
+                init_params, weights_init, means_init, precisions_init, on_degenerate, verbose,
+                verbose_interval, persist, n_jobs):
+        """The options with their scalars checked and normalised (arrays as given)."""
+        return cls(
+            n_components=check_integer(n_components, "n_components", 1),
+            covariance_type=_check_choice(covariance_type, "covariance_type",
+                                          COVARIANCE_TYPE_NAMES),
+            tol=_check_real(tol, "tol"),
+            reg_covar=_check_real(reg_covar, "reg_covar"),
+            max_iter=check_integer(max_iter, "max_iter", 0),
+            n_init=check_integer(n_init, "n_init", 1),
+            init_params=_check_choice(init_params, "init_params", INIT_PARAMS_NAMES),
+            weights_init=weights_init,
+            means_init=means_init,
+            precisions_init=precisions_init,
+            on_degenerate=_check_choice(on_degenerate, "on_degenerate", ON_DEGENERATE_NAMES),
+            verbose=check_integer(int(verbose) if isinstance(verbose, bool) else verbose,
+                                  "verbose", 0),
+            verbose_interval=check_integer(verbose_interval, "verbose_interval", 1),
+            persist=_check_persist(persist),
+            n_jobs=check_n_jobs(n_jobs),
+        )
+
+    @property
+    def covariance(self):
+        """The covariance type's entry of ``_covariance.COVARIANCE_TYPES``."""
+        return COVARIANCE_TYPES[self.covariance_type]
+
+    def for_features(self, n_features):
+        """These options with ``weights_init``, ``means_init`` and ``precisions_init``
+        checked against ``n_components`` and ``n_features`` (as float64 arrays)."""
+        k = self.n_components
+        return dataclasses.replace(
+            self,
+            weights_init=None if self.weights_init is None
+            else check_weights_init(self.weights_init, k),
+            means_init=None if self.means_init is None
+            else check_means_init(self.means_init, k, n_features),
+            precisions_init=None if self.precisions_init is None
+            else check_precisions_init(self.precisions_init, self.covariance_type, k, n_features),
+        )
+
+
+def check_candidates(n_components, covariance_types, criterion, criteria, options):
+    """``select_n_components``'s candidates: ``(sizes, covariance types)`` as lists."""
+    _check_choice(criterion, "criterion", criteria)
+    try:
+        sizes = list(n_components)
+    except TypeError:
+        sizes = [n_components]
+    if not sizes or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1
+                        for n in sizes):
+        raise InvalidParameterError(
+            f"'n_components' must be a non-empty iterable of ints >= 1, got {n_components!r}.")
+    types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
+    if not types or any(t not in COVARIANCE_TYPE_NAMES for t in types):
+        raise InvalidParameterError(
+            f"'covariance_types' must name some of "
+            f"{', '.join(map(repr, COVARIANCE_TYPE_NAMES))}; got {covariance_types!r}.")
+    for name in ("n_components", "covariance_type"):
+        if name in options:
+            raise InvalidParameterError(
+                f"Give {name!r} to select_n_components as the candidates to try, not as an option.")
+    return [int(n) for n in sizes], types
+
+
+def check_positive_int(value, name):
+    """``value`` if it is an int >= 1 (a ValueError naming ``name`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
+
+
+def check_n_samples_to_draw(n_samples):
+    """``n_samples`` of ``sample``: an int >= 1 (scikit-learn's message)."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(
+            f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
+            "least one sample."
+        )
+    return int(n_samples)
 
 
 def check_n_samples(X, n_components):

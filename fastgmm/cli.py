@@ -1,4 +1,4 @@
-"""Command-line interface: ``fastgmm demo``."""
+"""Command-line interface: ``fastgmm demo`` and ``fastgmm cache info|clear``."""
 
 import argparse
 import time
@@ -62,6 +62,22 @@ def demo(args):
     return 0
 
 
+def cache(args):
+    """Show or empty Numba's on-disk cache of fastgmm's kernels."""
+    from . import _cache
+
+    folders = _cache.cache_folders()
+    if args.action == "clear":
+        deleted = sum(_cache.clear(folder) for folder in folders)
+        print(f"deleted {deleted} cached kernel file(s) in {len(folders)} folder(s)")
+        return 0
+    print(f"kernel sources hash: {_cache.kernel_sources_digest()}")
+    for folder in folders:
+        files = [path for path in folder.iterdir() if path.suffix in _cache.CACHE_SUFFIXES]
+        print(f"{folder}: {len(files)} file(s), {sum(p.stat().st_size for p in files):,} bytes")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="fastgmm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +86,9 @@ def main(argv=None):
     demo_parser.add_argument("--large", type=int, default=1_000_000,
                              help="size of the large sample (default 1,000,000)")
     demo_parser.set_defaults(run=demo)
+    cache_parser = commands.add_parser("cache", help="show or clear Numba's cache of the kernels")
+    cache_parser.add_argument("action", choices=["info", "clear"])
+    cache_parser.set_defaults(run=cache)
     args = parser.parse_args(argv)
     return args.run(args)
 

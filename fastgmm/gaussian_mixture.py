@@ -12,15 +12,13 @@ import numpy as np
 
 from . import _validation
 from ._covariance import COVARIANCE_TYPES, n_parameters
-from ._dask import DaskSource, lazy_score_rows
-from ._dask import total_log_likelihood as dask_total_log_likelihood
 from ._em import EMRun, MixtureParameters, fit_em
-from ._sources import SCORE_OUTPUTS, ArraySource, score_rows, total_log_likelihood
-from ._threads import check_n_jobs, thread_limit
+from ._sources import make_source
+from ._threads import thread_limit
+from ._validation import FitOptions
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
-    InvalidParameterError,
     NotFittedError,
     sklearn_compatible,
 )
@@ -50,64 +48,24 @@ _NOT_CONVERGED = (
 )
 
 
-def _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init, init_params,
-                 weights_init, means_init, precisions_init, on_degenerate, verbose,
-                 verbose_interval, persist, n_jobs):
-    """All options of a fit as one dict: the scalar ones checked, the arrays as given."""
-    options = _validation.check_options(n_components, covariance_type, tol, reg_covar, max_iter,
-                                        n_init, init_params, on_degenerate, verbose,
-                                        verbose_interval, persist)
-    options.update(weights_init=weights_init, means_init=means_init,
-                   precisions_init=precisions_init, n_jobs=check_n_jobs(n_jobs))
-    return options
-
-
-def _check_input(X, min_samples=1):
-    """A Dask array validated lazily; anything else as a numpy array (a path: its memory map)."""
-    if _validation.is_dask_array(X):
-        return _validation.check_dask_data(X, min_samples=min_samples)
-    return _validation.check_data(X, min_samples=min_samples)
-
-
-def _make_source(X, covariance, sample_weight, options):
-    """The source of statistics for the validated ``X``: Dask arrays get a ``DaskSource``."""
-    n_components = options["n_components"]
-    if _validation.is_dask_array(X):
-        return DaskSource(X, covariance, n_components, sample_weight, options["persist"],
-                          options["n_jobs"])
-    sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], n_components)
-    return ArraySource(X, covariance, n_components, sample_weight)
-
-
 def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from=None):
-    """Check the array options and weights against the validated ``X``, run EM.
+    """Run EM on the validated ``X`` (``_validation.check_input``) with checked ``options``.
 
-    Returns the covariance type's table entry, the best ``EMRun`` and the
-    source of statistics it ran on.
+    Returns the best ``EMRun`` and the source of statistics it ran on.
     Warns if that run repaired degenerate components or did not converge.
     """
-    n_components = options["n_components"]
-    _validation.check_n_samples(X, n_components)
-    n_features = X.shape[1]
-    checked = dict(options)
-    if options.get("weights_init") is not None:
-        checked["weights_init"] = _validation.check_weights_init(
-            options["weights_init"], n_components)
-    if options.get("means_init") is not None:
-        checked["means_init"] = _validation.check_means_init(
-            options["means_init"], n_components, n_features)
-    if options.get("precisions_init") is not None:
-        checked["precisions_init"] = _validation.check_precisions_init(
-            options["precisions_init"], options["covariance_type"], n_components, n_features)
-    covariance = COVARIANCE_TYPES[options["covariance_type"]]
-    source = _make_source(X, covariance, sample_weight, checked)
-    run = fit_em(source, covariance, checked, random_state, warm_start_from)
+    _validation.check_n_samples(X, options.n_components)
+    options = options.for_features(X.shape[1])
+    source = make_source(X, options.covariance, options.n_components, sample_weight,
+                         options.n_jobs)
+    source.prepare_fit(options.persist)
+    run = fit_em(source, options, random_state, warm_start_from)
     if run.n_degenerate:
         warnings.warn(_DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning,
                       stacklevel=3)
-    if not run.converged and options["max_iter"] > 0:
+    if not run.converged and options.max_iter > 0:
         warnings.warn(_NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
-    return covariance, run, source
+    return run, source
 
 
 class GaussianMixture:
@@ -306,23 +264,17 @@ class GaussianMixture:
         -------
         self : GaussianMixture
         """
-        options = _fit_options(
-            self.n_components, self.covariance_type, self.tol, self.reg_covar, self.max_iter,
-            self.n_init, self.init_params, self.weights_init, self.means_init,
-            self.precisions_init, self.on_degenerate, self.verbose, self.verbose_interval,
-            self.persist, self.n_jobs)
+        options = FitOptions.checked(**{name: getattr(self, name) for name in FitOptions.names()})
         random_state = _validation.check_random_state(self.random_state)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'warm_start' parameter must be a bool, got {self.warm_start!r}.")
+        warm_start = _validation.check_bool(self.warm_start, "warm_start")
         names = _validation.feature_names(X)
-        X = _check_input(X, min_samples=2)
+        X = _validation.check_input(X, min_samples=2)
         previous = None
-        if self.warm_start and hasattr(self, "converged_"):
+        if warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
-        with thread_limit(options["n_jobs"]):
-            covariance, run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
-        self._set_fitted(run, covariance, X.dtype, X.shape[1], names)
+        with thread_limit(options.n_jobs):
+            run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
+        self._set_fitted(run, options.covariance, X.dtype, X.shape[1], names)
         return self
 
     def fit_predict(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> Any:
@@ -389,32 +341,28 @@ class GaussianMixture:
                      for a in (self.weights_, self.means_, self.precisions_cholesky_))
 
     def _checked_input(self, X):
-        """The fitted covariance type's table entry, and ``X`` validated (``_check_input``)
+        """The fitted covariance type's table entry, and ``X`` validated (``check_input``)
         for this fitted model's number of features; NotFittedError before ``fit``."""
         covariance = self._fitted_covariance()
         _validation.check_feature_names(_validation.feature_names(X),
                                         getattr(self, "feature_names_in_", None),
                                         type(self).__name__)
-        return covariance, _validation.check_n_features(_check_input(X), self.n_features_in_,
+        X = _validation.check_input(X)
+        return covariance, _validation.check_n_features(X, self.n_features_in_,
                                                         type(self).__name__)
 
-    def _score_rows(self, X, output, out):
-        """One output of ``score_rows`` (see ``SCORE_OUTPUTS``), into ``out`` if given."""
+    def _scoring_source(self, X, sample_weight=None):
+        """The ``Source`` of ``X`` checked for this fitted model, and the checked ``n_jobs``."""
         covariance, X = self._checked_input(X)
-        n_jobs = check_n_jobs(self.n_jobs)
-        if _validation.is_dask_array(X):
-            if out is not None:
-                raise ValueError(
-                    "out cannot be used with Dask input: the result is a lazy Dask array "
-                    "(write it with its store/to_zarr/to_npy_stack methods).")
-            return lazy_score_rows(covariance, X, *self._fitted_parameters(), n_jobs, output)
-        dtype, per_component = SCORE_OUTPUTS[output]
-        shape = (X.shape[0], self.means_.shape[0]) if per_component else (X.shape[0],)
-        out = _validation.check_out(out, shape, dtype)
+        n_jobs = _validation.check_n_jobs(self.n_jobs)
+        # Scoring needs one row of positive weight, not one per component.
+        return make_source(X, covariance, 1, sample_weight, n_jobs), n_jobs
+
+    def _score_rows(self, X, output, out):
+        """One output of ``_sources.SCORE_OUTPUTS`` for every row, into ``out`` if given."""
+        source, n_jobs = self._scoring_source(X)
         with thread_limit(n_jobs):
-            (result,) = score_rows(covariance, X, *self._fitted_parameters(), out=out,
-                                   **{output: True})
-        return result
+            return source.score_rows(*self._fitted_parameters(), output, out)
 
     def score_samples(self, X: Data, out: np.ndarray | None = None) -> Any:
         """Log-likelihood ``log p(x)`` of every row of ``X`` under the model.
@@ -477,17 +425,9 @@ class GaussianMixture:
 
     def _log_likelihood_and_size(self, X, sample_weight):
         """sum_i w_i log p(x_i) and sum_i w_i (all w_i = 1 without ``sample_weight``)."""
-        covariance, X = self._checked_input(X)
-        n_jobs = check_n_jobs(self.n_jobs)
-        if _validation.is_dask_array(X):
-            weights, size = _validation.check_dask_sample_weight(sample_weight, X, 1)
-            log_likelihood = dask_total_log_likelihood(
-                covariance, X, *self._fitted_parameters(), weights, n_jobs)
-            return log_likelihood, size
-        weights = _validation.check_sample_weight(sample_weight, X.shape[0], 1)
-        size = float(X.shape[0] if weights is None else weights.sum())
+        source, n_jobs = self._scoring_source(X, sample_weight)
         with thread_limit(n_jobs):
-            return total_log_likelihood(covariance, X, *self._fitted_parameters(), weights), size
+            return source.total_log_likelihood(*self._fitted_parameters()), source.total_weight
 
     def bic(self, X: Data, sample_weight: SampleWeight = None) -> float:
         """Bayesian information criterion on ``X`` (lower is better).
@@ -518,11 +458,7 @@ class GaussianMixture:
         y : ndarray of shape (n_samples,), the component of each point
         """
         covariance = self._fitted_covariance()
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
-                "least one sample."
-            )
+        n_samples = _validation.check_n_samples_to_draw(n_samples)
         rng = _validation.check_random_state(self.random_state)
         # The same draws as sklearn, from the same arrays, in the same order.
         counts = rng.multinomial(n_samples, self.weights_)
@@ -600,13 +536,16 @@ verbose_interval
     -------
     GaussianMixtureResult
     """
-    options = _fit_options(n_components, covariance_type, tol, reg_covar, max_iter, n_init,
-                           init_params, weights_init, means_init, precisions_init,
-                           on_degenerate, verbose, verbose_interval, persist, n_jobs)
+    options = FitOptions.checked(
+        n_components=n_components, covariance_type=covariance_type, tol=tol,
+        reg_covar=reg_covar, max_iter=max_iter, n_init=n_init, init_params=init_params,
+        weights_init=weights_init, means_init=means_init, precisions_init=precisions_init,
+        on_degenerate=on_degenerate, verbose=verbose, verbose_interval=verbose_interval,
+        persist=persist, n_jobs=n_jobs)
     random_state = _validation.check_random_state(random_state)
-    X = _check_input(X, min_samples=2)
-    with thread_limit(options["n_jobs"]):
-        _, run, source = _fit_validated(X, options, random_state, sample_weight)
+    X = _validation.check_input(X, min_samples=2)
+    with thread_limit(options.n_jobs):
+        run, source = _fit_validated(X, options, random_state, sample_weight)
         parameters = run.parameters
         log_likelihood = source.total_log_likelihood(
             parameters.weights, parameters.means, parameters.precisions_cholesky)

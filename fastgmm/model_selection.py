@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import _validation
-from .exceptions import InvalidParameterError
 from .gaussian_mixture import GaussianMixture
 
 if TYPE_CHECKING:
@@ -113,16 +112,8 @@ def select_n_components(X: Data, n_components: Iterable[int] = range(1, 9), *,
     >>> print(selection)
     >>> model = selection.best_model
     """
-    if criterion not in CRITERIA:
-        raise InvalidParameterError(
-            f"The 'criterion' parameter must be one of {', '.join(map(repr, CRITERIA))}; "
-            f"got {criterion!r}.")
-    sizes = _check_sizes(n_components)
-    types = _check_covariance_types(covariance_types)
-    for name in ("n_components", "covariance_type"):
-        if name in options:
-            raise InvalidParameterError(
-                f"Give {name!r} to select_n_components as the candidates to try, not as an option.")
+    sizes, types = _validation.check_candidates(n_components, covariance_types, criterion,
+                                                tuple(CRITERIA), options)
     X = _validation.check_data(X, min_samples=2)
     attribute, lower_is_better = CRITERIA[criterion]
     candidates, best, best_model = [], None, None
@@ -144,26 +135,3 @@ def select_n_components(X: Data, n_components: Iterable[int] = range(1, 9), *,
                                 else value > getattr(best, attribute)):
                 best, best_model = candidate, model
     return ModelSelection(criterion, tuple(candidates), best, best_model)
-
-
-def _check_sizes(n_components):
-    try:
-        sizes = list(n_components)
-    except TypeError:
-        sizes = [n_components]
-    if not sizes or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1
-                        for n in sizes):
-        raise InvalidParameterError(
-            f"'n_components' must be a non-empty iterable of ints >= 1, got {n_components!r}.")
-    return [int(n) for n in sizes]
-
-
-def _check_covariance_types(covariance_types):
-    types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
-    unknown = [t for t in types if t not in _validation.COVARIANCE_TYPE_NAMES]
-    if not types or unknown:
-        raise InvalidParameterError(
-            f"'covariance_types' must name some of "
-            f"{', '.join(map(repr, _validation.COVARIANCE_TYPE_NAMES))}; got {covariance_types!r}.")
-    return types
-

@@ -11,7 +11,7 @@ from scipy.stats import multivariate_normal
 
 def make_blobs(n_samples, n_features, n_components, seed=0, scale=5.0, dtype=np.float64,
                return_centers=False):
-    """DESIGN.md section 4's data: Gaussian blobs with unit noise around random centres."""
+    """The benchmarks' data (benchmarks/README.md): Gaussian blobs with unit noise around random centres."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(scale=scale, size=(n_components, n_features))
     X = centers[rng.integers(n_components, size=n_samples)] + rng.normal(size=(n_samples, n_features))

@@ -90,3 +90,22 @@ def test_serial_cholesky_matches_scipy_and_flags_non_positive_definite():
     covariances[1, 0, 0] = np.nan
     assert precisions_cholesky(covariances, out, failed) == 2
     assert failed.tolist() == [False, True, True, False]
+
+
+def test_every_type_fulfils_the_covariance_type_contract():
+    from fastgmm._covariance import CovarianceType
+
+    assert list(COVARIANCE_TYPES) == ["full", "tied", "diag", "spherical"]
+    for name, covariance in COVARIANCE_TYPES.items():
+        assert isinstance(covariance, CovarianceType) and covariance.name == name
+        assert callable(covariance.kernels.statistics) and callable(covariance.kernels.score)
+
+    class Incomplete(CovarianceType):  # a new type that forgot most of the contract
+        name = "incomplete"
+
+        @staticmethod
+        def sum_sq_shape(n_components, n_features):
+            return (n_components,)
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()

@@ -17,20 +17,18 @@ import fastgmm
 from fastgmm import GaussianMixture, InvalidParameterError, _dask, _sources
 
 import _references as ref
+import _helpers
+from _helpers import COVARIANCE_TYPES, FITTED
 
 da = pytest.importorskip("dask.array", reason="Dask is an optional extra (fastgmm[dask])")
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
-FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
 N_SAMPLES, N_FEATURES, N_COMPONENTS = 6000, 3, 3
 
 
 def fit_quietly(X, n_components=N_COMPONENTS, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning at small max_iter: expected
-        return GaussianMixture(n_components, **options).fit(X)
+    return _helpers.fit_quietly(X, n_components, **options)
 
 
 def assert_same_fit(actual, desired, rtol=1e-10):

@@ -12,8 +12,8 @@ from fastgmm._degenerate import VARIANCE_FLOOR, ComponentRepair
 from fastgmm._sources import ArraySource
 
 import _references as ref
+from _helpers import COVARIANCE_TYPES as TYPES
 
-TYPES = ["full", "tied", "diag", "spherical"]
 
 
 def _degenerate_data():

@@ -11,10 +11,10 @@ import fastgmm
 from fastgmm import ConvergenceWarning, GaussianMixture, NotFittedError
 
 import _references as ref
+from _helpers import COVARIANCE_TYPES
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")  # a test dependency ([test] extra)
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 # (n_samples, n_features, n_components): D=1 and K=1 included.
 # The last shape spans several chunks of the kernels' grid (fastgmm._sources.n_chunks_for).
 SHAPES = [(400, 1, 1), (500, 1, 3), (800, 2, 3), (1000, 5, 4), (3000, 3, 2), (600, 8, 5),

@@ -7,6 +7,8 @@ import pytest
 
 from fastgmm import ConvergenceWarning, GaussianMixture
 
+from _helpers import COVARIANCE_TYPES
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -15,7 +17,7 @@ problems = st.tuples(
     st.integers(min_value=30, max_value=400),         # n_samples
     st.integers(min_value=1, max_value=5),            # n_features
     st.integers(min_value=1, max_value=4),            # n_components
-    st.sampled_from(["full", "tied", "diag", "spherical"]),
+    st.sampled_from(COVARIANCE_TYPES),
     st.integers(min_value=0, max_value=2**31 - 1),    # seed
 )
 

@@ -18,6 +18,7 @@ def python_blocks(section):
     return re.findall(r"```python\n(.*?)```", body, re.S)
 
 
+@pytest.mark.slow
 def test_bigger_than_memory_examples_run(tmp_path):
     pytest.importorskip("distributed", reason="the Dask example needs fastgmm[dask]")
     blocks = python_blocks("Bigger than memory / on a cluster")

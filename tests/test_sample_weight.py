@@ -10,8 +10,9 @@ import fastgmm
 from fastgmm import ConvergenceWarning, GaussianMixture
 
 import _references as ref
+from _helpers import COVARIANCE_TYPES as TYPES
+from _helpers import fit_quietly as _quiet_fit
 
-TYPES = ["full", "tied", "diag", "spherical"]
 
 
 def _weighted_and_repeated(seed=0, n_samples=400, n_features=3, n_components=3):
@@ -26,12 +27,6 @@ def _start(covariance_type, n_components, n_features, seed=1):
                                                         n_features)
     return dict(weights_init=weights, means_init=means,
                 precisions_init=ref.precisions(covariances, covariance_type))
-
-
-def _quiet_fit(X, n_components, sample_weight=None, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixture(n_components, **options).fit(X, sample_weight=sample_weight)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

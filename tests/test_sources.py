@@ -2,9 +2,6 @@
 
 import os
 import shutil
-import subprocess
-import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -12,24 +9,20 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import fastgmm
 from fastgmm import GaussianMixture, _sources
+from fastgmm._covariance import COVARIANCE_TYPES as COVARIANCE_TYPES_TABLE
 from fastgmm._sources import row_sample
 
 import _references as ref
+from _helpers import COVARIANCE_TYPES, FITTED, fit_quietly
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
-FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
+import workloads  # benchmarks/workloads.py: data files and memory samplers
+
 
 
 def save_npy(tmp_path, X, name="X.npy"):
     path = tmp_path / name
     np.save(path, X)
     return path
-
-
-def fit_quietly(X, n_components, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning at small max_iter: expected
-        return GaussianMixture(n_components, **options).fit(X)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -149,60 +142,9 @@ def test_fit_function_and_scores_on_a_path(tmp_path):
     assert model.bic(path) == pytest.approx(model.bic(X), rel=1e-12)
 
 
-# -- the memory bound of issue 5: fitting a 10M x 16 float32 file --------------------------
+# -- the memory bound: fitting a 10M x 16 float32 file --------------------------
 
-# Run in a fresh process: in this one, memory freed by earlier tests could be
-# reused without raising RssAnon.  MALLOC_MMAP_THRESHOLD_ makes glibc map every
-# allocation of 64 kB or more afresh (and unmap it on free), so that none of the
-# fit's buffers hides in memory freed by the imports and the warm-up either.
-_MEASURE_FIT = """
-import sys, threading, time, warnings
-import numpy as np
-from fastgmm import GaussianMixture
-
-def rss_anon():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-
-def fit(X, max_iter):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter on purpose
-        return GaussianMixture(8, max_iter=max_iter, tol=0, random_state=0).fit(X)
-
-X = np.load(sys.argv[1], mmap_mode="r")
-fit(X[:200_000], 2)  # compile (or load) the kernels outside the measurement
-baseline = peak = rss_anon()
-running = True
-def sample():
-    global peak
-    while running:
-        peak = max(peak, rss_anon())
-        time.sleep(0.002)
-sampler = threading.Thread(target=sample)
-sampler.start()
-model = fit(X, 2)
-running = False
-sampler.join()
-assert model.n_iter_ == 2 and np.all(np.isfinite(model.means_))
-print(peak - baseline)
-"""
-
-
-def write_blobs_file(path, n_samples, n_features, n_components, block_rows=1_000_000):
-    """DESIGN.md's blobs, float32, written block by block (never whole in memory)."""
-    out = np.lib.format.open_memmap(path, "w+", np.float32, (n_samples, n_features))
-    rng = np.random.default_rng(0)
-    centers = rng.normal(scale=5, size=(n_components, n_features))
-    for start in range(0, n_samples, block_rows):
-        n_rows = min(block_rows, n_samples - start)
-        out[start:start + n_rows] = (centers[rng.integers(n_components, size=n_rows)]
-                                     + rng.normal(size=(n_rows, n_features)))
-    out.flush()
-    del out
-
-
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"),
                     reason="RssAnon is read from Linux's /proc/self/status")
 def test_fitting_a_memory_mapped_file_keeps_anonymous_memory_under_a_tenth_of_the_data(tmp_path):
@@ -210,10 +152,22 @@ def test_fitting_a_memory_mapped_file_keeps_anonymous_memory_under_a_tenth_of_th
     if shutil.disk_usage(tmp_path).free < 3 * n_samples * n_features * 4:
         pytest.skip("needs ~2 GB of free disk for a 640 MB data file")
     path = tmp_path / "big.npy"
-    write_blobs_file(path, n_samples, n_features, n_components)
-    environment = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-    completed = subprocess.run([sys.executable, "-c", _MEASURE_FIT, str(path)],
-                               capture_output=True, text=True, env=environment, timeout=600)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    growth, data_bytes = int(completed.stdout.split()[-1]), n_samples * n_features * 4
+    workloads.write_data_file(path, n_samples, n_features, n_components, np.float32)
+    # In a fresh process, every buffer of 64 kB or more mapped afresh (see workloads.py).
+    growth = workloads.memmap_fit_rss_anon(path, n_components, "full", init_params="kmeans",
+                                           max_iter=2)
+    data_bytes = n_samples * n_features * 4
     assert 0 < growth < 0.1 * data_bytes, (growth, data_bytes)
+
+
+def test_every_source_implements_the_source_protocol():
+    from fastgmm._dask import DaskSource
+
+    methods = [name for name, value in vars(_sources.Source).items()
+               if callable(value) and not name.startswith("_")]
+    assert {"statistics", "score_rows", "total_log_likelihood", "prepare_fit"} <= set(methods)
+    for source_class in (_sources.ArraySource, DaskSource):
+        assert all(callable(getattr(source_class, name, None)) for name in methods), source_class
+    source = _sources.make_source(ref.make_blobs(100, 2, 2), COVARIANCE_TYPES_TABLE["full"], 2)
+    assert isinstance(source, _sources.ArraySource)
+    assert source.n_samples == 100 and source.total_weight == 100.0

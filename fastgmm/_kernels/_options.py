@@ -6,15 +6,14 @@ data's dtype where the log-density work happens), so each kernel has a small
 fixed set of specialisations (float32/float64, and read-only data such as a
 read-only memory map as a separate one), and ``cache=True`` keeps them on disk.
 
-Numba's cache is keyed on each kernel's own source file only: after editing
-a helper that kernels in other files call (this module, ``_common.py``,
-``_math.py``, ``full.py``'s scatter update used by ``tied.py``), delete ``fastgmm/_kernels/__pycache__`` or the kernels keep
-their stale compiled copy.  Installed releases get fresh files, hence a
-fresh cache.
+Numba keys a cached kernel on its own source file only; ``fastgmm/_cache.py``
+also keys the whole cache on a hash of every file in this folder, so editing a
+helper here (this module, ``_common.py``, ``_math.py``, ``full.py``'s scatter
+update used by ``tied.py``) recompiles the kernels that use it.
 """
 
 # Only flags that keep NaN/inf semantics: no "nnan"/"ninf", so NaN checks and
-# -inf log-probabilities behave (see DESIGN.md section 3 and umap#1228).
+# -inf log-probabilities behave (docs/design.md section 3; umap#1228).
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 NJIT_OPTIONS = dict(

@@ -122,6 +122,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # compiles the kernels afresh in two processes
 def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
     # All runs load the kernels from one fresh cache, filled by the first run:
     # a process that compiles them itself can differ in the last bits (see

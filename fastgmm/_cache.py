@@ -1,0 +1,81 @@
+"""Numba's on-disk cache of fastgmm's kernels, keyed on the sources of all of them.
+
+Numba keys a cached kernel on its own source file only (modification time and
+size), so a kernel whose helper in another file changed (``_kernels/_common.py``,
+``_math.py``, ``_options.py``, ``full.py``'s scatter update used by ``tied.py``)
+would load its old compiled code.  At import, fastgmm hashes every
+``fastgmm/_kernels/*.py`` file and compares the hash with the one recorded in
+each folder that holds the kernels' cache; where they differ (a helper was
+edited, fastgmm was upgraded), it deletes the cached kernels in that folder
+before any kernel runs, and records the new hash.  Unchanged sources keep their
+cache: a new process loads the kernels instead of compiling them.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+from numba.core.registry import CPUDispatcher
+
+from ._kernels import _common, _math, diag, full, kmeans, linalg, tied
+
+KERNEL_SOURCES = Path(__file__).parent / "_kernels"
+KERNEL_MODULES = (_common, _math, diag, full, kmeans, linalg, tied)
+STAMP_NAME = "fastgmm-kernels.sha256"
+CACHE_SUFFIXES = (".nbi", ".nbc")  # Numba's index and data files
+
+
+def kernel_sources_digest(folder=KERNEL_SOURCES):
+    """SHA-256 of the names and contents of every ``.py`` file in ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def kernel_dispatchers(modules=KERNEL_MODULES):
+    """The cached Numba functions defined in ``modules``."""
+    return [value for module in modules for value in vars(module).values()
+            if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__
+            and value.stats.cache_path is not None]
+
+
+def cache_folders():
+    """The folders that hold the kernels' cache (where Numba's locator put them)."""
+    return sorted({Path(kernel.stats.cache_path) for kernel in kernel_dispatchers()})
+
+
+def clear(folder):
+    """Delete Numba's cache files in ``folder``; returns how many were deleted."""
+    deleted = 0
+    for path in folder.iterdir():
+        if path.suffix in CACHE_SUFFIXES:
+            try:
+                path.unlink()
+                deleted += 1
+            except FileNotFoundError:  # another process cleared it first
+                pass
+    return deleted
+
+
+def refresh():
+    """Clear every kernel cache folder whose recorded sources hash is not the current one.
+
+    Called when fastgmm is imported, before any kernel runs.  A folder that
+    cannot be written is left alone (Numba cannot cache there either).
+    """
+    digest = kernel_sources_digest()
+    for folder in cache_folders():
+        stamp = folder / STAMP_NAME
+        try:
+            if stamp.read_text() == digest:
+                continue
+        except OSError:  # no stamp yet
+            pass
+        try:
+            clear(folder)
+            temporary = stamp.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(digest)
+            os.replace(temporary, stamp)  # atomic: a reader sees the old or the new hash
+        except OSError:
+            pass

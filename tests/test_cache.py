@@ -1,0 +1,107 @@
+"""Numba's cache of the kernels follows their sources (fastgmm/_cache.py), and the CLI shows
+or clears it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fastgmm
+from fastgmm import _cache
+from fastgmm.cli import main
+
+# A 'diag' score (compiles one small kernel), the number of kernels it loaded from the cache.
+SCORE = """
+import sys
+import numpy as np
+import fastgmm
+from fastgmm._kernels import diag
+
+X = np.random.default_rng(0).normal(size=(300, 2))
+model = fastgmm.GaussianMixture(2, covariance_type="diag", init_params="random", max_iter=0,
+                                random_state=0).fit(X)
+assert fastgmm.__file__.startswith(sys.argv[1]), fastgmm.__file__  # the copy
+print(model.score_samples(X[:3]).tolist(), sum(diag.score.stats.cache_hits.values()))
+"""
+
+# A helper in another file than the kernel that calls it: Numba alone would keep the kernel's
+# old compiled code after this edit.
+HELPER = Path("_kernels") / "_common.py"
+HELPER_LINE = "out_log_prob_norm[start + i] = row_stats[0, i]"
+
+
+def run_copy(package_parent):
+    # cwd too: ``python -c`` puts the working directory (a checkout's fastgmm) first.
+    out = subprocess.run([sys.executable, "-c", SCORE, str(package_parent)], capture_output=True, text=True,
+                         cwd=package_parent, env={**os.environ, "PYTHONPATH": str(package_parent)},
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    scores, hits = out.stdout.rsplit("]", 1)
+    return [float(v) for v in scores.strip("[ ").split(",")], int(hits)
+
+
+@pytest.mark.slow
+def test_editing_a_kernel_helper_recompiles_the_kernels_that_use_it(tmp_path):
+    package = tmp_path / "fastgmm"
+    shutil.copytree(Path(fastgmm.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    before, hits = run_copy(tmp_path)  # compiles, and caches
+    assert hits == 0
+    again, hits = run_copy(tmp_path)  # unchanged sources: loaded from the cache
+    assert again == before and hits > 0
+
+    helper = package / HELPER
+    source = helper.read_text()
+    assert HELPER_LINE in source, "the test's edit no longer applies: update HELPER_LINE"
+    helper.write_text(source.replace(HELPER_LINE, HELPER_LINE + " + 1.0"))
+    after, hits = run_copy(tmp_path)  # the kernel file itself did not change
+    assert hits == 0
+    assert after == pytest.approx([value + 1.0 for value in before], abs=1e-12)
+
+
+def test_refresh_clears_only_a_folder_whose_hash_changed(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    for name in ("full.statistics-1.py311.nbi", "full.statistics-1.py311.1.nbc", "keep.pyc"):
+        (folder / name).write_text("x")
+    monkeypatch.setattr(_cache, "cache_folders", lambda: [folder])
+    monkeypatch.setattr(_cache, "kernel_sources_digest", lambda: "new")
+    (folder / _cache.STAMP_NAME).write_text("new")
+    _cache.refresh()
+    assert len(list(folder.iterdir())) == 4  # the hash matched: nothing deleted
+    (folder / _cache.STAMP_NAME).write_text("old")
+    _cache.refresh()
+    assert sorted(p.name for p in folder.iterdir()) == [_cache.STAMP_NAME, "keep.pyc"]
+    assert (folder / _cache.STAMP_NAME).read_text() == "new"
+
+
+def test_digest_covers_every_kernel_source(tmp_path):
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(name)
+    digest = _cache.kernel_sources_digest(tmp_path)
+    (tmp_path / "b.py").write_text("changed")
+    assert _cache.kernel_sources_digest(tmp_path) != digest
+    assert _cache.kernel_sources_digest() == _cache.kernel_sources_digest()
+
+
+def test_every_cached_kernel_is_found():
+    names = {kernel.py_func.__qualname__ for kernel in _cache.kernel_dispatchers()}
+    assert {"statistics", "score", "lloyd_assign", "precisions_cholesky"} <= names
+    assert _cache.cache_folders()
+
+
+def test_cli_cache_info_and_clear(tmp_path, monkeypatch, capsys):
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert f"kernel sources hash: {_cache.kernel_sources_digest()}" in out
+    assert str(_cache.cache_folders()[0]) in out
+    # Clearing the real cache would make every later subprocess test recompile: a stand-in.
+    for name in ("diag.score-97.py311.nbi", "diag.score-97.py311.1.nbc", "diag.cpython-311.pyc"):
+        (tmp_path / name).write_text("x")
+    monkeypatch.setattr(_cache, "cache_folders", lambda: [tmp_path])
+    assert main(["cache", "clear"]) == 0
+    assert "deleted 2 cached kernel file(s) in 1 folder(s)" in capsys.readouterr().out
+    assert [path.name for path in tmp_path.iterdir()] == ["diag.cpython-311.pyc"]
