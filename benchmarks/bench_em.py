@@ -18,7 +18,7 @@ from .workloads import (
 
 
 class EMIteration:
-    """Seconds per EM iteration on DESIGN.md's workloads W1-W4, float64 and float32."""
+    """Seconds per EM iteration on the workloads W1-W4 (benchmarks/README.md), float64 and float32."""
 
     params = (["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"], ["float64", "float32"],
               ["fastgmm", "sklearn"])

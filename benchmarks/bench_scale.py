@@ -1,4 +1,4 @@
-"""asv: issue 5's scale paths, a Dask array on a LocalCluster and a memory-mapped file.
+"""asv: the scale paths (benchmarks/README.md), a Dask array on a LocalCluster and a memory-mapped file.
 
 Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
 """
@@ -53,7 +53,7 @@ class DaskIteration:
 
 class MemmapFit:
     """A 10M x 16 float32 .npy file fitted memory-mapped (K=8, 'full'): seconds per EM
-    iteration, and the peak anonymous memory of a fit as a fraction of the data (issue 5:
+    iteration, and the peak anonymous memory of a fit as a fraction of the data (target:
     under 0.1)."""
 
     timeout = 900

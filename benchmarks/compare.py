@@ -1,4 +1,4 @@
-"""Print fastgmm against scikit-learn on DESIGN.md's workloads, with the speed issue's targets.
+"""Print fastgmm against scikit-learn on the benchmark workloads, with their targets.
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
                                  [--scale-only]
@@ -13,12 +13,13 @@ this one process, fastgmm's JIT warmed up first):
 - ``predict_proba`` and ``score_samples`` on W2's data, sklearn and fastgmm
   with the same parameters;
 - the peak memory a W2 fit adds over its data, each library in a fresh process;
-- issue 5's scale paths: seconds per iteration of a 2M x 16 x 8 Dask array in 8
+- the scale paths: seconds per iteration of a 2M x 16 x 8 Dask array in 8
   chunks on a LocalCluster of 2 worker processes against the same data in
   memory, and of a 10M x 16 float32 memory-mapped file against the same data
   in memory, with the peak anonymous memory of the memory-mapped fit.
 
-Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (DESIGN.md section 4).
+Workloads, method and targets: benchmarks/README.md.  Run it with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset (see there).
 """
 
 import argparse
@@ -169,13 +170,15 @@ def main(argv=None):
     parser.add_argument("--no-extras", action="store_true",
                         help="only the EM-iteration rows")
     parser.add_argument("--scale-only", action="store_true",
-                        help="only issue 5's Dask and memory-mapped rows")
+                        help="only the Dask and memory-mapped rows")
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
 
     import numba
     import sklearn
+
+    import fastgmm  # noqa: F401  (before Numba starts its threads: fastgmm picks the layer)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads "
           f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
