@@ -18,10 +18,13 @@ from .workloads import (
 
 
 class EMIteration:
-    """Seconds per EM iteration on the workloads W1-W4 (benchmarks/README.md), float64 and float32."""
+    """Seconds per EM iteration on the workloads (benchmarks/README.md), float64 and float32."""
 
-    params = (["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"], ["float64", "float32"],
-              ["fastgmm", "sklearn"])
+    params = (
+        ["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"],
+        ["float64", "float32"],
+        ["fastgmm", "sklearn"],
+    )
     param_names = ["workload", "dtype", "rival"]
     timeout = 600
     unit = "seconds"
@@ -32,8 +35,11 @@ class EMIteration:
             # also fails on W4 from this start (ill-defined covariance, sklearn #30382).
             raise NotImplementedError("float32 is compared fastgmm against fastgmm float64")
         n_samples, n_features, n_components, covariance_type = workload(name)
-        self.args = (make_data(n_samples, n_features, n_components, np.dtype(dtype)),
-                     n_components, covariance_type)
+        self.args = (
+            make_data(n_samples, n_features, n_components, np.dtype(dtype)),
+            n_components,
+            covariance_type,
+        )
         if rival == "fastgmm":
             warm_up(*self.args)
 
@@ -71,9 +77,16 @@ class ScoreSamples:
             from scipy.stats import multivariate_normal
 
             m = self.model
-            logsumexp(np.stack([np.log(w) + multivariate_normal(mu, cov).logpdf(self.X)
-                                for w, mu, cov in zip(m.weights_, m.means_, m.covariances_)],
-                               axis=1), axis=1)
+            logsumexp(
+                np.stack(
+                    [
+                        np.log(w) + multivariate_normal(mu, cov).logpdf(self.X)
+                        for w, mu, cov in zip(m.weights_, m.means_, m.covariances_)
+                    ],
+                    axis=1,
+                ),
+                axis=1,
+            )
         else:
             self.model.score_samples(self.X)
 
@@ -104,8 +117,7 @@ class Threads:
 
     def setup(self, threads):
         n_samples, n_features, n_components, covariance_type = workload("W2")
-        self.args = (make_data(n_samples, n_features, n_components), n_components,
-                     covariance_type)
+        self.args = (make_data(n_samples, n_features, n_components), n_components, covariance_type)
         warm_up(*self.args)
 
     def track_seconds_per_iteration(self, threads):
@@ -123,8 +135,7 @@ class PeakMemory:
 
     def setup(self, rival):
         n_samples, n_features, n_components, covariance_type = workload("W2")
-        self.args = (make_data(n_samples, n_features, n_components), n_components,
-                     covariance_type)
+        self.args = (make_data(n_samples, n_features, n_components), n_components, covariance_type)
         fit_seconds(rival, self.args[0][:4096], *self.args[1:], max_iter=2)  # JIT, imports
 
     def peakmem_fit(self, rival):
@@ -187,8 +198,11 @@ class FirstFit:
         import sys
 
         env = dict(os.environ, NUMBA_CACHE_DIR=self.cache_dir)
-        subprocess.run([sys.executable, "-c", _FIRST_FIT.format(covariance_type=covariance_type)],
-                       env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-c", _FIRST_FIT.format(covariance_type=covariance_type)],
+            env=env,
+            check=True,
+        )
 
     def time_first_fit(self, covariance_type, cache):
         self._run(covariance_type)

@@ -1,4 +1,5 @@
-"""asv: the scale paths (benchmarks/README.md), a Dask array on a LocalCluster and a memory-mapped file.
+"""asv: the scale paths (benchmarks/README.md), a Dask array on a LocalCluster and a
+memory-mapped file.
 
 Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
 """

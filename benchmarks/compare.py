@@ -33,35 +33,47 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workloads  # noqa: E402
 
-ITERATION_TARGETS = {"W1": 50.0, "W2": 30.0, "W3": 20.0, "W4": 8.0,
-                     "W2-tied": 20.0, "W2-spherical": 20.0}
-FLOAT32_TARGET = 1.8        # float32 speed-up over float64
-THREADS_TARGET = 1.8        # all threads over one, on W2
-PREDICT_TARGET = 10.0       # predict_proba / score_samples over sklearn
-MEMORY_TARGET_MB = 64.0     # peak memory of a W2 fit over the data
-RSS_ANON_TARGET = 0.1       # peak anonymous memory of a memory-mapped fit over the data
+ITERATION_TARGETS = {
+    "W1": 50.0,
+    "W2": 30.0,
+    "W3": 20.0,
+    "W4": 8.0,
+    "W2-tied": 20.0,
+    "W2-spherical": 20.0,
+}
+FLOAT32_TARGET = 1.8  # float32 speed-up over float64
+THREADS_TARGET = 1.8  # all threads over one, on W2
+PREDICT_TARGET = 10.0  # predict_proba / score_samples over sklearn
+MEMORY_TARGET_MB = 64.0  # peak memory of a W2 fit over the data
+RSS_ANON_TARGET = 0.1  # peak anonymous memory of a memory-mapped fit over the data
 
 
-def _median(function, repeats):
-    return float(np.median([function() for _ in range(repeats)]))
+def _median(repeats, function, *args):
+    """Median of ``repeats`` calls of ``function(*args)``."""
+    return float(np.median([function(*args) for _ in range(repeats)]))
 
 
 def _row(label, slow, fast, ratio, target, unit="s"):
     met = "yes" if ratio >= target else "no"
-    print(f"{label:<40}{slow:>12.4f}{unit:<2}{fast:>12.4f}{unit:<2}{ratio:>8.1f}x"
-          f"{target:>7.1f}x  {met}", flush=True)
+    print(
+        f"{label:<40}{slow:>12.4f}{unit:<2}{fast:>12.4f}{unit:<2}{ratio:>8.1f}x"
+        f"{target:>7.1f}x  {met}",
+        flush=True,
+    )
 
 
 def iteration_rows(names, repeats):
-    print(f"{'EM iteration (float64)':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
-          f"{'target':>8}  met")
+    print(
+        f"{'EM iteration (float64)':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
+        f"{'target':>8}  met"
+    )
     for name in names:
         n_samples, n_features, n_components, covariance_type = workloads.workload(name)
         X = workloads.make_data(n_samples, n_features, n_components)
         workloads.warm_up(X, n_components, covariance_type)
         args = (X, n_components, covariance_type)
-        ours = _median(lambda: workloads.seconds_per_iteration("fastgmm", *args), repeats)
-        theirs = _median(lambda: workloads.seconds_per_iteration("sklearn", *args), repeats)
+        ours = _median(repeats, workloads.seconds_per_iteration, "fastgmm", *args)
+        theirs = _median(repeats, workloads.seconds_per_iteration, "sklearn", *args)
         label = f"{name} N={n_samples} D={n_features} K={n_components} {covariance_type}"
         _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name])
 
@@ -74,10 +86,21 @@ def float32_rows(repeats):
         for dtype in (np.float64, np.float32):
             X = workloads.make_data(n_samples, n_features, n_components, dtype)
             workloads.warm_up(X, n_components, covariance_type)
-            seconds[dtype] = _median(lambda: workloads.seconds_per_iteration(
-                "fastgmm", X, n_components, covariance_type), repeats)
-        _row(f"{name} s/iter", seconds[np.float64], seconds[np.float32],
-             seconds[np.float64] / seconds[np.float32], FLOAT32_TARGET)
+            seconds[dtype] = _median(
+                repeats,
+                workloads.seconds_per_iteration,
+                "fastgmm",
+                X,
+                n_components,
+                covariance_type,
+            )
+        _row(
+            f"{name} s/iter",
+            seconds[np.float64],
+            seconds[np.float32],
+            seconds[np.float64] / seconds[np.float32],
+            FLOAT32_TARGET,
+        )
 
 
 def thread_rows(repeats):
@@ -88,33 +111,53 @@ def thread_rows(repeats):
     n_samples, n_features, n_components, covariance_type = workloads.workload("W2")
     X = workloads.make_data(n_samples, n_features, n_components)
     workloads.warm_up(X, n_components, covariance_type)
-    seconds = {t: _median(lambda: workloads.seconds_per_iteration_on_threads(
-        X, n_components, covariance_type, t), repeats) for t in (1, n_threads)}
-    _row("W2 s/iter", seconds[1], seconds[n_threads], seconds[1] / seconds[n_threads],
-         THREADS_TARGET)
+    seconds = {
+        t: _median(
+            repeats, workloads.seconds_per_iteration_on_threads, X, n_components, covariance_type, t
+        )
+        for t in (1, n_threads)
+    }
+    _row(
+        "W2 s/iter", seconds[1], seconds[n_threads], seconds[1] / seconds[n_threads], THREADS_TARGET
+    )
 
 
 def predict_rows(repeats):
     print(f"{'scoring W2 data (same parameters)':<40}{'sklearn':>14}{'fastgmm':>14}")
     n_samples, n_features, n_components, covariance_type = workloads.workload("W2")
     X = workloads.make_data(n_samples, n_features, n_components)
-    models = {rival: workloads.fitted_model(rival, X, n_components, covariance_type)
-              for rival in ("sklearn", "fastgmm")}
+    models = {
+        rival: workloads.fitted_model(rival, X, n_components, covariance_type)
+        for rival in ("sklearn", "fastgmm")
+    }
     for method in ("predict_proba", "score_samples"):
-        seconds = {rival: _median(lambda: workloads.method_seconds(model, method, X), repeats)
-                   for rival, model in models.items()}
-        _row(method, seconds["sklearn"], seconds["fastgmm"],
-             seconds["sklearn"] / seconds["fastgmm"], PREDICT_TARGET)
+        seconds = {
+            rival: _median(repeats, workloads.method_seconds, model, method, X)
+            for rival, model in models.items()
+        }
+        _row(
+            method,
+            seconds["sklearn"],
+            seconds["fastgmm"],
+            seconds["sklearn"] / seconds["fastgmm"],
+            PREDICT_TARGET,
+        )
 
 
 def memory_rows():
-    print(f"{'peak memory over the data, W2 fit':<40}{'sklearn':>14}{'fastgmm':>14}"
-          f"{'':>9}{'target':>8}  met")
-    megabytes = {rival: workloads.peak_fit_memory(rival, "W2") / 2**20
-                 for rival in ("sklearn", "fastgmm")}
+    print(
+        f"{'peak memory over the data, W2 fit':<40}{'sklearn':>14}{'fastgmm':>14}"
+        f"{'':>9}{'target':>8}  met"
+    )
+    megabytes = {
+        rival: workloads.peak_fit_memory(rival, "W2") / 2**20 for rival in ("sklearn", "fastgmm")
+    }
     met = "yes" if megabytes["fastgmm"] <= MEMORY_TARGET_MB else "no"
-    print(f"{'W2 (+MB)':<40}{megabytes['sklearn']:>12.1f}MB{megabytes['fastgmm']:>12.1f}MB"
-          f"{'':>9}{'<=' + str(int(MEMORY_TARGET_MB)):>7}MB {met}", flush=True)
+    print(
+        f"{'W2 (+MB)':<40}{megabytes['sklearn']:>12.1f}MB{megabytes['fastgmm']:>12.1f}MB"
+        f"{'':>9}{'<=' + str(int(MEMORY_TARGET_MB)):>7}MB {met}",
+        flush=True,
+    )
 
 
 def dask_rows(repeats):
@@ -125,22 +168,34 @@ def dask_rows(repeats):
     try:
         X_dask = workloads.dask_data(X)
         workloads.fit_seconds("fastgmm", X_dask, n_components, covariance_type, max_iter=1)
-        seconds = {name: _median(lambda: workloads.seconds_per_iteration(
-            "fastgmm", data, n_components, covariance_type), repeats)
-            for name, data in (("in-memory", X), ("dask", X_dask))}
+        seconds = {
+            name: _median(
+                repeats,
+                workloads.seconds_per_iteration,
+                "fastgmm",
+                data,
+                n_components,
+                covariance_type,
+            )
+            for name, data in (("in-memory", X), ("dask", X_dask))
+        }
     finally:
         client.close()
         cluster.close()
-    print(f"{'Dask, LocalCluster 2 processes x 1 thread':<40}{'in memory':>14}{'Dask':>14}"
-          f"{'overhead':>13}")
+    print(
+        f"{'Dask, LocalCluster 2 processes x 1 thread':<40}{'in memory':>14}{'Dask':>14}"
+        f"{'overhead':>13}"
+    )
     label = f"N={n_samples} D={n_features} K={n_components}, {workloads.DASK_CHUNKS} chunks"
-    print(f"{label:<40}{seconds['in-memory']:>12.4f}s {seconds['dask']:>12.4f}s "
-          f"{seconds['dask'] - seconds['in-memory']:>+10.4f}s/iter", flush=True)
+    print(
+        f"{label:<40}{seconds['in-memory']:>12.4f}s {seconds['dask']:>12.4f}s "
+        f"{seconds['dask'] - seconds['in-memory']:>+10.4f}s/iter",
+        flush=True,
+    )
 
 
 def memmap_rows(repeats):
-    n_samples, n_features, n_components, covariance_type, dtype = workloads.scale_workload(
-        "MEMMAP")
+    n_samples, n_features, n_components, covariance_type, dtype = workloads.scale_workload("MEMMAP")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "X.npy")
         workloads.write_data_file(path, n_samples, n_features, n_components, np.dtype(dtype))
@@ -149,17 +204,27 @@ def memmap_rows(repeats):
         for name, mmap_mode in (("memory-mapped", "r"), ("in-memory", None)):
             X = np.load(path, mmap_mode=mmap_mode)
             workloads.warm_up(X, n_components, covariance_type)
-            seconds[name] = _median(lambda: workloads.seconds_per_iteration(
-                "fastgmm", X, n_components, covariance_type), repeats)
+            seconds[name] = _median(
+                repeats,
+                workloads.seconds_per_iteration,
+                "fastgmm",
+                X,
+                n_components,
+                covariance_type,
+            )
     print(f"{'memory-mapped .npy file (fastgmm)':<40}{'in memory':>14}{'mapped':>14}")
     label = f"N={n_samples} D={n_features} K={n_components} {dtype} s/iter"
-    print(f"{label:<40}{seconds['in-memory']:>12.4f}s {seconds['memory-mapped']:>12.4f}s",
-          flush=True)
+    print(
+        f"{label:<40}{seconds['in-memory']:>12.4f}s {seconds['memory-mapped']:>12.4f}s", flush=True
+    )
     fraction = growth / X.nbytes
     met = "yes" if fraction <= RSS_ANON_TARGET else "no"
-    print(f"{'peak RssAnon of the fit over the data':<40}{X.nbytes / 2**20:>12.1f}MB"
-          f"{growth / 2**20:>12.1f}MB{fraction:>8.3f}x{'<=' + str(RSS_ANON_TARGET):>7}x"
-          f"  {met}", flush=True)
+    print(
+        f"{'peak RssAnon of the fit over the data':<40}{X.nbytes / 2**20:>12.1f}MB"
+        f"{growth / 2**20:>12.1f}MB{fraction:>8.3f}x{'<=' + str(RSS_ANON_TARGET):>7}x"
+        f"  {met}",
+        flush=True,
+    )
 
 
 def main(argv=None):
@@ -167,10 +232,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workloads", nargs="+", default=list(workloads.WORKLOADS))
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--no-extras", action="store_true",
-                        help="only the EM-iteration rows")
-    parser.add_argument("--scale-only", action="store_true",
-                        help="only the Dask and memory-mapped rows")
+    parser.add_argument("--no-extras", action="store_true", help="only the EM-iteration rows")
+    parser.add_argument(
+        "--scale-only", action="store_true", help="only the Dask and memory-mapped rows"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -180,9 +245,11 @@ def main(argv=None):
 
     import fastgmm  # noqa: F401  (before Numba starts its threads: fastgmm picks the layer)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads "
-          f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
-          f"scikit-learn {sklearn.__version__}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads "
+        f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
+        f"scikit-learn {sklearn.__version__}"
+    )
     if not args.scale_only:
         iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):

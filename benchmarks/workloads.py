@@ -61,7 +61,9 @@ def scale_workload(name):
 def make_data(n_samples, n_features, n_components, dtype=np.float64):
     rng = np.random.default_rng(0)
     centers = rng.normal(scale=5, size=(n_components, n_features))
-    X = centers[rng.integers(n_components, size=n_samples)] + rng.normal(size=(n_samples, n_features))
+    X = centers[rng.integers(n_components, size=n_samples)] + rng.normal(
+        size=(n_samples, n_features)
+    )
     return X.astype(dtype)
 
 
@@ -73,11 +75,15 @@ def estimator_class(rival):
     return GaussianMixture
 
 
-def fit_seconds(rival, X, n_components, covariance_type, max_iter,
-                init_params="random_from_data"):
+def fit_seconds(rival, X, n_components, covariance_type, max_iter, init_params="random_from_data"):
     model = estimator_class(rival)(
-        n_components, covariance_type=covariance_type, max_iter=max_iter, tol=0.0,
-        init_params=init_params, random_state=0)
+        n_components,
+        covariance_type=covariance_type,
+        max_iter=max_iter,
+        tol=0.0,
+        init_params=init_params,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 on purpose
         start = time.perf_counter()
@@ -93,8 +99,14 @@ def seconds_per_iteration(rival, X, n_components, covariance_type):
 
 def warm_up(X, n_components, covariance_type, init_params="random_from_data"):
     """Compile (or load from cache) fastgmm's kernels for this dtype, type and start."""
-    fit_seconds("fastgmm", X[: min(len(X), 4096)], n_components, covariance_type, max_iter=2,
-                init_params=init_params)
+    fit_seconds(
+        "fastgmm",
+        X[: min(len(X), 4096)],
+        n_components,
+        covariance_type,
+        max_iter=2,
+        init_params=init_params,
+    )
 
 
 def seconds_per_iteration_on_threads(X, n_components, covariance_type, n_threads):
@@ -115,8 +127,13 @@ def fitted_model(rival, X, n_components, covariance_type):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=2,
-                                init_params="random_from_data", random_state=0).fit(X[:20_000])
+        model = GaussianMixture(
+            n_components,
+            covariance_type=covariance_type,
+            max_iter=2,
+            init_params="random_from_data",
+            random_state=0,
+        ).fit(X[:20_000])
     if rival == "fastgmm":
         return model
     other = estimator_class(rival)(n_components, covariance_type=covariance_type)
@@ -158,8 +175,9 @@ def peak_fit_memory(rival, name, dtype="float64"):
     """
     here = os.path.dirname(os.path.abspath(__file__))
     script = _PEAK_MEMORY.format(here=here, name=name, dtype=dtype, rival=rival)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     return int(completed.stdout.split()[-1])
 
 
@@ -170,8 +188,9 @@ def write_data_file(path, n_samples, n_features, n_components, dtype, block_rows
     centers = rng.normal(scale=5, size=(n_components, n_features))
     for start in range(0, n_samples, block_rows):
         n_rows = min(block_rows, n_samples - start)
-        out[start:start + n_rows] = (centers[rng.integers(n_components, size=n_rows)]
-                                     + rng.normal(size=(n_rows, n_features)))
+        out[start : start + n_rows] = centers[rng.integers(n_components, size=n_rows)] + rng.normal(
+            size=(n_rows, n_features)
+        )
     out.flush()
     del out
 
@@ -224,8 +243,9 @@ print(memory.growth)
 """
 
 
-def memmap_fit_rss_anon(path, n_components, covariance_type, init_params="random_from_data",
-                        max_iter=3):
+def memmap_fit_rss_anon(
+    path, n_components, covariance_type, init_params="random_from_data", max_iter=3
+):
     """Bytes by which a fit of the memory-mapped .npy ``path`` raises RssAnon.
 
     In a fresh process (memory freed earlier in this one could be reused
@@ -234,11 +254,21 @@ def memmap_fit_rss_anon(path, n_components, covariance_type, init_params="random
     freed by the imports and the warm-up.
     """
     here = os.path.dirname(os.path.abspath(__file__))
-    script = _MEMMAP_RSS_ANON.format(here=here, path=os.fspath(path), n_components=n_components,
-                                     covariance_type=covariance_type, init_params=init_params,
-                                     max_iter=max_iter)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               check=True, env=dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536"))
+    script = _MEMMAP_RSS_ANON.format(
+        here=here,
+        path=os.fspath(path),
+        n_components=n_components,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        max_iter=max_iter,
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536"),
+    )
     return int(completed.stdout.split()[-1])
 
 
@@ -246,8 +276,9 @@ def local_cluster():
     """A LocalCluster of 2 worker processes, 1 thread each, on 127.0.0.1 (and its Client)."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=":0")
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    )
     return cluster, Client(cluster)
 
 

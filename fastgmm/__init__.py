@@ -7,7 +7,9 @@ Data bigger than memory can be given as a memory-mapped ``.npy`` file (or its
 path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).
 """
 
+from ._cache import refresh as _refresh_kernel_cache
 from ._dask import dask_array_from_npy
+from ._threads import choose_threading_layer
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -16,8 +18,6 @@ from .exceptions import (
 )
 from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit
 from .model_selection import ModelSelection, select_n_components
-from ._cache import refresh as _refresh_kernel_cache
-from ._threads import choose_threading_layer
 
 # Before any kernel runs (importing the modules above runs none): a fork-safe Numba
 # threading layer unless the user chose one (_threads.py), and no compiled kernel older

@@ -35,9 +35,14 @@ def kernel_sources_digest(folder=KERNEL_SOURCES):
 
 def kernel_dispatchers(modules=KERNEL_MODULES):
     """The cached Numba functions defined in ``modules``."""
-    return [value for module in modules for value in vars(module).values()
-            if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__
-            and value.stats.cache_path is not None]
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, CPUDispatcher)
+        and value.py_func.__module__ == module.__name__
+        and value.stats.cache_path is not None
+    ]
 
 
 def cache_folders():

@@ -28,8 +28,8 @@ import numpy as np
 
 from ._kernels import diag as diag_kernels
 from ._kernels import full as full_kernels
-from ._kernels import tied as tied_kernels
 from ._kernels import linalg
+from ._kernels import tied as tied_kernels
 
 # sklearn adds 10 * eps to every component's weight sum so that an empty
 # component gives mean 0 and covariance reg_covar instead of 0 / 0.
@@ -58,8 +58,11 @@ def _scatter_shift(resp_sum, sum_diff, shift):
     cancellation of sum q x x^T - N mu mu^T (sklearn #4410, #30382).
     """
     cross = sum_diff[:, :, None] * shift[:, None, :]
-    return (cross + np.swapaxes(cross, 1, 2)
-            - resp_sum[:, None, None] * shift[:, :, None] * shift[:, None, :])
+    return (
+        cross
+        + np.swapaxes(cross, 1, 2)
+        - resp_sum[:, None, None] * shift[:, :, None] * shift[:, None, :]
+    )
 
 
 def _centred_squares(resp_sum, sum_diff, sum_sq, shift):
@@ -113,7 +116,7 @@ class CovarianceType(ABC):
     @staticmethod
     @abstractmethod
     def add_second_moment(sum_sq, k, diff, resp_k):
-        """Add component k's second moment of the rows ``diff`` (x - c_k), weighted by ``resp_k``."""
+        """Add component k's second moment of the rows ``diff`` (x - c_k), weights ``resp_k``."""
 
     @staticmethod
     @abstractmethod
@@ -190,7 +193,8 @@ class CovarianceType(ABC):
         return kernel_means.astype(np.float64)
 
     def precisions_cholesky(self, covariances):
-        """Precision Cholesky factors; sklearn's ValueError if a covariance is not positive definite."""
+        """Precision Cholesky factors; sklearn's ValueError if a covariance is not positive
+        definite."""
         factors, failed = self.factorise(covariances)
         if failed.any():
             raise ValueError(ILL_DEFINED_COVARIANCE)
@@ -268,8 +272,10 @@ class FullCovariance(CovarianceType):
 
     @staticmethod
     def sample(rng, means, covariances, counts):
-        return [rng.multivariate_normal(mu, cov, int(n))
-                for mu, cov, n in zip(means, covariances, counts)]
+        return [
+            rng.multivariate_normal(mu, cov, int(n))
+            for mu, cov, n in zip(means, covariances, counts)
+        ]
 
 
 class TiedCovariance(CovarianceType):
@@ -293,7 +299,9 @@ class TiedCovariance(CovarianceType):
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
         # sum_sq is the pooled sum_k S2_k (one lower triangle).
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(axis=0)
+        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(
+            axis=0
+        )
         covariance = scatter / nk.sum()
         covariance[np.diag_indices_from(covariance)] += reg_covar
         return covariance
@@ -385,12 +393,14 @@ class _DiagonalPrecisions(CovarianceType):
 
     @staticmethod
     def precisions(precisions_cholesky):
-        return precisions_cholesky ** 2
+        return precisions_cholesky**2
 
     @staticmethod
     def sample(rng, means, covariances, counts):
-        return [mu + rng.standard_normal(size=(int(n), means.shape[1])) * np.sqrt(cov)
-                for mu, cov, n in zip(means, covariances, counts)]
+        return [
+            mu + rng.standard_normal(size=(int(n), means.shape[1])) * np.sqrt(cov)
+            for mu, cov, n in zip(means, covariances, counts)
+        ]
 
 
 class DiagCovariance(_DiagonalPrecisions):
@@ -439,7 +449,9 @@ class SphericalCovariance(_DiagonalPrecisions):
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        return DiagCovariance.covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar).mean(axis=1)
+        return DiagCovariance.covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar).mean(
+            axis=1
+        )
 
     @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
@@ -455,8 +467,7 @@ class SphericalCovariance(_DiagonalPrecisions):
 
 
 COVARIANCE_TYPES = {
-    cls.name: cls()
-    for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+    cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
 }
 
 
@@ -473,7 +484,8 @@ def m_step(covariance, statistics, reg_covar):
     means = reference * (resp_sum / nk)[:, None] + statistics.sum_diff / nk[:, None]
     shift = means - reference
     covariances = covariance.covariances(
-        resp_sum, statistics.sum_diff, statistics.sum_sq, shift, nk, reg_covar)
+        resp_sum, statistics.sum_diff, statistics.sum_sq, shift, nk, reg_covar
+    )
     return nk / nk.sum(), means, covariances
 
 

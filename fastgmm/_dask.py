@@ -48,6 +48,7 @@ from ._threads import resolve_n_jobs, thread_limit
 # memory for the local schedulers).
 PERSIST_MEMORY_FRACTION = 0.5
 
+
 def worker_threads(n_jobs):
     """Numba threads for a task: ``n_jobs``'s, else its distributed worker's thread count."""
     if n_jobs is not None:
@@ -69,8 +70,9 @@ def kernel_slot(n_jobs):
 
 def _chunk_statistics(block, sample_weight, covariance_name, n_components, n_jobs, parameters):
     """The statistics of one row chunk (a Dask task)."""
-    source = ArraySource(np.ascontiguousarray(block), COVARIANCE_TYPES[covariance_name],
-                         n_components, sample_weight)
+    source = ArraySource(
+        np.ascontiguousarray(block), COVARIANCE_TYPES[covariance_name], n_components, sample_weight
+    )
     with kernel_slot(n_jobs):
         return source.statistics(*parameters)
 
@@ -93,7 +95,7 @@ def tree_sum(values, fan_in=TREE_FAN_IN):
 
     add = dask.delayed(_sum_in_order, pure=True)
     while len(values) > 1:
-        values = [add(*values[i:i + fan_in]) for i in range(0, len(values), fan_in)]
+        values = [add(*values[i : i + fan_in]) for i in range(0, len(values), fan_in)]
     return values[0]
 
 
@@ -110,7 +112,8 @@ class DaskSource:
         self.n_components = n_components
         self.n_jobs = n_jobs
         self.sample_weight, self.total_weight = _validation.check_dask_sample_weight(
-            sample_weight, X, n_components)
+            sample_weight, X, n_components
+        )
         self._feature_moments = None
 
     def prepare_fit(self, persist):
@@ -140,9 +143,10 @@ class DaskSource:
 
         parameters = dask.delayed((weights, means, precisions_cholesky), traverse=False)
         task = dask.delayed(_chunk_statistics, pure=True)
-        parts = [task(block, weight, self.covariance.name, self.n_components, self.n_jobs,
-                      parameters)
-                 for block, weight in zip(self.X.to_delayed().ravel(), self._weight_blocks())]
+        parts = [
+            task(block, weight, self.covariance.name, self.n_components, self.n_jobs, parameters)
+            for block, weight in zip(self.X.to_delayed().ravel(), self._weight_blocks())
+        ]
         (statistics,) = dask.compute(tree_sum(parts))
         return statistics
 
@@ -156,7 +160,8 @@ class DaskSource:
             mean = (weights * X).sum(axis=0, dtype=np.float64) / self.total_weight
             variance = (weights * (X - mean) ** 2).sum(axis=0) / self.total_weight
             self._feature_moments = tuple(
-                np.asarray(a, dtype=np.float64) for a in dask.compute(mean, variance))
+                np.asarray(a, dtype=np.float64) for a in dask.compute(mean, variance)
+            )
         return self._feature_moments
 
     def initialisation_data(self, random_state, n_components):
@@ -188,16 +193,26 @@ class DaskSource:
         if out is not None:
             raise ValueError(
                 "out cannot be used with Dask input: the result is a lazy Dask array "
-                "(write it with its store/to_zarr/to_npy_stack methods).")
+                "(write it with its store/to_zarr/to_npy_stack methods)."
+            )
         dtype, per_component = SCORE_OUTPUTS[output]
         if per_component:
             layout = dict(chunks=(self.X.chunks[0], (means.shape[0],)))
         else:
             layout = dict(drop_axis=1)
         meta = np.empty((0,) * (1 + per_component), dtype=dtype)
-        return self.X.map_blocks(_score_block, self.covariance.name, weights, means,
-                                 precisions_cholesky, self.n_jobs, output, dtype=dtype,
-                                 meta=meta, **layout)
+        return self.X.map_blocks(
+            _score_block,
+            self.covariance.name,
+            weights,
+            means,
+            precisions_cholesky,
+            self.n_jobs,
+            output,
+            dtype=dtype,
+            meta=meta,
+            **layout,
+        )
 
 
 def _memory_available():
@@ -207,7 +222,8 @@ def _memory_available():
         info = client.scheduler_info()
         # Older versions of distributed have no total; newer ones may list only some workers.
         return info.get("total_memory") or sum(
-            worker.get("memory_limit") or 0 for worker in info["workers"].values())
+            worker.get("memory_limit") or 0 for worker in info["workers"].values()
+        )
     try:
         import psutil  # a dependency of dask.distributed, not of dask
 
@@ -234,8 +250,14 @@ def _score_block(block, covariance_name, weights, means, precisions_cholesky, n_
     """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values."""
     block = _validation.check_data(block)
     with kernel_slot(n_jobs):
-        (result,) = score_rows(COVARIANCE_TYPES[covariance_name], block, weights, means,
-                               precisions_cholesky, **{output: True})
+        (result,) = score_rows(
+            COVARIANCE_TYPES[covariance_name],
+            block,
+            weights,
+            means,
+            precisions_cholesky,
+            **{output: True},
+        )
     return result
 
 
@@ -267,10 +289,14 @@ def dask_array_from_npy(path: str | os.PathLike[str], rows_per_chunk: int = 1_00
     n_samples, row_shape, dtype = header.shape[0], header.shape[1:], header.dtype
     del header
     read = dask.delayed(_read_rows, pure=True)
-    chunks = [da.from_delayed(read(path, start, min(start + rows_per_chunk, n_samples)),
-                              shape=(min(rows_per_chunk, n_samples - start),) + row_shape,
-                              dtype=dtype)
-              for start in range(0, n_samples, rows_per_chunk)]
+    chunks = [
+        da.from_delayed(
+            read(path, start, min(start + rows_per_chunk, n_samples)),
+            shape=(min(rows_per_chunk, n_samples - start),) + row_shape,
+            dtype=dtype,
+        )
+        for start in range(0, n_samples, rows_per_chunk)
+    ]
     return da.concatenate(chunks, axis=0)
 
 

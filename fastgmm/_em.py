@@ -55,8 +55,10 @@ class _Reporter:
                 print(f"  Iteration {n_iter}")
             else:
                 now = time.time()
-                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_start:.5f}s\t "
-                      f"ll change {change:.5f}")
+                print(
+                    f"  Iteration {n_iter}\t time lapse {now - self._iter_start:.5f}s\t "
+                    f"ll change {change:.5f}"
+                )
                 self._iter_start = now
 
     def init_ends(self, lower_bound, converged):
@@ -64,12 +66,24 @@ class _Reporter:
         if self.verbose == 1:
             print(f"Initialization {message}.")
         elif self.verbose >= 2:
-            print(f"Initialization {message}. time lapse {time.time() - self._init_start:.5f}s\t "
-                  f"lower bound {lower_bound:.5f}.")
+            print(
+                f"Initialization {message}. time lapse {time.time() - self._init_start:.5f}s\t "
+                f"lower bound {lower_bound:.5f}."
+            )
 
 
-def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
-            lower_bound=-np.inf, reporter=None):
+def iterate(
+    source,
+    covariance,
+    parameters,
+    repair,
+    *,
+    tol,
+    max_iter,
+    reg_covar,
+    lower_bound=-np.inf,
+    reporter=None,
+):
     """Run EM from ``parameters`` until |change of lower bound| < tol or ``max_iter``.
 
     ``repair`` (this run's ``ComponentRepair``) mends degenerate components
@@ -83,11 +97,15 @@ def iterate(source, covariance, parameters, repair, *, tol, max_iter, reg_covar,
     for n_iter in range(1, max_iter + 1):
         previous, events = lower_bound, repair.n_events
         statistics = source.statistics(
-            parameters.weights, parameters.means, parameters.precisions_cholesky)
+            parameters.weights, parameters.means, parameters.precisions_cholesky
+        )
         weights, means, covariances = m_step(covariance, statistics, reg_covar)
         covariances, precisions_cholesky = repair.factorise(covariances)
-        parameters = MixtureParameters(*repair.reseed_empty(
-            statistics.resp_sum, weights, means, covariances, precisions_cholesky))
+        parameters = MixtureParameters(
+            *repair.reseed_empty(
+                statistics.resp_sum, weights, means, covariances, precisions_cholesky
+            )
+        )
         lower_bound = statistics.log_likelihood / statistics.total_weight
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
@@ -119,10 +137,21 @@ def fit_em(source, options, random_state, warm_start_from=None):
         repair = ComponentRepair(source, covariance, options.on_degenerate)
         if warm_start_from is None:
             X, sample_weight = source.initialisation_data(random_state, options.n_components)
-            parameters = MixtureParameters(*initial_parameters(
-                covariance, X, options.n_components, options.init_params, options.reg_covar,
-                random_state, repair.factorise, sample_weight, options.weights_init,
-                options.means_init, options.precisions_init))
+            parameters = MixtureParameters(
+                *initial_parameters(
+                    covariance,
+                    X,
+                    options.n_components,
+                    options.init_params,
+                    options.reg_covar,
+                    random_state,
+                    repair.factorise,
+                    sample_weight,
+                    options.weights_init,
+                    options.means_init,
+                    options.precisions_init,
+                )
+            )
             lower_bound = -np.inf
         else:
             parameters = warm_start_from.parameters
@@ -130,13 +159,25 @@ def fit_em(source, options, random_state, warm_start_from=None):
         if options.max_iter == 0:
             run = EMRun(parameters, -np.inf, [], 0, False, repair.n_events)
         else:
-            run = iterate(source, covariance, parameters, repair, tol=options.tol,
-                          max_iter=options.max_iter, reg_covar=options.reg_covar,
-                          lower_bound=lower_bound, reporter=reporter)
+            run = iterate(
+                source,
+                covariance,
+                parameters,
+                repair,
+                tol=options.tol,
+                max_iter=options.max_iter,
+                reg_covar=options.reg_covar,
+                lower_bound=lower_bound,
+                reporter=reporter,
+            )
             reporter.init_ends(run.lower_bound, run.converged)
         # sklearn keeps the first run with the highest lower bound, and with
         # max_iter=0 (no lower bound at all) the last initialisation.
-        if (best is None or options.max_iter == 0 or run.lower_bound > best.lower_bound
-                or best.lower_bound == -np.inf):
+        if (
+            best is None
+            or options.max_iter == 0
+            or run.lower_bound > best.lower_bound
+            or best.lower_bound == -np.inf
+        ):
             best = run
     return best

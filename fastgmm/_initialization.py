@@ -57,9 +57,19 @@ INITIAL_STATISTICS = {
 }
 
 
-def initial_parameters(covariance, X, n_components, init_params, reg_covar, random_state,
-                       factorise, sample_weight=None, weights_init=None, means_init=None,
-                       precisions_init=None):
+def initial_parameters(
+    covariance,
+    X,
+    n_components,
+    init_params,
+    reg_covar,
+    random_state,
+    factorise,
+    sample_weight=None,
+    weights_init=None,
+    means_init=None,
+    precisions_init=None,
+):
     """Return float64 ``(weights, means, covariances, precisions_cholesky)``.
 
     As sklearn: the responsibilities of ``init_params`` give every parameter
@@ -73,7 +83,8 @@ def initial_parameters(covariance, X, n_components, init_params, reg_covar, rand
     """
     if weights_init is None or means_init is None or precisions_init is None:
         statistics = INITIAL_STATISTICS[init_params](
-            covariance, X, n_components, random_state, sample_weight)
+            covariance, X, n_components, random_state, sample_weight
+        )
         _, means, covariances = m_step(covariance, statistics, reg_covar)
         weights = (statistics.resp_sum + RESP_SUM_EPS) / statistics.total_weight
     if weights_init is not None:

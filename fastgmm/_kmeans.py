@@ -45,8 +45,15 @@ def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None):
         cumulative = np.cumsum(closest_sq if sample_weight is None else weights * closest_sq)
         targets = random_state.uniform(size=n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets), n_samples - 1)
-        launch(kernels.candidate_potentials,
-               X, weights, X[candidates].astype(np.float64), closest_sq, n_chunks, potentials)
+        launch(
+            kernels.candidate_potentials,
+            X,
+            weights,
+            X[candidates].astype(np.float64),
+            closest_sq,
+            n_chunks,
+            potentials,
+        )
         best = int(np.argmin(potentials.sum(axis=0)))
         indices[k] = candidates[best]
         seeds[k] = X[indices[k]]
@@ -67,8 +74,9 @@ def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
     counts = np.empty((n_chunks, n_clusters))
     tolerance = LLOYD_TOL * float(feature_moments(X, sample_weight)[1].mean())
     for _ in range(LLOYD_MAX_ITER):
-        launch(kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums,
-               counts)
+        launch(
+            kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums, counts
+        )
         cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
         empty = cluster_weights == 0
         new_centers = cluster_sums / np.where(empty, 1.0, cluster_weights)[:, None]

@@ -101,8 +101,9 @@ class ArraySource:
         n_samples, n_features = X.shape
         self._sum_sq_shape = covariance.sum_sq_shape(n_components, n_features)
         if n_chunks is None:
-            bytes_per_chunk = 8 * (n_components * (1 + n_features)
-                                   + int(np.prod(self._sum_sq_shape)) + 1)
+            bytes_per_chunk = 8 * (
+                n_components * (1 + n_features) + int(np.prod(self._sum_sq_shape)) + 1
+            )
             n_chunks = n_chunks_for(n_samples, bytes_per_chunk)
         self.n_chunks = n_chunks
         self._accumulators = None  # allocated by the first pass, reused by the next ones
@@ -120,21 +121,34 @@ class ArraySource:
         """Per-chunk accumulators (resp_sum, sum_diff, sum_sq, log-likelihood), made once."""
         if self._accumulators is None:
             n_chunks, n_components, n_features = self.n_chunks, self.n_components, self.X.shape[1]
-            self._accumulators = (np.empty((n_chunks, n_components)),
-                                  np.empty((n_chunks, n_components, n_features)),
-                                  np.empty((n_chunks,) + self._sum_sq_shape),
-                                  np.empty(n_chunks))
+            self._accumulators = (
+                np.empty((n_chunks, n_components)),
+                np.empty((n_chunks, n_components, n_features)),
+                np.empty((n_chunks,) + self._sum_sq_shape),
+                np.empty(n_chunks),
+            )
         return self._accumulators
 
     def statistics(self, weights, means, precisions_cholesky):
         """E-step fused with accumulation: the statistics for the given parameters."""
         kernel_means, kernel_precisions, log_const = kernel_arguments(
-            self.covariance, weights, means, precisions_cholesky, self.X.dtype)
+            self.covariance, weights, means, precisions_cholesky, self.X.dtype
+        )
         sample_weight = _EMPTY_FLOAT if self.sample_weight is None else self.sample_weight
         resp_sum, sum_diff, sum_sq, log_likelihood = self._accumulator_slots()
-        launch(self.covariance.kernels.statistics,
-               self.X, sample_weight, kernel_means, kernel_precisions, log_const, self.n_chunks,
-               resp_sum, sum_diff, sum_sq, log_likelihood)
+        launch(
+            self.covariance.kernels.statistics,
+            self.X,
+            sample_weight,
+            kernel_means,
+            kernel_precisions,
+            log_const,
+            self.n_chunks,
+            resp_sum,
+            sum_diff,
+            sum_sq,
+            log_likelihood,
+        )
         # Sums over axis 0 add the chunk slots in chunk order: deterministic.
         return SufficientStatistics(
             resp_sum=resp_sum.sum(axis=0),
@@ -159,18 +173,32 @@ class ArraySource:
         total = 0.0
         for start in range(0, self.n_samples, SCORE_BLOCK_ROWS):
             stop = start + SCORE_BLOCK_ROWS
-            (log_prob,) = score_rows(self.covariance, self.X[start:stop], weights, means,
-                                     precisions_cholesky, log_prob_norm=True)
-            total += _weighted_total(log_prob, None if self.sample_weight is None
-                                     else self.sample_weight[start:stop])
+            (log_prob,) = score_rows(
+                self.covariance,
+                self.X[start:stop],
+                weights,
+                means,
+                precisions_cholesky,
+                log_prob_norm=True,
+            )
+            total += _weighted_total(
+                log_prob, None if self.sample_weight is None else self.sample_weight[start:stop]
+            )
         return total
 
     def score_rows(self, weights, means, precisions_cholesky, output, out=None):
         """``output`` (a key of ``SCORE_OUTPUTS``) for every row, into ``out`` if given."""
         dtype, per_component = SCORE_OUTPUTS[output]
         shape = (self.n_samples, means.shape[0]) if per_component else (self.n_samples,)
-        (result,) = score_rows(self.covariance, self.X, weights, means, precisions_cholesky,
-                               out=check_out(out, shape, dtype), **{output: True})
+        (result,) = score_rows(
+            self.covariance,
+            self.X,
+            weights,
+            means,
+            precisions_cholesky,
+            out=check_out(out, shape, dtype),
+            **{output: True},
+        )
         return result
 
     def initialisation_data(self, random_state, n_components):
@@ -215,8 +243,17 @@ _EMPTY_RESP = np.empty((0, 0))
 _EMPTY_LABELS = np.empty(0, dtype=np.int64)
 
 
-def score_rows(covariance, X, weights, means, precisions_cholesky,
-               log_prob_norm=False, resp=False, labels=False, out=None):
+def score_rows(
+    covariance,
+    X,
+    weights,
+    means,
+    precisions_cholesky,
+    log_prob_norm=False,
+    resp=False,
+    labels=False,
+    out=None,
+):
     """Per-row ``log p(x)``, responsibilities and/or labels, computed block-wise.
 
     Returns a tuple of the arrays asked for, in that order (float64 / int64).
@@ -225,7 +262,8 @@ def score_rows(covariance, X, weights, means, precisions_cholesky,
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     kernel_means, kernel_precisions, log_const = kernel_arguments(
-        covariance, weights, means, precisions_cholesky, X.dtype)
+        covariance, weights, means, precisions_cholesky, X.dtype
+    )
 
     def output(asked, shape, dtype, empty):
         if not asked:
@@ -235,9 +273,17 @@ def score_rows(covariance, X, weights, means, precisions_cholesky,
     out_norm = output(log_prob_norm, n_samples, np.float64, _EMPTY_FLOAT)
     out_resp = output(resp, (n_samples, n_components), np.float64, _EMPTY_RESP)
     out_labels = output(labels, n_samples, np.int64, _EMPTY_LABELS)
-    launch(covariance.kernels.score,
-           X, kernel_means, kernel_precisions, log_const, n_chunks_for(n_samples),
-           out_norm, out_resp, out_labels)
+    launch(
+        covariance.kernels.score,
+        X,
+        kernel_means,
+        kernel_precisions,
+        log_const,
+        n_chunks_for(n_samples),
+        out_norm,
+        out_resp,
+        out_labels,
+    )
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
     return tuple(array for asked, array in wanted if asked)
 

@@ -59,15 +59,20 @@ def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
         total = float(X.shape[0])
     else:
         total = float(sample_weight.sum())
-        mean = sum(sample_weight[start:start + chunk_rows] @ X[start:start + chunk_rows]
-                   for start in range(0, X.shape[0], chunk_rows)) / total
+        mean = (
+            sum(
+                sample_weight[start : start + chunk_rows] @ X[start : start + chunk_rows]
+                for start in range(0, X.shape[0], chunk_rows)
+            )
+            / total
+        )
     squares = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
-        centred_sq = (X[start:start + chunk_rows] - mean) ** 2
+        centred_sq = (X[start : start + chunk_rows] - mean) ** 2
         if sample_weight is None:
             squares += centred_sq.sum(axis=0)
         else:
-            squares += sample_weight[start:start + chunk_rows] @ centred_sq
+            squares += sample_weight[start : start + chunk_rows] @ centred_sq
     return mean, squares / total
 
 
@@ -87,16 +92,17 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference, samp
     sum_diff = np.zeros((n_components, n_features))
     sum_sq = np.zeros(covariance.sum_sq_shape(n_components, n_features))
     for start, resp in resp_chunks:
-        rows = X[start:start + resp.shape[0]]
+        rows = X[start : start + resp.shape[0]]
         if sample_weight is not None:
-            resp = resp * sample_weight[start:start + resp.shape[0], None]
+            resp = resp * sample_weight[start : start + resp.shape[0], None]
         resp_sum += resp.sum(axis=0)
         for k in range(n_components):
             diff = rows - reference[k]
             sum_diff[k] += resp[:, k] @ diff
             covariance.add_second_moment(sum_sq, k, diff, resp[:, k])
-    return SufficientStatistics(resp_sum, sum_diff, sum_sq, reference, np.nan,
-                                _total_weight(X, sample_weight))
+    return SufficientStatistics(
+        resp_sum, sum_diff, sum_sq, reference, np.nan, _total_weight(X, sample_weight)
+    )
 
 
 def statistics_of_labels(covariance, X, labels, n_components, sample_weight=None):
@@ -107,19 +113,22 @@ def statistics_of_labels(covariance, X, labels, n_components, sample_weight=None
     """
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     counts = np.bincount(labels, weights=weights, minlength=n_components)
-    column_sums = [np.bincount(labels, weights=weights * X[:, a], minlength=n_components)
-                   for a in range(X.shape[1])]
+    column_sums = [
+        np.bincount(labels, weights=weights * X[:, a], minlength=n_components)
+        for a in range(X.shape[1])
+    ]
     reference = np.stack(column_sums, axis=1) / np.maximum(counts, 1.0)[:, None]
 
     def one_hot_chunks():
         for start in range(0, X.shape[0], INIT_CHUNK_ROWS):
-            block = labels[start:start + INIT_CHUNK_ROWS]
+            block = labels[start : start + INIT_CHUNK_ROWS]
             resp = np.zeros((block.shape[0], n_components))
             resp[np.arange(block.shape[0]), block] = 1.0
             yield start, resp
 
-    return statistics_from_responsibilities(covariance, X, one_hot_chunks(), reference,
-                                            sample_weight)
+    return statistics_from_responsibilities(
+        covariance, X, one_hot_chunks(), reference, sample_weight
+    )
 
 
 def statistics_of_points(covariance, X, indices, sample_weight=None):

@@ -36,7 +36,6 @@ from contextlib import contextmanager
 import numba
 from numba.np.ufunc import parallel as _numba_parallel
 
-
 # The layer fastgmm asks for when the user chose none.
 FASTGMM_THREADING_LAYER = "forksafe"
 # Environment variables through which a user chooses Numba's layer.
@@ -53,8 +52,10 @@ _chosen_layer = None
 def user_chose_layer(environ=os.environ, configured=None):
     """Whether the user picked Numba's threading layer (environment or ``numba.config``)."""
     configured = numba.config.THREADING_LAYER if configured is None else configured
-    return (any(environ.get(name) for name in USER_LAYER_VARIABLES)
-            or str(configured).lower() != "default")
+    return (
+        any(environ.get(name) for name in USER_LAYER_VARIABLES)
+        or str(configured).lower() != "default"
+    )
 
 
 def threading_started():
@@ -92,12 +93,16 @@ def _load_pip_tbb():
 def choose_threading_layer():
     """Ask Numba for its fork-safe layer unless the user chose one or the layer is running.
 
-    Called when fastgmm is imported; cheap (no thread is started).
+    Called when fastgmm is imported; cheap (no thread is started).  A
+    pip-installed TBB is loaded in any case, so that a layer the user chose
+    ('tbb', 'safe', ...) finds it too.
     """
     global _chosen_layer
-    if user_chose_layer() or threading_started():
+    if threading_started():
         return
-    _load_pip_tbb()
+    _load_pip_tbb()  # whoever chooses: a user's 'tbb' needs it found too
+    if user_chose_layer():
+        return
     numba.config.THREADING_LAYER = FASTGMM_THREADING_LAYER
     _chosen_layer = FASTGMM_THREADING_LAYER
 
@@ -105,8 +110,11 @@ def choose_threading_layer():
 def _reassert_choice():
     # Numba re-reads its NUMBA_* environment variables when they change (at the
     # next compilation), which resets THREADING_LAYER to 'default'.
-    if (_chosen_layer is not None and not threading_started()
-            and str(numba.config.THREADING_LAYER).lower() == "default"):
+    if (
+        _chosen_layer is not None
+        and not threading_started()
+        and str(numba.config.THREADING_LAYER).lower() == "default"
+    ):
         numba.config.THREADING_LAYER = _chosen_layer
 
 

@@ -116,7 +116,9 @@ def open_npy(path, name="X"):
     except (ValueError, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise ValueError(f"{name}: {os.fspath(path)!r} is not a readable .npy file ({exc}).") from None
+        raise ValueError(
+            f"{name}: {os.fspath(path)!r} is not a readable .npy file ({exc})."
+        ) from None
     if not isinstance(array, np.ndarray):  # an .npz archive
         array.close()
         raise ValueError(
@@ -158,7 +160,7 @@ def _check_finite(array, name):
         return
     n_bad, first = 0, None
     for start in range(0, array.shape[0], _FINITE_CHECK_ROWS):
-        bad_rows = ~np.isfinite(array[start:start + _FINITE_CHECK_ROWS]).all(axis=1)
+        bad_rows = ~np.isfinite(array[start : start + _FINITE_CHECK_ROWS]).all(axis=1)
         n_bad += int(bad_rows.sum())
         if first is None and bad_rows.any():
             first = start + int(np.flatnonzero(bad_rows)[0])
@@ -257,20 +259,29 @@ def check_feature_names(names, fitted_names, estimator_name):
     if names is None and fitted_names is None:
         return
     if fitted_names is None:
-        warnings.warn(f"X has feature names, but {estimator_name} was fitted without feature "
-                      "names", UserWarning, stacklevel=6)
+        warnings.warn(
+            f"X has feature names, but {estimator_name} was fitted without feature names",
+            UserWarning,
+            stacklevel=6,
+        )
         return
     if names is None:
-        warnings.warn(f"X does not have valid feature names, but {estimator_name} was fitted "
-                      "with feature names", UserWarning, stacklevel=6)
+        warnings.warn(
+            f"X does not have valid feature names, but {estimator_name} was fitted "
+            "with feature names",
+            UserWarning,
+            stacklevel=6,
+        )
         return
     if len(names) == len(fitted_names) and np.all(names == fitted_names):
         return
     unseen = sorted(set(names) - set(fitted_names))
     missing = sorted(set(fitted_names) - set(names))
     message = "The feature names should match those that were passed during fit.\n"
-    for title, listed in (("Feature names unseen at fit time:", unseen),
-                          ("Feature names seen at fit time, yet now missing:", missing)):
+    for title, listed in (
+        ("Feature names unseen at fit time:", unseen),
+        ("Feature names seen at fit time, yet now missing:", missing),
+    ):
         if listed:
             message += title + "\n" + "".join(f"- {name}\n" for name in listed[:5])
             message += "- ...\n" if len(listed) > 5 else ""
@@ -283,10 +294,18 @@ def check_out(out, shape, dtype):
     """``out`` if it can take a result of ``shape`` and ``dtype`` (None passes through)."""
     if out is None:
         return None
-    if not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype
-            and out.flags.c_contiguous and out.flags.writeable):
-        described = (f"a {'' if out.flags.writeable else 'read-only '}{out.dtype} array of "
-                     f"shape {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)
+    if not (
+        isinstance(out, np.ndarray)
+        and out.shape == shape
+        and out.dtype == dtype
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    ):
+        described = (
+            f"a {'' if out.flags.writeable else 'read-only '}{out.dtype} array of shape {out.shape}"
+            if isinstance(out, np.ndarray)
+            else type(out).__name__
+        )
         raise ValueError(
             f"out must be a writeable C-contiguous {np.dtype(dtype)} array of shape {shape} "
             f"(e.g. np.lib.format.open_memmap(path, 'w+', {np.dtype(dtype).name!r}, {shape})); "
@@ -304,8 +323,12 @@ def check_integer(value, name, minimum):
 
 
 def _check_real(value, name):
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not np.isfinite(value) or value < 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+    ):
         raise InvalidParameterError(
             f"The '{name}' parameter must be a finite float >= 0, got {value!r}."
         )
@@ -342,17 +365,22 @@ def check_bool(value, name):
 
 def check_n_jobs(n_jobs):
     """Validate ``n_jobs`` (None, or a non-zero int); return it unchanged."""
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
-                               or n_jobs == 0):
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0
+    ):
         raise InvalidParameterError(
-            f"The 'n_jobs' parameter must be None or a non-zero int, got {n_jobs!r}.")
+            f"The 'n_jobs' parameter must be None or a non-zero int, got {n_jobs!r}."
+        )
     return n_jobs
 
 
 def _check_persist(persist):
-    if not (isinstance(persist, (bool, np.bool_)) or (isinstance(persist, str) and persist == "auto")):
+    if not (
+        isinstance(persist, (bool, np.bool_)) or (isinstance(persist, str) and persist == "auto")
+    ):
         raise InvalidParameterError(
-            f"The 'persist' parameter must be 'auto', True or False; got {persist!r}.")
+            f"The 'persist' parameter must be 'auto', True or False; got {persist!r}."
+        )
     return persist if isinstance(persist, str) else bool(persist)
 
 
@@ -386,14 +414,31 @@ class FitOptions:
         return [field.name for field in dataclasses.fields(cls)]
 
     @classmethod
-    def checked(cls, *, n_components, covariance_type, tol, reg_covar, max_iter, n_init,
-                init_params, weights_init, means_init, precisions_init, on_degenerate, verbose,
-                verbose_interval, persist, n_jobs):
+    def checked(
+        cls,
+        *,
+        n_components,
+        covariance_type,
+        tol,
+        reg_covar,
+        max_iter,
+        n_init,
+        init_params,
+        weights_init,
+        means_init,
+        precisions_init,
+        on_degenerate,
+        verbose,
+        verbose_interval,
+        persist,
+        n_jobs,
+    ):
         """The options with their scalars checked and normalised (arrays as given)."""
         return cls(
             n_components=check_integer(n_components, "n_components", 1),
-            covariance_type=_check_choice(covariance_type, "covariance_type",
-                                          COVARIANCE_TYPE_NAMES),
+            covariance_type=_check_choice(
+                covariance_type, "covariance_type", COVARIANCE_TYPE_NAMES
+            ),
             tol=_check_real(tol, "tol"),
             reg_covar=_check_real(reg_covar, "reg_covar"),
             max_iter=check_integer(max_iter, "max_iter", 0),
@@ -403,8 +448,9 @@ class FitOptions:
             means_init=means_init,
             precisions_init=precisions_init,
             on_degenerate=_check_choice(on_degenerate, "on_degenerate", ON_DEGENERATE_NAMES),
-            verbose=check_integer(int(verbose) if isinstance(verbose, bool) else verbose,
-                                  "verbose", 0),
+            verbose=check_integer(
+                int(verbose) if isinstance(verbose, bool) else verbose, "verbose", 0
+            ),
             verbose_interval=check_integer(verbose_interval, "verbose_interval", 1),
             persist=_check_persist(persist),
             n_jobs=check_n_jobs(n_jobs),
@@ -421,11 +467,14 @@ class FitOptions:
         k = self.n_components
         return dataclasses.replace(
             self,
-            weights_init=None if self.weights_init is None
+            weights_init=None
+            if self.weights_init is None
             else check_weights_init(self.weights_init, k),
-            means_init=None if self.means_init is None
+            means_init=None
+            if self.means_init is None
             else check_means_init(self.means_init, k, n_features),
-            precisions_init=None if self.precisions_init is None
+            precisions_init=None
+            if self.precisions_init is None
             else check_precisions_init(self.precisions_init, self.covariance_type, k, n_features),
         )
 
@@ -437,19 +486,23 @@ def check_candidates(n_components, covariance_types, criterion, criteria, option
         sizes = list(n_components)
     except TypeError:
         sizes = [n_components]
-    if not sizes or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1
-                        for n in sizes):
+    if not sizes or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in sizes
+    ):
         raise InvalidParameterError(
-            f"'n_components' must be a non-empty iterable of ints >= 1, got {n_components!r}.")
+            f"'n_components' must be a non-empty iterable of ints >= 1, got {n_components!r}."
+        )
     types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
     if not types or any(t not in COVARIANCE_TYPE_NAMES for t in types):
         raise InvalidParameterError(
             f"'covariance_types' must name some of "
-            f"{', '.join(map(repr, COVARIANCE_TYPE_NAMES))}; got {covariance_types!r}.")
+            f"{', '.join(map(repr, COVARIANCE_TYPE_NAMES))}; got {covariance_types!r}."
+        )
     for name in ("n_components", "covariance_type"):
         if name in options:
             raise InvalidParameterError(
-                f"Give {name!r} to select_n_components as the candidates to try, not as an option.")
+                f"Give {name!r} to select_n_components as the candidates to try, not as an option."
+            )
     return [int(n) for n in sizes], types
 
 
@@ -496,8 +549,9 @@ def check_sample_weight(sample_weight, n_samples, n_components):
         raise ValueError(
             f"sample_weight.shape == {weights.shape}, expected ({n_samples},): one weight per row."
         )
-    _check_weight_values(np.all(np.isfinite(weights)), np.any(weights < 0),
-                         np.count_nonzero(weights), n_components)
+    _check_weight_values(
+        np.all(np.isfinite(weights)), np.any(weights < 0), np.count_nonzero(weights), n_components
+    )
     return np.ascontiguousarray(weights)
 
 
@@ -507,8 +561,9 @@ def _check_weight_values(all_finite, any_negative, n_positive, n_components):
     if any_negative:
         raise ValueError("Negative values in sample_weight are not allowed.")
     if n_positive == 0:
-        raise ValueError("sample_weight is zero for every row: at least one weight must be "
-                         "non-zero.")
+        raise ValueError(
+            "sample_weight is zero for every row: at least one weight must be non-zero."
+        )
     if n_positive < n_components:
         raise ValueError(
             f"sample_weight gives {n_positive} row(s) a positive weight, fewer than "
@@ -537,7 +592,8 @@ def check_dask_sample_weight(sample_weight, X, n_components):
         )
     weights = sample_weight.astype(np.float64).rechunk((X.chunks[0],))
     all_finite, any_negative, n_positive, total = da.compute(
-        da.isfinite(weights).all(), (weights < 0).any(), da.count_nonzero(weights), weights.sum())
+        da.isfinite(weights).all(), (weights < 0).any(), da.count_nonzero(weights), weights.sum()
+    )
     _check_weight_values(all_finite, any_negative, int(n_positive), n_components)
     return weights, float(total)
 
@@ -567,7 +623,8 @@ def check_weights_init(weights, n_components):
         )
     if not np.allclose(abs(1.0 - weights.sum()), 0.0, atol=1e-8):
         raise ValueError(
-            f"The parameter 'weights' should be normalized, but got sum(weights) = {weights.sum():.5f}"
+            "The parameter 'weights' should be normalized, but got sum(weights) = "
+            f"{weights.sum():.5f}"
         )
     return weights
 
@@ -602,7 +659,8 @@ _PRECISIONS_INIT = {
 
 def check_precisions_init(precisions, covariance_type, n_components, n_features):
     shape, check = _PRECISIONS_INIT[covariance_type]
-    precisions = _as_float_array(precisions, f"{covariance_type} precision",
-                                 shape(n_components, n_features))
+    precisions = _as_float_array(
+        precisions, f"{covariance_type} precision", shape(n_components, n_features)
+    )
     check(precisions, covariance_type)
     return precisions

@@ -10,11 +10,13 @@ from .gaussian_mixture import GaussianMixture
 # The classic EM tutorial's mixture: three well-separated 2-D Gaussians.
 DEMO_WEIGHTS = np.array([0.3, 0.5, 0.2])
 DEMO_MEANS = np.array([[0.0, 0.0], [6.0, 2.0], [2.0, 7.0]])
-DEMO_COVARIANCES = np.array([
-    [[1.0, 0.5], [0.5, 1.0]],
-    [[1.5, -0.4], [-0.4, 0.8]],
-    [[0.6, 0.0], [0.0, 1.2]],
-])
+DEMO_COVARIANCES = np.array(
+    [
+        [[1.0, 0.5], [0.5, 1.0]],
+        [[1.5, -0.4], [-0.4, 0.8]],
+        [[0.6, 0.0], [0.0, 1.2]],
+    ]
+)
 
 
 def demo_data(n_samples, seed=0):
@@ -28,8 +30,9 @@ def demo_data(n_samples, seed=0):
 
 
 def _format(array):
-    return np.array2string(np.asarray(array), precision=4, suppress_small=True,
-                           separator=", ").replace("\n", "")
+    return np.array2string(
+        np.asarray(array), precision=4, suppress_small=True, separator=", "
+    ).replace("\n", "")
 
 
 def _print_component(label, weight, mean, covariance):
@@ -39,12 +42,15 @@ def _print_component(label, weight, mean, covariance):
 def _print_fit(title, X, model, seconds):
     order = np.argsort(model.means_[:, 0])  # a stable order to compare with the truth
     print(f"\n== {title}: {X.shape[0]:,} points, {X.shape[1]} features ==")
-    print(f"fitted in {seconds:.3f} s wall time, {model.n_iter_} iterations, "
-          f"converged: {model.converged_}, lower bound (mean log-likelihood): "
-          f"{model.lower_bound_:.6f}")
+    print(
+        f"fitted in {seconds:.3f} s wall time, {model.n_iter_} iterations, "
+        f"converged: {model.converged_}, lower bound (mean log-likelihood): "
+        f"{model.lower_bound_:.6f}"
+    )
     for rank, k in enumerate(order):
-        _print_component(f"component {rank}", model.weights_[k], model.means_[k],
-                         model.covariances_[k])
+        _print_component(
+            f"component {rank}", model.weights_[k], model.means_[k], model.covariances_[k]
+        )
 
 
 def demo(args):
@@ -83,8 +89,9 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="fit a 3-component 2-D mixture on built-in data")
     demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo_parser.add_argument("--large", type=int, default=1_000_000,
-                             help="size of the large sample (default 1,000,000)")
+    demo_parser.add_argument(
+        "--large", type=int, default=1_000_000, help="size of the large sample (default 1,000,000)"
+    )
     demo_parser.set_defaults(run=demo)
     cache_parser = commands.add_parser("cache", help="show or clear Numba's cache of the kernels")
     cache_parser.add_argument("action", choices=["info", "clear"])

@@ -31,17 +31,26 @@ def sklearn_compatible(cls):
     twin = _twins.get(cls)
     if twin is not None:
         return twin
-    if ("sklearn" not in sys.modules or cls.__name__ not in _SKLEARN_HOMES
-            or getattr(cls, "_fastgmm_class", None) is not None):  # cls is a twin already
+    if (
+        "sklearn" not in sys.modules
+        or cls.__name__ not in _SKLEARN_HOMES
+        or getattr(cls, "_fastgmm_class", None) is not None
+    ):  # cls is a twin already
         return cls
     try:
         theirs = getattr(importlib.import_module(_SKLEARN_HOMES[cls.__name__]), cls.__name__)
     except (ImportError, AttributeError):  # an old or partly imported scikit-learn
         return cls
-    twin = type(cls.__name__, (cls, theirs), {
-        "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
-        "_fastgmm_class": cls,
-    })
+    twin = type(
+        cls.__name__,
+        (cls, theirs),
+        {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+            "_fastgmm_class": cls,
+        },
+    )
     _twins[cls] = twin
     return twin
 

@@ -56,13 +56,13 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
     """
     _validation.check_n_samples(X, options.n_components)
     options = options.for_features(X.shape[1])
-    source = make_source(X, options.covariance, options.n_components, sample_weight,
-                         options.n_jobs)
+    source = make_source(X, options.covariance, options.n_components, sample_weight, options.n_jobs)
     source.prepare_fit(options.persist)
     run = fit_em(source, options, random_state, warm_start_from)
     if run.n_degenerate:
-        warnings.warn(_DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning,
-                      stacklevel=3)
+        warnings.warn(
+            _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=3
+        )
     if not run.converged and options.max_iter > 0:
         warnings.warn(_NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
     return run, source
@@ -183,14 +183,27 @@ class GaussianMixture:
 
     _estimator_type = "DensityEstimator"
 
-    def __init__(self, n_components: int = 1, *, covariance_type: CovarianceType = "full",
-                 tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100,
-                 n_init: int = 1, init_params: InitParams = "kmeans",
-                 weights_init: ArrayLike | None = None, means_init: ArrayLike | None = None,
-                 precisions_init: ArrayLike | None = None, random_state: RandomState = None,
-                 warm_start: bool = False, n_jobs: int | None = None,
-                 persist: Persist = "auto", on_degenerate: OnDegenerate = "reseed",
-                 verbose: int = 0, verbose_interval: int = 10) -> None:
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: CovarianceType = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: InitParams = "kmeans",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None,
+        warm_start: bool = False,
+        n_jobs: int | None = None,
+        persist: Persist = "auto",
+        on_degenerate: OnDegenerate = "reseed",
+        verbose: int = 0,
+        verbose_interval: int = 10,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -234,8 +247,11 @@ class GaussianMixture:
 
     def __repr__(self):
         defaults = inspect.signature(type(self).__init__).parameters
-        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
-                   if not _is_default(value, defaults[name].default)]
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if not _is_default(value, defaults[name].default)
+        ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_tags__(self):
@@ -245,7 +261,6 @@ class GaussianMixture:
         return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False))
 
     # -- fitting ----------------------------------------------------------------------------
-
 
     def fit(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> GaussianMixture:
         """Estimate the model parameters with EM.
@@ -299,10 +314,19 @@ class GaussianMixture:
                 f"means of shape {wanted[1]}. Set warm_start=False to start afresh."
             )
         parameters = MixtureParameters(
-            *(np.asarray(a, dtype=np.float64) for a in
-              (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)))
-        return EMRun(parameters, self.lower_bound_, list(self.lower_bounds_),
-                     self.n_iter_, self.converged_, self.n_degenerate_)
+            *(
+                np.asarray(a, dtype=np.float64)
+                for a in (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+            )
+        )
+        return EMRun(
+            parameters,
+            self.lower_bound_,
+            list(self.lower_bounds_),
+            self.n_iter_,
+            self.converged_,
+            self.n_degenerate_,
+        )
 
     def _set_fitted(self, run, covariance, dtype, n_features, feature_names):
         parameters = run.parameters
@@ -337,19 +361,22 @@ class GaussianMixture:
 
     def _fitted_parameters(self):
         """float64 ``(weights, means, precisions_cholesky)``, as the kernels take them."""
-        return tuple(np.asarray(a, dtype=np.float64)
-                     for a in (self.weights_, self.means_, self.precisions_cholesky_))
+        return tuple(
+            np.asarray(a, dtype=np.float64)
+            for a in (self.weights_, self.means_, self.precisions_cholesky_)
+        )
 
     def _checked_input(self, X):
         """The fitted covariance type's table entry, and ``X`` validated (``check_input``)
         for this fitted model's number of features; NotFittedError before ``fit``."""
         covariance = self._fitted_covariance()
-        _validation.check_feature_names(_validation.feature_names(X),
-                                        getattr(self, "feature_names_in_", None),
-                                        type(self).__name__)
+        _validation.check_feature_names(
+            _validation.feature_names(X),
+            getattr(self, "feature_names_in_", None),
+            type(self).__name__,
+        )
         X = _validation.check_input(X)
-        return covariance, _validation.check_n_features(X, self.n_features_in_,
-                                                        type(self).__name__)
+        return covariance, _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
 
     def _scoring_source(self, X, sample_weight=None):
         """The ``Source`` of ``X`` checked for this fitted model, and the checked ``n_jobs``."""
@@ -382,7 +409,7 @@ class GaussianMixture:
         return self._score_rows(X, "log_prob_norm", out)
 
     def score(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> float:
-        """Mean log-likelihood per row of ``X`` (higher is better), weighted if asked, as a float."""
+        """Mean log-likelihood per row of ``X`` (higher is better; weighted if asked), a float."""
         log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
         return log_likelihood / size
 
@@ -470,7 +497,9 @@ class GaussianMixture:
 def _is_default(value, default):
     if value is default:
         return True
-    return type(value) is type(default) and isinstance(value, (str, int, float)) and value == default
+    return (
+        type(value) is type(default) and isinstance(value, (str, int, float)) and value == default
+    )
 
 
 @dataclass(frozen=True)
@@ -507,13 +536,27 @@ class GaussianMixtureResult:
     n_degenerate: int
 
 
-def fit(X: Data, n_components: int = 1, *, covariance_type: CovarianceType = "full",
-        tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100, n_init: int = 1,
-        init_params: InitParams = "kmeans", weights_init: ArrayLike | None = None,
-        means_init: ArrayLike | None = None, precisions_init: ArrayLike | None = None,
-        random_state: RandomState = None, n_jobs: int | None = None, persist: Persist = "auto",
-        on_degenerate: OnDegenerate = "reseed", verbose: int = 0, verbose_interval: int = 10,
-        sample_weight: SampleWeight = None) -> GaussianMixtureResult:
+def fit(
+    X: Data,
+    n_components: int = 1,
+    *,
+    covariance_type: CovarianceType = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init_params: InitParams = "kmeans",
+    weights_init: ArrayLike | None = None,
+    means_init: ArrayLike | None = None,
+    precisions_init: ArrayLike | None = None,
+    random_state: RandomState = None,
+    n_jobs: int | None = None,
+    persist: Persist = "auto",
+    on_degenerate: OnDegenerate = "reseed",
+    verbose: int = 0,
+    verbose_interval: int = 10,
+    sample_weight: SampleWeight = None,
+) -> GaussianMixtureResult:
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
     Takes the options of :class:`GaussianMixture` (all but ``warm_start``) and
@@ -537,18 +580,30 @@ verbose_interval
     GaussianMixtureResult
     """
     options = FitOptions.checked(
-        n_components=n_components, covariance_type=covariance_type, tol=tol,
-        reg_covar=reg_covar, max_iter=max_iter, n_init=n_init, init_params=init_params,
-        weights_init=weights_init, means_init=means_init, precisions_init=precisions_init,
-        on_degenerate=on_degenerate, verbose=verbose, verbose_interval=verbose_interval,
-        persist=persist, n_jobs=n_jobs)
+        n_components=n_components,
+        covariance_type=covariance_type,
+        tol=tol,
+        reg_covar=reg_covar,
+        max_iter=max_iter,
+        n_init=n_init,
+        init_params=init_params,
+        weights_init=weights_init,
+        means_init=means_init,
+        precisions_init=precisions_init,
+        on_degenerate=on_degenerate,
+        verbose=verbose,
+        verbose_interval=verbose_interval,
+        persist=persist,
+        n_jobs=n_jobs,
+    )
     random_state = _validation.check_random_state(random_state)
     X = _validation.check_input(X, min_samples=2)
     with thread_limit(options.n_jobs):
         run, source = _fit_validated(X, options, random_state, sample_weight)
         parameters = run.parameters
         log_likelihood = source.total_log_likelihood(
-            parameters.weights, parameters.means, parameters.precisions_cholesky)
+            parameters.weights, parameters.means, parameters.precisions_cholesky
+        )
 
     def frozen(array):
         array = np.array(array, dtype=X.dtype)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _validation
@@ -64,22 +64,30 @@ class ModelSelection:
         return [asdict(candidate) for candidate in self.candidates]
 
     def __str__(self) -> str:
-        header = (f"{'components':>10}  {'covariance':<10}  {'BIC':>14}  {'AIC':>14}  "
-                  f"{'lower bound':>12}  {'iter':>4}  {'seconds':>8}")
+        header = (
+            f"{'components':>10}  {'covariance':<10}  {'BIC':>14}  {'AIC':>14}  "
+            f"{'lower bound':>12}  {'iter':>4}  {'seconds':>8}"
+        )
         lines = [header]
         for c in self.candidates:
             mark = "  <- best" if c is self.best else ""
-            lines.append(f"{c.n_components:>10}  {c.covariance_type:<10}  {c.bic:>14.6g}  "
-                         f"{c.aic:>14.6g}  {c.lower_bound:>12.6g}  {c.n_iter:>4}  "
-                         f"{c.seconds:>8.3f}{mark}")
+            lines.append(
+                f"{c.n_components:>10}  {c.covariance_type:<10}  {c.bic:>14.6g}  "
+                f"{c.aic:>14.6g}  {c.lower_bound:>12.6g}  {c.n_iter:>4}  "
+                f"{c.seconds:>8.3f}{mark}"
+            )
         return "\n".join(lines)
 
 
-def select_n_components(X: Data, n_components: Iterable[int] = range(1, 9), *,
-                        covariance_types: Iterable[CovarianceType] = ("full",),
-                        criterion: Literal["bic", "aic", "lower_bound"] = "bic",
-                        sample_weight: SampleWeight = None,
-                        **options: Any) -> ModelSelection:
+def select_n_components(
+    X: Data,
+    n_components: Iterable[int] = range(1, 9),
+    *,
+    covariance_types: Iterable[CovarianceType] = ("full",),
+    criterion: Literal["bic", "aic", "lower_bound"] = "bic",
+    sample_weight: SampleWeight = None,
+    **options: Any,
+) -> ModelSelection:
     """Fit one mixture per (covariance type, number of components) and keep the best.
 
     The classic recipe (Bishop 2006, section 10.2.4's comparison of model
@@ -112,8 +120,9 @@ def select_n_components(X: Data, n_components: Iterable[int] = range(1, 9), *,
     >>> print(selection)
     >>> model = selection.best_model
     """
-    sizes, types = _validation.check_candidates(n_components, covariance_types, criterion,
-                                                tuple(CRITERIA), options)
+    sizes, types = _validation.check_candidates(
+        n_components, covariance_types, criterion, tuple(CRITERIA), options
+    )
     X = _validation.check_data(X, min_samples=2)
     attribute, lower_is_better = CRITERIA[criterion]
     candidates, best, best_model = [], None, None
@@ -124,14 +133,21 @@ def select_n_components(X: Data, n_components: Iterable[int] = range(1, 9), *,
             model.fit(X, sample_weight=sample_weight)
             seconds = time.perf_counter() - start
             candidate = Candidate(
-                n_components=size, covariance_type=covariance_type,
+                n_components=size,
+                covariance_type=covariance_type,
                 bic=model.bic(X, sample_weight=sample_weight),
                 aic=model.aic(X, sample_weight=sample_weight),
-                lower_bound=model.lower_bound_, n_iter=model.n_iter_,
-                converged=model.converged_, seconds=seconds)
+                lower_bound=model.lower_bound_,
+                n_iter=model.n_iter_,
+                converged=model.converged_,
+                seconds=seconds,
+            )
             candidates.append(candidate)
             value = getattr(candidate, attribute)
-            if best is None or (value < getattr(best, attribute) if lower_is_better
-                                else value > getattr(best, attribute)):
+            if best is None or (
+                value < getattr(best, attribute)
+                if lower_is_better
+                else value > getattr(best, attribute)
+            ):
                 best, best_model = candidate, model
     return ModelSelection(criterion, tuple(candidates), best, best_model)

@@ -9,12 +9,15 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 
-def make_blobs(n_samples, n_features, n_components, seed=0, scale=5.0, dtype=np.float64,
-               return_centers=False):
-    """The benchmarks' data (benchmarks/README.md): Gaussian blobs with unit noise around random centres."""
+def make_blobs(
+    n_samples, n_features, n_components, seed=0, scale=5.0, dtype=np.float64, return_centers=False
+):
+    """The benchmarks' data (benchmarks/README.md): blobs, unit noise around random centres."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(scale=scale, size=(n_components, n_features))
-    X = centers[rng.integers(n_components, size=n_samples)] + rng.normal(size=(n_samples, n_features))
+    X = centers[rng.integers(n_components, size=n_samples)] + rng.normal(
+        size=(n_samples, n_features)
+    )
     return (X.astype(dtype), centers) if return_centers else X.astype(dtype)
 
 
@@ -35,10 +38,13 @@ def weighted_log_prob(X, weights, means, covariances, covariance_type):
     n_components, n_features = np.shape(means)
     dense = dense_covariances(covariances, covariance_type, n_components, n_features)
     X = np.asarray(X, dtype=np.float64)
-    return np.stack([
-        np.log(weights[k]) + multivariate_normal(means[k], dense[k]).logpdf(X).reshape(-1)
-        for k in range(n_components)
-    ], axis=1)
+    return np.stack(
+        [
+            np.log(weights[k]) + multivariate_normal(means[k], dense[k]).logpdf(X).reshape(-1)
+            for k in range(n_components)
+        ],
+        axis=1,
+    )
 
 
 def score_samples(X, weights, means, covariances, covariance_type):
@@ -57,10 +63,13 @@ def m_step(X, resp, covariance_type, reg_covar):
     n_samples, n_features = X.shape
     nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
     means = resp.T @ X / nk[:, None]
-    full = np.stack([
-        sum(resp[i, k] * np.outer(X[i] - means[k], X[i] - means[k]) for i in range(n_samples)) / nk[k]
-        for k in range(len(nk))
-    ])
+    full = np.stack(
+        [
+            sum(resp[i, k] * np.outer(X[i] - means[k], X[i] - means[k]) for i in range(n_samples))
+            / nk[k]
+            for k in range(len(nk))
+        ]
+    )
     eye = np.eye(n_features)
     covariances = {
         "full": lambda: full + reg_covar * eye,
@@ -129,6 +138,10 @@ def initial_parameters(covariance_type, n_components, n_features, seed, centers=
     rng = np.random.default_rng(seed)
     means = None if centers is None else centers + rng.normal(scale=0.5, size=centers.shape)
     weights, means, covariances = random_parameters(
-        rng, covariance_type, n_components, n_features, means=means)
-    return dict(weights_init=weights, means_init=means,
-                precisions_init=precisions(covariances, covariance_type))
+        rng, covariance_type, n_components, n_features, means=means
+    )
+    return dict(
+        weights_init=weights,
+        means_init=means,
+        precisions_init=precisions(covariances, covariance_type),
+    )

@@ -35,9 +35,14 @@ HELPER_LINE = "out_log_prob_norm[start + i] = row_stats[0, i]"
 
 def run_copy(package_parent):
     # cwd too: ``python -c`` puts the working directory (a checkout's fastgmm) first.
-    out = subprocess.run([sys.executable, "-c", SCORE, str(package_parent)], capture_output=True, text=True,
-                         cwd=package_parent, env={**os.environ, "PYTHONPATH": str(package_parent)},
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCORE, str(package_parent)],
+        capture_output=True,
+        text=True,
+        cwd=package_parent,
+        env={**os.environ, "PYTHONPATH": str(package_parent)},
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     scores, hits = out.stdout.rsplit("]", 1)
     return [float(v) for v in scores.strip("[ ").split(",")], int(hits)
@@ -46,8 +51,9 @@ def run_copy(package_parent):
 @pytest.mark.slow
 def test_editing_a_kernel_helper_recompiles_the_kernels_that_use_it(tmp_path):
     package = tmp_path / "fastgmm"
-    shutil.copytree(Path(fastgmm.__file__).parent, package,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(fastgmm.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
     before, hits = run_copy(tmp_path)  # compiles, and caches
     assert hits == 0
     again, hits = run_copy(tmp_path)  # unchanged sources: loaded from the cache

@@ -15,6 +15,10 @@ def test_demo_prints_the_fitted_mixture(capsys):
 
 
 def test_module_entry_point():
-    out = subprocess.run([sys.executable, "-m", "fastgmm", "demo", "--large", "5000"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "fastgmm", "demo", "--large", "5000"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "component 2: weight" in out

@@ -77,12 +77,18 @@ def run_script(body, layer="fastgmm's choice", timeout=TIMEOUT_SECONDS):
     ``(environment, code before import, _)`` tuple); its stdout, or a test failure."""
     environ, before_import, _ = LAYERS[layer] if isinstance(layer, str) else layer
     code = PRELUDE.format(before_import=before_import) + textwrap.dedent(body)
-    env = {key: value for key, value in os.environ.items()
-           if key not in _threads.USER_LAYER_VARIABLES}
+    env = {
+        key: value for key, value in os.environ.items() if key not in _threads.USER_LAYER_VARIABLES
+    }
     env.update(environ)
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -95,7 +101,8 @@ def run_script(body, layer="fastgmm's choice", timeout=TIMEOUT_SECONDS):
 
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_fork_pool_fits_after_the_parent_fitted(layer):
-    out = run_script("""
+    out = run_script(
+        """
         import multiprocessing
 
         if __name__ == "__main__":
@@ -104,13 +111,16 @@ def test_fork_pool_fits_after_the_parent_fitted(layer):
                 children = pool.map(fitted, range(4))
             assert all(same(a, b) for a, b in zip(parent, children))
             print(numba.threading_layer())
-    """, layer)
+    """,
+        layer,
+    )
     assert out.split() == [LAYERS[layer][2]]
 
 
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_four_threads_fitting_at_once_equal_the_same_fits_in_turn(layer):
-    out = run_script("""
+    out = run_script(
+        """
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
@@ -126,7 +136,9 @@ def test_four_threads_fitting_at_once_equal_the_same_fits_in_turn(layer):
             together = list(pool.map(fitted_together, range(8)))
         assert all(same(a, b) for a, b in zip(in_turn, together))
         print(numba.threading_layer())
-    """, layer)
+    """,
+        layer,
+    )
     assert out.split() == [LAYERS[layer][2]]
 
 
@@ -170,11 +182,16 @@ def test_dask_processes_scheduler():
     assert out.split() == ["ok"]
 
 
-@pytest.mark.parametrize("chosen", ["workqueue", "omp"])
+@pytest.mark.parametrize("chosen", ["workqueue", "omp", "tbb"])
 def test_a_layer_the_user_chose_is_kept(chosen):
-    """Set in the environment, or in numba.config before importing fastgmm."""
-    for layer in (({"NUMBA_THREADING_LAYER": chosen}, "", chosen),
-                  ({}, f"import numba\nnumba.config.THREADING_LAYER = {chosen!r}", chosen)):
+    """Set in the environment, or in numba.config before importing fastgmm; a pip-installed
+    TBB is found for a user's 'tbb' too."""
+    if chosen == "tbb" and not PIP_TBB:
+        pytest.skip("no pip-installed TBB here (the [test] extra installs one)")
+    for layer in (
+        ({"NUMBA_THREADING_LAYER": chosen}, "", chosen),
+        ({}, f"import numba\nnumba.config.THREADING_LAYER = {chosen!r}", chosen),
+    ):
         out = run_script("fitted(0)\nprint(numba.threading_layer())", layer)
         assert out.split() == [chosen]
 
@@ -183,23 +200,26 @@ def test_user_chose_layer():
     assert not _threads.user_chose_layer({}, "default")
     assert not _threads.user_chose_layer({"NUMBA_THREADING_LAYER": ""}, "DEFAULT")
     assert _threads.user_chose_layer({"NUMBA_THREADING_LAYER": "omp"}, "default")
-    assert _threads.user_chose_layer({"NUMBA_THREADING_LAYER_PRIORITY": "omp tbb workqueue"},
-                                     "default")
+    assert _threads.user_chose_layer(
+        {"NUMBA_THREADING_LAYER_PRIORITY": "omp tbb workqueue"}, "default"
+    )
     assert _threads.user_chose_layer({}, "workqueue")
 
 
 def test_tbb_library_candidates_are_in_the_environments_lib_folder():
     candidates = _threads.tbb_library_candidates(["/opt/env", "/opt/env", "/home/u/.local"])
     if sys.platform in ("linux", "darwin"):
-        assert candidates == [os.path.join("/opt/env", "lib", os.path.basename(candidates[0])),
-                              os.path.join("/home/u/.local", "lib",
-                                           os.path.basename(candidates[0]))]
+        assert candidates == [
+            os.path.join("/opt/env", "lib", os.path.basename(candidates[0])),
+            os.path.join("/home/u/.local", "lib", os.path.basename(candidates[0])),
+        ]
     else:
         assert candidates == []
 
 
-@pytest.mark.skipif(_threads._chosen_layer is None,
-                    reason="the test run chose its own Numba threading layer")
+@pytest.mark.skipif(
+    _threads._chosen_layer is None, reason="the test run chose its own Numba threading layer"
+)
 def test_this_process_runs_fastgmms_layer():
     fastgmm.fit(ref.make_blobs(5000, 2, 2), 2, random_state=0)
     assert numba.threading_layer() == LAYERS["fastgmm's choice"][2]

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-import _references as ref
 from fastgmm._covariance import COVARIANCE_TYPES, ILL_DEFINED_COVARIANCE, m_step, n_parameters
 from fastgmm._statistics import statistics_from_responsibilities
+
+import _references as ref
 
 TYPES = list(COVARIANCE_TYPES)
 
@@ -19,8 +20,9 @@ def test_m_step_from_responsibilities_matches_the_textbook(covariance_type):
     covariance = COVARIANCE_TYPES[covariance_type]
     # Any reference point gives the same answer: here a deliberately poor one.
     reference = np.full((4, 3), 7.0)
-    statistics = statistics_from_responsibilities(covariance, X, [(0, resp[:100]), (100, resp[100:])],
-                                                  reference)
+    statistics = statistics_from_responsibilities(
+        covariance, X, [(0, resp[:100]), (100, resp[100:])], reference
+    )
     weights, means, covariances = m_step(covariance, statistics, reg_covar=1e-4)
     expected = ref.m_step(X, resp, covariance_type, reg_covar=1e-4)
     for got, want in zip((weights, means, covariances), expected):
@@ -47,8 +49,12 @@ def test_precision_factors_round_trip(covariance_type):
     prec_chol = covariance.precisions_cholesky(covariances)
     precisions = covariance.precisions(prec_chol)
     assert_allclose(precisions, ref.precisions(covariances, covariance_type), rtol=1e-10)
-    assert_allclose(covariance.precisions_cholesky_from_precisions(precisions), prec_chol,
-                    rtol=1e-10, atol=1e-12)
+    assert_allclose(
+        covariance.precisions_cholesky_from_precisions(precisions),
+        prec_chol,
+        rtol=1e-10,
+        atol=1e-12,
+    )
     assert_allclose(covariance.covariances_from_precisions(precisions), covariances, rtol=1e-10)
     if prec_chol.ndim >= 2 and covariance_type in ("full", "tied"):
         assert_allclose(np.tril(prec_chol, -1), 0.0)  # upper-triangular, as sklearn
@@ -65,8 +71,9 @@ def test_singular_covariance_raises_sklearns_message():
 @pytest.mark.parametrize("covariance_type", TYPES)
 @pytest.mark.parametrize("n_components, n_features", [(1, 1), (3, 2), (5, 7)])
 def test_parameter_count(covariance_type, n_components, n_features):
-    assert n_parameters(COVARIANCE_TYPES[covariance_type], n_components, n_features) == \
-        ref.n_parameters(covariance_type, n_components, n_features)
+    assert n_parameters(
+        COVARIANCE_TYPES[covariance_type], n_components, n_features
+    ) == ref.n_parameters(covariance_type, n_components, n_features)
 
 
 def test_serial_cholesky_matches_scipy_and_flags_non_positive_definite():
@@ -81,7 +88,9 @@ def test_serial_cholesky_matches_scipy_and_flags_non_positive_definite():
     assert precisions_cholesky(covariances, out, failed) == 0
     assert not failed.any()
     for cov, got in zip(covariances, out):
-        expected = linalg.solve_triangular(linalg.cholesky(cov, lower=True), np.eye(6), lower=True).T
+        expected = linalg.solve_triangular(
+            linalg.cholesky(cov, lower=True), np.eye(6), lower=True
+        ).T
         assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
     covariances[2, 3, 3] = -1.0
     assert precisions_cholesky(covariances, out, failed) == 1

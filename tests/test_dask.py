@@ -16,8 +16,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 import fastgmm
 from fastgmm import GaussianMixture, InvalidParameterError, _dask, _sources
 
-import _references as ref
 import _helpers
+import _references as ref
 from _helpers import COVARIANCE_TYPES, FITTED
 
 da = pytest.importorskip("dask.array", reason="Dask is an optional extra (fastgmm[dask])")
@@ -35,30 +35,32 @@ def assert_same_fit(actual, desired, rtol=1e-10):
     """Equal to rounding: the chunks' statistics are added in another order than in memory."""
     for name in FITTED:
         desired_value = getattr(desired, name)
-        assert_allclose(getattr(actual, name), desired_value, rtol=rtol,
-                        atol=rtol * np.abs(desired_value).max())
+        assert_allclose(
+            getattr(actual, name), desired_value, rtol=rtol, atol=rtol * np.abs(desired_value).max()
+        )
     assert actual.n_iter_ == desired.n_iter_
     assert actual.lower_bound_ == pytest.approx(desired.lower_bound_, rel=rtol)
 
 
 @pytest.fixture(scope="module")
 def blobs():
-    X, centers = ref.make_blobs(N_SAMPLES, N_FEATURES, N_COMPONENTS, seed=11,
-                                return_centers=True)
+    X, centers = ref.make_blobs(N_SAMPLES, N_FEATURES, N_COMPONENTS, seed=11, return_centers=True)
     return X, centers
 
 
 def fit_options(covariance_type, centers):
-    start = ref.initial_parameters(covariance_type, N_COMPONENTS, N_FEATURES, seed=12,
-                                   centers=centers)
+    start = ref.initial_parameters(
+        covariance_type, N_COMPONENTS, N_FEATURES, seed=12, centers=centers
+    )
     return dict(covariance_type=covariance_type, max_iter=6, tol=0, **start)
 
 
 @pytest.fixture(scope="module")
 def cluster_client():
     """A LocalCluster of 2 worker processes (1 thread each) on 127.0.0.1."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=":0") as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
         with distributed.Client(cluster) as client:
             yield client
 
@@ -141,11 +143,13 @@ def test_dask_and_memory_map_initialise_on_the_same_row_sample(blobs, tmp_path, 
     monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", 800)
     X, _ = blobs
     np.save(tmp_path / "X.npy", X)
-    mapped = fit_quietly(np.load(tmp_path / "X.npy", mmap_mode="r"), random_state=4,
-                         init_params="k-means++")
+    mapped = fit_quietly(
+        np.load(tmp_path / "X.npy", mmap_mode="r"), random_state=4, init_params="k-means++"
+    )
     with dask.config.set(scheduler="threads"):
-        on_dask = fit_quietly(da.from_array(X, chunks=(1000, N_FEATURES)), random_state=4,
-                              init_params="k-means++")
+        on_dask = fit_quietly(
+            da.from_array(X, chunks=(1000, N_FEATURES)), random_state=4, init_params="k-means++"
+        )
     assert_same_fit(on_dask, mapped)
 
 
@@ -163,14 +167,16 @@ def test_sample_weight_as_numpy_or_dask_vector(blobs):
             on_dask = GaussianMixture(N_COMPONENTS, **options).fit(X_dask, sample_weight=given)
             assert_same_fit(on_dask, in_memory)
             assert on_dask.score(X_dask, sample_weight=given) == pytest.approx(
-                in_memory.score(X, sample_weight=weights), rel=1e-12)
+                in_memory.score(X, sample_weight=weights), rel=1e-12
+            )
 
 
 def test_fit_function_on_dask(blobs):
     X, _ = blobs
     with dask.config.set(scheduler="threads"):
-        result = fastgmm.fit(da.from_array(X, chunks=(1000, N_FEATURES)), N_COMPONENTS,
-                             random_state=0, persist=False)
+        result = fastgmm.fit(
+            da.from_array(X, chunks=(1000, N_FEATURES)), N_COMPONENTS, random_state=0, persist=False
+        )
     expected = fastgmm.fit(X, N_COMPONENTS, random_state=0)
     assert_allclose(result.means, expected.means, rtol=1e-10)
     assert result.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-12)
@@ -190,7 +196,9 @@ def test_non_finite_values_are_reported(blobs):
     X[4321, 2] = np.inf
     X_dask = da.from_array(X, chunks=(1000, N_FEATURES))
     with dask.config.set(scheduler="threads"):
-        with pytest.raises(ValueError, match=r"NaN or infinity in 1 of 6000 rows \(first at row 4321\)"):
+        with pytest.raises(
+            ValueError, match=r"NaN or infinity in 1 of 6000 rows \(first at row 4321\)"
+        ):
             GaussianMixture(N_COMPONENTS).fit(X_dask)
         model = fit_quietly(blobs[0], random_state=0)
         with pytest.raises(ValueError, match="NaN or infinity"):

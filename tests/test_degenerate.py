@@ -15,7 +15,6 @@ import _references as ref
 from _helpers import COVARIANCE_TYPES as TYPES
 
 
-
 def _degenerate_data():
     rng = np.random.default_rng(0)
     normal = rng.standard_normal((1000, 3))
@@ -34,10 +33,17 @@ DATA = _degenerate_data()
 # The cases where EM with reg_covar=0 meets a covariance that is not positive
 # definite (found with on_degenerate='raise'; each one fails without the repair).
 COLLAPSING = {
-    ("full", "identical rows"), ("full", "K equal to N"), ("full", "constant column"),
-    ("full", "500 copies of a point"), ("tied", "identical rows"), ("tied", "constant column"),
-    ("diag", "identical rows"), ("diag", "constant column"), ("diag", "500 copies of a point"),
-    ("spherical", "identical rows"), ("spherical", "500 copies of a point"),
+    ("full", "identical rows"),
+    ("full", "K equal to N"),
+    ("full", "constant column"),
+    ("full", "500 copies of a point"),
+    ("tied", "identical rows"),
+    ("tied", "constant column"),
+    ("diag", "identical rows"),
+    ("diag", "constant column"),
+    ("diag", "500 copies of a point"),
+    ("spherical", "identical rows"),
+    ("spherical", "500 copies of a point"),
 }
 
 
@@ -65,8 +71,9 @@ def _assert_finite_model(model, X):
 @pytest.mark.parametrize("reg_covar", [1e-6, 0.0])
 def test_degenerate_data_fits_by_default(covariance_type, name, reg_covar):
     X = DATA[name]
-    model, degenerate = _fit(X, _n_components(name), covariance_type=covariance_type,
-                             reg_covar=reg_covar)
+    model, degenerate = _fit(
+        X, _n_components(name), covariance_type=covariance_type, reg_covar=reg_covar
+    )
     _assert_finite_model(model, X)
     assert (model.n_degenerate_ > 0) == bool(degenerate)
     if reg_covar == 0.0 and (covariance_type, name) in COLLAPSING:
@@ -77,8 +84,13 @@ def test_degenerate_data_fits_by_default(covariance_type, name, reg_covar):
 @pytest.mark.parametrize("covariance_type, name", sorted(COLLAPSING))
 def test_strict_option_raises_sklearns_error(covariance_type, name):
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
-        GaussianMixture(_n_components(name), covariance_type=covariance_type, reg_covar=0.0,
-                        on_degenerate="raise", random_state=0).fit(DATA[name])
+        GaussianMixture(
+            _n_components(name),
+            covariance_type=covariance_type,
+            reg_covar=0.0,
+            on_degenerate="raise",
+            random_state=0,
+        ).fit(DATA[name])
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -86,14 +98,26 @@ def test_offset_and_scale_do_not_change_the_fit(covariance_type):
     # Centred accumulation: 1e8 + x is fitted as accurately as x, and 1e-8 x as x.
     X = ref.make_blobs(2000, 3, 2, seed=3)
     base, _ = _fit(X, 2, reg_covar=0.0, covariance_type=covariance_type)
-    shifted, _ = _fit(X + 1e8, 2, reg_covar=0.0, means_init=base.means_ + 1e8,
-                      weights_init=base.weights_, precisions_init=base.precisions_,
-                      covariance_type=covariance_type)
+    shifted, _ = _fit(
+        X + 1e8,
+        2,
+        reg_covar=0.0,
+        means_init=base.means_ + 1e8,
+        weights_init=base.weights_,
+        precisions_init=base.precisions_,
+        covariance_type=covariance_type,
+    )
     assert_allclose(shifted.means_ - 1e8, base.means_, atol=1e-6)
     assert_allclose(shifted.covariances_, base.covariances_, rtol=1e-6)
-    scaled, _ = _fit(X * 1e-8, 2, reg_covar=0.0, means_init=base.means_ * 1e-8,
-                     weights_init=base.weights_, precisions_init=base.precisions_ * 1e16,
-                     covariance_type=covariance_type)
+    scaled, _ = _fit(
+        X * 1e-8,
+        2,
+        reg_covar=0.0,
+        means_init=base.means_ * 1e-8,
+        weights_init=base.weights_,
+        precisions_init=base.precisions_ * 1e16,
+        covariance_type=covariance_type,
+    )
     assert_allclose(scaled.means_, base.means_ * 1e-8, rtol=1e-9)
     assert_allclose(scaled.covariances_, base.covariances_ * 1e-16, rtol=1e-9)
 
@@ -109,10 +133,18 @@ def test_float32_tiny_variance_around_a_large_mean():
     # Means within one float32 spacing at 1000 (they are returned as float32);
     # differences of values near 1000 are exact in float32 (Sterbenz), so the
     # covariances (~1e-6, 1e-12 of the squared mean) still get ~3 digits.
-    assert_allclose(single.means_[order[0]], double.means_[order[1]], rtol=0,
-                    atol=np.spacing(np.float32(1000.0)))
-    assert_allclose(single.covariances_[order[0]], double.covariances_[order[1]],
-                    rtol=0, atol=1e-3 * double.covariances_.max())
+    assert_allclose(
+        single.means_[order[0]],
+        double.means_[order[1]],
+        rtol=0,
+        atol=np.spacing(np.float32(1000.0)),
+    )
+    assert_allclose(
+        single.covariances_[order[0]],
+        double.covariances_[order[1]],
+        rtol=0,
+        atol=1e-3 * double.covariances_.max(),
+    )
 
 
 def test_empty_component_is_reseeded():

@@ -17,8 +17,15 @@ sklearn_mixture = pytest.importorskip("sklearn.mixture")  # a test dependency ([
 
 # (n_samples, n_features, n_components): D=1 and K=1 included.
 # The last shape spans several chunks of the kernels' grid (fastgmm._sources.n_chunks_for).
-SHAPES = [(400, 1, 1), (500, 1, 3), (800, 2, 3), (1000, 5, 4), (3000, 3, 2), (600, 8, 5),
-          (30_000, 3, 3)]
+SHAPES = [
+    (400, 1, 1),
+    (500, 1, 3),
+    (800, 2, 3),
+    (1000, 5, 4),
+    (3000, 3, 2),
+    (600, 8, 5),
+    (30_000, 3, 3),
+]
 
 
 def assert_close(actual, desired, rtol=1e-8):
@@ -40,12 +47,15 @@ FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_", "precisi
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "N%d-D%d-K%d" % s)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "N{}-D{}-K{}".format(*s))
 def test_agrees_with_sklearn_from_same_initial_parameters(covariance_type, shape):
     n_samples, n_features, n_components = shape
-    X, centers = ref.make_blobs(n_samples, n_features, n_components, seed=n_features,
-                                return_centers=True)
-    start = ref.initial_parameters(covariance_type, n_components, n_features, seed=1, centers=centers)
+    X, centers = ref.make_blobs(
+        n_samples, n_features, n_components, seed=n_features, return_centers=True
+    )
+    start = ref.initial_parameters(
+        covariance_type, n_components, n_features, seed=1, centers=centers
+    )
     options = dict(covariance_type=covariance_type, max_iter=8, tol=0.0, **start)
     ours, theirs = fit_both(X, n_components, **options)
     for name in FITTED:
@@ -59,16 +69,27 @@ def test_agrees_with_sklearn_from_same_initial_parameters(covariance_type, shape
     assert ours.score(X) == pytest.approx(theirs.score(X), rel=1e-8)
 
 
-SAME_START_CASES = [(c, i) for c in COVARIANCE_TYPES for i in ("random", "random_from_data")
-                    if (c, i) != ("tied", "random_from_data")]  # see the next test
+SAME_START_CASES = [
+    (c, i)
+    for c in COVARIANCE_TYPES
+    for i in ("random", "random_from_data")
+    if (c, i) != ("tied", "random_from_data")
+]  # see the next test
 
 
 @pytest.mark.parametrize("covariance_type, init_params", SAME_START_CASES)
 def test_same_random_state_gives_sklearns_start(covariance_type, init_params):
     # 'random' and 'random_from_data' draw from the RandomState exactly as sklearn.
     X = ref.make_blobs(700, 3, 3, seed=3)
-    ours, theirs = fit_both(X, 3, covariance_type=covariance_type, max_iter=5, tol=0.0,
-                            init_params=init_params, random_state=7)
+    ours, theirs = fit_both(
+        X,
+        3,
+        covariance_type=covariance_type,
+        max_iter=5,
+        tol=0.0,
+        init_params=init_params,
+        random_state=7,
+    )
     for name in FITTED:
         assert_close(getattr(ours, name), getattr(theirs, name), rtol=1e-7)
 
@@ -78,8 +99,14 @@ def test_tied_start_from_single_points_follows_the_responsibilities():
     # a start from single points gets a huge covariance there; here the start is
     # the M-step of those responsibilities (zero scatter), i.e. reg_covar * I.
     X = ref.make_blobs(300, 3, 3, seed=3)
-    model = GaussianMixture(3, covariance_type="tied", init_params="random_from_data",
-                            max_iter=0, reg_covar=1e-3, random_state=0).fit(X)
+    model = GaussianMixture(
+        3,
+        covariance_type="tied",
+        init_params="random_from_data",
+        max_iter=0,
+        reg_covar=1e-3,
+        random_state=0,
+    ).fit(X)
     assert_allclose(model.covariances_, 1e-3 * np.eye(3), rtol=1e-12, atol=1e-15)
     picked = np.random.RandomState(0).choice(300, size=3, replace=False)
     assert_allclose(model.means_, X[picked], rtol=1e-13)
@@ -98,13 +125,18 @@ def test_converges_like_sklearn_with_default_tol():
 def test_score_samples_is_a_mixture_of_scipy_logpdfs(covariance_type):
     X = ref.make_blobs(500, 3, 2, seed=2)
     model = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
-    expected = ref.score_samples(X, model.weights_, model.means_, model.covariances_, covariance_type)
+    expected = ref.score_samples(
+        X, model.weights_, model.means_, model.covariances_, covariance_type
+    )
     assert_allclose(model.score_samples(X), expected, rtol=1e-10)
     assert model.score(X) == pytest.approx(expected.mean(), rel=1e-10)
     resp = model.predict_proba(X)
     assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
-    assert_allclose(resp, ref.responsibilities(X, model.weights_, model.means_,
-                                               model.covariances_, covariance_type), atol=1e-10)
+    assert_allclose(
+        resp,
+        ref.responsibilities(X, model.weights_, model.means_, model.covariances_, covariance_type),
+        atol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -124,8 +156,14 @@ def test_log_likelihood_never_decreases(covariance_type):
     X = ref.make_blobs(1500, 3, 4, seed=6, scale=2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = GaussianMixture(4, covariance_type=covariance_type, max_iter=40, tol=0.0,
-                                init_params="random", random_state=0).fit(X)
+        model = GaussianMixture(
+            4,
+            covariance_type=covariance_type,
+            max_iter=40,
+            tol=0.0,
+            init_params="random",
+            random_state=0,
+        ).fit(X)
     steps = np.diff(model.lower_bounds_)
     assert len(steps) == 39
     assert np.all(steps >= -1e-12 * np.abs(model.lower_bounds_[1:]))
@@ -202,10 +240,18 @@ def test_convergence_warning_when_max_iter_is_reached():
 def test_sample_matches_the_mixture_moments(covariance_type):
     rng = np.random.default_rng(3)
     n_components, n_features = 3, 2
-    weights, means, covariances = ref.random_parameters(rng, covariance_type, n_components, n_features)
-    model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=0,
-                            max_iter=0, weights_init=weights, means_init=means,
-                            precisions_init=ref.precisions(covariances, covariance_type))
+    weights, means, covariances = ref.random_parameters(
+        rng, covariance_type, n_components, n_features
+    )
+    model = GaussianMixture(
+        n_components,
+        covariance_type=covariance_type,
+        random_state=0,
+        max_iter=0,
+        weights_init=weights,
+        means_init=means,
+        precisions_init=ref.precisions(covariances, covariance_type),
+    )
     model.fit(ref.make_blobs(50, n_features, n_components))
     X, labels = model.sample(200_000)
     assert X.shape == (200_000, n_features)
@@ -238,9 +284,12 @@ def test_bic_and_aic_use_the_parameter_count(covariance_type):
     X = ref.make_blobs(n_samples, n_features, n_components, seed=2)
     model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=0).fit(X)
     n_params = ref.n_parameters(covariance_type, n_components, n_features)
-    log_likelihood = ref.score_samples(X, model.weights_, model.means_, model.covariances_,
-                                       covariance_type).sum()
-    assert model.bic(X) == pytest.approx(-2 * log_likelihood + n_params * np.log(n_samples), rel=1e-10)
+    log_likelihood = ref.score_samples(
+        X, model.weights_, model.means_, model.covariances_, covariance_type
+    ).sum()
+    assert model.bic(X) == pytest.approx(
+        -2 * log_likelihood + n_params * np.log(n_samples), rel=1e-10
+    )
     assert model.aic(X) == pytest.approx(-2 * log_likelihood + 2 * n_params, rel=1e-10)
 
 
@@ -338,8 +387,9 @@ def test_max_iter_zero_keeps_the_initial_parameters():
 def test_verbose_reports_iterations_like_sklearn(capsys):
     X = ref.make_blobs(300, 2, 2, seed=3)
     with pytest.warns(ConvergenceWarning):
-        GaussianMixture(2, verbose=2, verbose_interval=1, max_iter=3, tol=0.0,
-                        random_state=0).fit(X)
+        GaussianMixture(2, verbose=2, verbose_interval=1, max_iter=3, tol=0.0, random_state=0).fit(
+            X
+        )
     out = capsys.readouterr().out
     assert "Initialization 0" in out
     assert out.count("  Iteration ") == 3 and "ll change" in out

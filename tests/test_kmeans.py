@@ -3,8 +3,9 @@
 import numpy as np
 from numpy.testing import assert_array_equal
 
-import _references as ref
 from fastgmm._kmeans import kmeans_labels, kmeans_plusplus_indices
+
+import _references as ref
 
 
 def test_kmeans_recovers_separated_blobs():

@@ -12,8 +12,9 @@ from fastgmm.cli import demo_data
 @pytest.fixture(scope="module")
 def tutorial():
     X, _ = demo_data(1000)
-    return X, fastgmm.select_n_components(X, range(1, 7), covariance_types=("full", "diag"),
-                                          random_state=0)
+    return X, fastgmm.select_n_components(
+        X, range(1, 7), covariance_types=("full", "diag"), random_state=0
+    )
 
 
 def test_bic_finds_the_three_tutorial_components(tutorial):
@@ -29,10 +30,14 @@ def test_bic_finds_the_three_tutorial_components(tutorial):
 def test_table_matches_separate_fits(tutorial):
     X, selection = tutorial
     for candidate in selection.candidates[::5]:
-        model = GaussianMixture(candidate.n_components, covariance_type=candidate.covariance_type,
-                                random_state=0).fit(X)
-        assert_allclose([candidate.bic, candidate.aic, candidate.lower_bound],
-                        [model.bic(X), model.aic(X), model.lower_bound_], rtol=1e-12)
+        model = GaussianMixture(
+            candidate.n_components, covariance_type=candidate.covariance_type, random_state=0
+        ).fit(X)
+        assert_allclose(
+            [candidate.bic, candidate.aic, candidate.lower_bound],
+            [model.bic(X), model.aic(X), model.lower_bound_],
+            rtol=1e-12,
+        )
         assert candidate.n_iter == model.n_iter_ and candidate.seconds > 0
 
 
@@ -40,8 +45,7 @@ def test_other_criteria_pick_their_optimum():
     X, _ = demo_data(500, seed=1)
     by_aic = fastgmm.select_n_components(X, [1, 2, 3, 4], criterion="aic", random_state=0)
     assert by_aic.best.aic == min(c.aic for c in by_aic.candidates)
-    by_bound = fastgmm.select_n_components(X, [1, 2, 3], criterion="lower_bound",
-                                           random_state=0)
+    by_bound = fastgmm.select_n_components(X, [1, 2, 3], criterion="lower_bound", random_state=0)
     assert by_bound.best.lower_bound == max(c.lower_bound for c in by_bound.candidates)
 
 
@@ -53,13 +57,16 @@ def test_sample_weight_reaches_every_fit():
     assert_allclose(selection.candidates[0].bic, model.bic(X, sample_weight=weights), rtol=1e-12)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(criterion="likelihood"), "'bic', 'aic', 'lower_bound'"),
-    (dict(n_components=[]), "non-empty iterable"),
-    (dict(n_components=[0, 2]), "ints >= 1"),
-    (dict(covariance_types=("full", "banana")), "'covariance_types'"),
-    (dict(covariance_type="full"), "not as an option"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(criterion="likelihood"), "'bic', 'aic', 'lower_bound'"),
+        (dict(n_components=[]), "non-empty iterable"),
+        (dict(n_components=[0, 2]), "ints >= 1"),
+        (dict(covariance_types=("full", "banana")), "'covariance_types'"),
+        (dict(covariance_type="full"), "not as an option"),
+    ],
+)
 def test_bad_arguments(arguments, message):
     X, _ = demo_data(50)
     with pytest.raises(InvalidParameterError, match=message):

@@ -14,11 +14,11 @@ from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 problems = st.tuples(
-    st.integers(min_value=30, max_value=400),         # n_samples
-    st.integers(min_value=1, max_value=5),            # n_features
-    st.integers(min_value=1, max_value=4),            # n_components
+    st.integers(min_value=30, max_value=400),  # n_samples
+    st.integers(min_value=1, max_value=5),  # n_features
+    st.integers(min_value=1, max_value=4),  # n_components
     st.sampled_from(COVARIANCE_TYPES),
-    st.integers(min_value=0, max_value=2**31 - 1),    # seed
+    st.integers(min_value=0, max_value=2**31 - 1),  # seed
 )
 
 
@@ -39,9 +39,11 @@ def _unit_start(X, n_components, covariance_type, rng):
         "diag": np.ones((n_components, n_features)),
         "spherical": np.ones(n_components),
     }
-    return dict(weights_init=np.full(n_components, 1.0 / n_components),
-                means_init=X[rng.choice(n_samples, n_components, replace=False)],
-                precisions_init=unit_precisions[covariance_type])
+    return dict(
+        weights_init=np.full(n_components, 1.0 / n_components),
+        means_init=X[rng.choice(n_samples, n_components, replace=False)],
+        precisions_init=unit_precisions[covariance_type],
+    )
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)  # no flaky CI
@@ -55,9 +57,16 @@ def test_em_invariants(problem):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            model = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=15,
-                                    tol=0.0, reg_covar=0.0, init_params="random",
-                                    on_degenerate="raise", random_state=seed % 1000).fit(X)
+            model = GaussianMixture(
+                n_components,
+                covariance_type=covariance_type,
+                max_iter=15,
+                tol=0.0,
+                reg_covar=0.0,
+                init_params="random",
+                on_degenerate="raise",
+                random_state=seed % 1000,
+            ).fit(X)
         except ValueError as error:  # a component collapsed: EM is undefined there
             assert "ill-defined empirical covariance" in str(error)
             assume(False)
@@ -93,8 +102,9 @@ def test_row_order_changes_parameters_only_within_rounding(problem):
 def test_float32_agrees_with_float64(problem):
     n_samples, n_features, n_components, covariance_type, seed = problem
     X = _data(n_samples, n_features, n_components, seed).astype(np.float32)
-    start = _unit_start(X.astype(np.float64), n_components, covariance_type,
-                        np.random.default_rng(seed))
+    start = _unit_start(
+        X.astype(np.float64), n_components, covariance_type, np.random.default_rng(seed)
+    )
     options = dict(covariance_type=covariance_type, max_iter=3, tol=0.0, reg_covar=1e-3, **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -103,8 +113,9 @@ def test_float32_agrees_with_float64(problem):
     # float32 tolerance, relative to the data's scale (means) and variances.
     scale = float(np.abs(X).max()) + 1.0
     np.testing.assert_allclose(single.means_, double.means_, rtol=0, atol=1e-4 * scale)
-    np.testing.assert_allclose(single.covariances_, double.covariances_, rtol=1e-3,
-                               atol=1e-4 * scale**2)
+    np.testing.assert_allclose(
+        single.covariances_, double.covariances_, rtol=1e-3, atol=1e-4 * scale**2
+    )
     np.testing.assert_allclose(single.lower_bounds_, double.lower_bounds_, rtol=1e-4, atol=1e-4)
 
 
@@ -114,13 +125,18 @@ def test_finite_output_for_finite_input_even_when_degenerate(problem, damage):
     n_samples, n_features, n_components, covariance_type, seed = problem
     X = _data(n_samples, n_features, n_components, seed)
     if damage & 1:
-        X[:, 0] = 3.0                       # a constant feature
+        X[:, 0] = 3.0  # a constant feature
     if damage & 2:
-        X[: n_samples // 2] = X[0]          # half the rows are one point
+        X[: n_samples // 2] = X[0]  # half the rows are one point
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = GaussianMixture(n_components, covariance_type=covariance_type, reg_covar=0.0,
-                                max_iter=20, random_state=seed % 1000).fit(X)
+        model = GaussianMixture(
+            n_components,
+            covariance_type=covariance_type,
+            reg_covar=0.0,
+            max_iter=20,
+            random_state=seed % 1000,
+        ).fit(X)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         assert np.all(np.isfinite(getattr(model, name))), name
     assert np.all(np.isfinite(model.score_samples(X)))

@@ -27,8 +27,9 @@ def test_bigger_than_memory_examples_run(tmp_path):
     for number, block in enumerate(blocks):
         script = tmp_path / f"example_{number}.py"
         script.write_text(block, encoding="utf-8")
-        completed = subprocess.run([sys.executable, str(script)], cwd=tmp_path,
-                                   capture_output=True, text=True, timeout=300)
+        completed = subprocess.run(
+            [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
         assert completed.returncode == 0, completed.stderr[-3000:]
     labels = np.load(tmp_path / "labels.npy")
     assert labels.shape == (1_000_000,) and set(np.unique(labels)) == set(range(8))

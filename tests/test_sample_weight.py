@@ -14,7 +14,6 @@ from _helpers import COVARIANCE_TYPES as TYPES
 from _helpers import fit_quietly as _quiet_fit
 
 
-
 def _weighted_and_repeated(seed=0, n_samples=400, n_features=3, n_components=3):
     X = ref.make_blobs(n_samples, n_features, n_components, seed=seed)
     counts = np.random.default_rng(seed).integers(0, 4, size=n_samples)
@@ -23,17 +22,22 @@ def _weighted_and_repeated(seed=0, n_samples=400, n_features=3, n_components=3):
 
 def _start(covariance_type, n_components, n_features, seed=1):
     rng = np.random.default_rng(seed)
-    weights, means, covariances = ref.random_parameters(rng, covariance_type, n_components,
-                                                        n_features)
-    return dict(weights_init=weights, means_init=means,
-                precisions_init=ref.precisions(covariances, covariance_type))
+    weights, means, covariances = ref.random_parameters(
+        rng, covariance_type, n_components, n_features
+    )
+    return dict(
+        weights_init=weights,
+        means_init=means,
+        precisions_init=ref.precisions(covariances, covariance_type),
+    )
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_integer_weights_equal_repeated_rows(covariance_type):
     X, counts, repeated = _weighted_and_repeated()
-    options = dict(covariance_type=covariance_type, max_iter=20, tol=0.0,
-                   **_start(covariance_type, 3, 3))
+    options = dict(
+        covariance_type=covariance_type, max_iter=20, tol=0.0, **_start(covariance_type, 3, 3)
+    )
     weighted = _quiet_fit(X, 3, counts, **options)
     expected = _quiet_fit(repeated, 3, **options)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
@@ -76,13 +80,16 @@ def test_weighted_kmeans_finds_the_repeated_rows_clusters():
     assert_allclose(weighted.means_[order[0]], expected.means_[order[1]], rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("sample_weight, message", [
-    (-np.ones(10), "Negative"),
-    (np.ones(9), "expected \\(10,\\)"),
-    (np.r_[np.ones(9), np.nan], "NaN or infinity"),
-    (np.r_[1.0, np.zeros(9)], "1 row\\(s\\) a positive weight, fewer than n_components = 2"),
-    (np.array(["a"] * 10), "real numbers"),
-])
+@pytest.mark.parametrize(
+    "sample_weight, message",
+    [
+        (-np.ones(10), "Negative"),
+        (np.ones(9), "expected \\(10,\\)"),
+        (np.r_[np.ones(9), np.nan], "NaN or infinity"),
+        (np.r_[1.0, np.zeros(9)], "1 row\\(s\\) a positive weight, fewer than n_components = 2"),
+        (np.array(["a"] * 10), "real numbers"),
+    ],
+)
 def test_bad_sample_weight(sample_weight, message):
     with pytest.raises(ValueError, match=message):
         GaussianMixture(2).fit(ref.make_blobs(10, 2, 2), sample_weight=sample_weight)

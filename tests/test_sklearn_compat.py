@@ -46,17 +46,19 @@ def test_pipeline_and_grid_search_select_the_true_number_of_components():
     X = ref.make_blobs(600, 2, 3, seed=2, scale=6.0)
     pipeline = make_pipeline(StandardScaler(), GaussianMixture(random_state=0))
     pipeline.fit(X)
-    assert pipeline.score(X) == pytest.approx(
-        pipeline[-1].score(pipeline[0].transform(X)))
-    search = GridSearchCV(GaussianMixture(random_state=0),
-                          {"n_components": [1, 2, 3], "covariance_type": ["full", "spherical"]},
-                          cv=3)
+    assert pipeline.score(X) == pytest.approx(pipeline[-1].score(pipeline[0].transform(X)))
+    search = GridSearchCV(
+        GaussianMixture(random_state=0),
+        {"n_components": [1, 2, 3], "covariance_type": ["full", "spherical"]},
+        cv=3,
+    )
     search.fit(X)
     assert search.best_params_["n_components"] == 3
     assert isinstance(search.best_estimator_, GaussianMixture)
 
 
 # -- scikit-learn's exception and warning classes ------------------------------------------
+
 
 def test_errors_and_warnings_are_also_sklearns_once_sklearn_is_imported():
     from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
@@ -112,13 +114,16 @@ print('sklearn' in sys.modules)
 def test_weights_init_range_error_uses_sklearns_wording():
     """scikit-learn's test_check_weights matches this text (its two labels are swapped)."""
     weights = np.array([0.5, 1.25])
-    expected = re.escape("The parameter 'weights' should be in the range [0, 1], but got max "
-                         f"value {np.min(weights):.5f}, min value {np.max(weights):.5f}")
+    expected = re.escape(
+        "The parameter 'weights' should be in the range [0, 1], but got max "
+        f"value {np.min(weights):.5f}, min value {np.max(weights):.5f}"
+    )
     with pytest.raises(ValueError, match=expected):
         GaussianMixture(2, weights_init=weights).fit(X_SMALL)
 
 
 # -- feature names -------------------------------------------------------------------------
+
 
 class Columns:
     """A minimal table with a ``columns`` attribute (as pandas and polars DataFrames have)."""
@@ -138,8 +143,10 @@ def test_feature_names_are_kept_and_checked(make_table):
         def table(values, columns):
             return pd.DataFrame(values, columns=columns)
     else:
+
         def table(values, columns):
             return Columns(values, list(columns))
+
     names = ["height", "weight", "age"]
     X = ref.make_blobs(300, 3, 2, seed=4)
     model = GaussianMixture(2, random_state=0).fit(table(X, names))
@@ -152,15 +159,21 @@ def test_feature_names_are_kept_and_checked(make_table):
 
     with pytest.raises(ValueError, match="Feature names must be in the same order"):
         model.predict(table(X[:, [1, 0, 2]], ["weight", "height", "age"]))
-    with pytest.raises(ValueError, match="unseen at fit time:\n- size\n.*"
-                                         "seen at fit time, yet now missing:\n- age"):
+    with pytest.raises(
+        ValueError, match="unseen at fit time:\n- size\n.*seen at fit time, yet now missing:\n- age"
+    ):
         model.score(table(X, ["height", "weight", "size"]))
-    with pytest.warns(UserWarning, match="X does not have valid feature names, but "
-                                         "GaussianMixture was fitted with feature names") as w:
+    with pytest.warns(
+        UserWarning,
+        match="X does not have valid feature names, but "
+        "GaussianMixture was fitted with feature names",
+    ) as w:
         model.predict_proba(X)
     assert w[0].filename == __file__  # attributed to the caller
-    with pytest.warns(UserWarning, match="X has feature names, but GaussianMixture was "
-                                         "fitted without feature names") as w:
+    with pytest.warns(
+        UserWarning,
+        match="X has feature names, but GaussianMixture was fitted without feature names",
+    ) as w:
         plain.score(table(X, names))
     assert w[0].filename == __file__
     refitted = model.fit(X)  # a fit without names forgets the old ones
@@ -171,8 +184,9 @@ def test_non_string_and_mixed_feature_names():
     X = ref.make_blobs(100, 2, 2)
     model = GaussianMixture(2, random_state=0).fit(Columns(X, [0, 1]))
     assert not hasattr(model, "feature_names_in_")  # integer names are not feature names
-    with pytest.raises(TypeError, match="Feature names are only supported if all input "
-                                        "features have string names"):
+    with pytest.raises(
+        TypeError, match="Feature names are only supported if all input features have string names"
+    ):
         GaussianMixture(2).fit(Columns(X, ["a", 1]))
 
 
@@ -201,7 +215,12 @@ check_array_api_input("GaussianMixture", GaussianMixture(random_state=0),
                       array_namespace="numpy", expect_only_array_outputs=False)
 print("passed")
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "SCIPY_ARRAY_API": "1"}, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCIPY_ARRAY_API": "1"},
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[-1] == "passed"

@@ -13,10 +13,8 @@ from fastgmm._covariance import COVARIANCE_TYPES as COVARIANCE_TYPES_TABLE
 from fastgmm._sources import row_sample
 
 import _references as ref
-from _helpers import COVARIANCE_TYPES, FITTED, fit_quietly
-
 import workloads  # benchmarks/workloads.py: data files and memory samplers
-
+from _helpers import COVARIANCE_TYPES, FITTED, fit_quietly
 
 
 def save_npy(tmp_path, X, name="X.npy"):
@@ -86,8 +84,15 @@ def test_predictions_are_written_into_output_memory_maps(tmp_path):
         assert_array_equal(np.load(tmp_path / f"{method}.npy"), getattr(model, method)(X))
 
 
-@pytest.mark.parametrize("out", [np.empty(10, dtype=np.int64), np.empty(3000, dtype=np.int32),
-                                 np.empty((3000, 1), dtype=np.int64), [0] * 3000])
+@pytest.mark.parametrize(
+    "out",
+    [
+        np.empty(10, dtype=np.int64),
+        np.empty(3000, dtype=np.int32),
+        np.empty((3000, 1), dtype=np.int64),
+        [0] * 3000,
+    ],
+)
 def test_unusable_out_is_rejected(out):
     X = ref.make_blobs(3000, 2, 2, seed=5)
     model = fit_quietly(X, 2, random_state=0)
@@ -104,10 +109,13 @@ def test_read_only_out_is_rejected():
         model.score_samples(X, out=out)
 
 
-@pytest.mark.parametrize("stored, problem", [
-    (np.arange(40, dtype=np.int16).reshape(20, 2), "dtype int16"),
-    (np.asfortranarray(np.ones((20, 2))), "dtype float64 in non-C order"),
-])
+@pytest.mark.parametrize(
+    "stored, problem",
+    [
+        (np.arange(40, dtype=np.int16).reshape(20, 2), "dtype int16"),
+        (np.asfortranarray(np.ones((20, 2))), "dtype float64 in non-C order"),
+    ],
+)
 def test_memory_mapped_data_that_would_be_copied_is_rejected(tmp_path, stored, problem):
     path = save_npy(tmp_path, stored)
     with pytest.raises(ValueError, match=f"memory-mapped with {problem}"):
@@ -117,7 +125,9 @@ def test_memory_mapped_data_that_would_be_copied_is_rejected(tmp_path, stored, p
 def test_non_finite_memory_mapped_rows_are_reported(tmp_path):
     X = ref.make_blobs(200_000, 2, 2, seed=6)
     X[150_001, 1] = np.nan
-    with pytest.raises(ValueError, match=r"NaN or infinity in 1 of 200000 rows \(first at row 150001\)"):
+    with pytest.raises(
+        ValueError, match=r"NaN or infinity in 1 of 200000 rows \(first at row 150001\)"
+    ):
         GaussianMixture(2).fit(save_npy(tmp_path, X))
 
 
@@ -144,9 +154,11 @@ def test_fit_function_and_scores_on_a_path(tmp_path):
 
 # -- the memory bound: fitting a 10M x 16 float32 file --------------------------
 
+
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"),
-                    reason="RssAnon is read from Linux's /proc/self/status")
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/status"), reason="RssAnon is read from Linux's /proc/self/status"
+)
 def test_fitting_a_memory_mapped_file_keeps_anonymous_memory_under_a_tenth_of_the_data(tmp_path):
     n_samples, n_features, n_components = 10_000_000, 16, 8
     if shutil.disk_usage(tmp_path).free < 3 * n_samples * n_features * 4:
@@ -154,8 +166,9 @@ def test_fitting_a_memory_mapped_file_keeps_anonymous_memory_under_a_tenth_of_th
     path = tmp_path / "big.npy"
     workloads.write_data_file(path, n_samples, n_features, n_components, np.float32)
     # In a fresh process, every buffer of 64 kB or more mapped afresh (see workloads.py).
-    growth = workloads.memmap_fit_rss_anon(path, n_components, "full", init_params="kmeans",
-                                           max_iter=2)
+    growth = workloads.memmap_fit_rss_anon(
+        path, n_components, "full", init_params="kmeans", max_iter=2
+    )
     data_bytes = n_samples * n_features * 4
     assert 0 < growth < 0.1 * data_bytes, (growth, data_bytes)
 
@@ -163,8 +176,11 @@ def test_fitting_a_memory_mapped_file_keeps_anonymous_memory_under_a_tenth_of_th
 def test_every_source_implements_the_source_protocol():
     from fastgmm._dask import DaskSource
 
-    methods = [name for name, value in vars(_sources.Source).items()
-               if callable(value) and not name.startswith("_")]
+    methods = [
+        name
+        for name, value in vars(_sources.Source).items()
+        if callable(value) and not name.startswith("_")
+    ]
     assert {"statistics", "score_rows", "total_log_likelihood", "prepare_fit"} <= set(methods)
     for source_class in (_sources.ArraySource, DaskSource):
         assert all(callable(getattr(source_class, name, None)) for name in methods), source_class

@@ -39,8 +39,16 @@ def run_mypy(tmp_path, code):
     path = tmp_path / "user_code.py"
     path.write_text(textwrap.dedent(code))
     stdout, stderr, status = mypy_api.run(
-        [str(path), "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
-         "--python-executable", sys.executable, "--no-error-summary"])
+        [
+            str(path),
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--python-executable",
+            sys.executable,
+            "--no-error-summary",
+        ]
+    )
     return stdout + stderr, status
 
 
@@ -56,7 +64,9 @@ def test_mypy_accepts_correct_use(tmp_path):
 def test_mypy_flags_wrong_arguments(tmp_path):
     output, status = run_mypy(tmp_path, BAD)
     assert status == 1
-    flagged = sorted({int(line.split(":")[1]) for line in output.splitlines() if ": error:" in line})
+    flagged = sorted(
+        {int(line.split(":")[1]) for line in output.splitlines() if ": error:" in line}
+    )
     assert flagged == [5, 6, 7, 8], output
 
 

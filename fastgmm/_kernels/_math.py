@@ -90,7 +90,7 @@ def log_positive(x):
 
 @njit(**_MATH_OPTIONS)
 def exp_nonpositive(x):
-    """exp(x) for x <= 0 (and -inf), within 2 ulp of ``np.exp`` (see ``_MATH_OPTIONS``); NaN stays NaN.
+    """exp(x) for x <= 0 (and -inf), within 2 ulp of ``np.exp`` (``_MATH_OPTIONS``); NaN stays NaN.
 
     x = n ln2 + r with |r| <= ln2 / 2, exp(x) = 2^n exp(r), and exp(r) by its
     Taylor series to r^12 (truncation error < 3e-17 relative).

@@ -68,8 +68,18 @@ def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def statistics(X, sample_weight, means, precisions_cholesky, log_const, n_chunks,
-               resp_sum, sum_diff, sum_sq, log_likelihood):
+def statistics(
+    X,
+    sample_weight,
+    means,
+    precisions_cholesky,
+    log_const,
+    n_chunks,
+    resp_sum,
+    sum_diff,
+    sum_sq,
+    log_likelihood,
+):
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
 
     ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
@@ -82,29 +92,36 @@ def statistics(X, sample_weight, means, precisions_cholesky, log_const, n_chunks
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
         x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components)
+            X, n_components
+        )
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
-                            mahalanobis, log_prob)
+            _log_prob_block(
+                x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
+            )
             log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
             _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def score(X, means, precisions_cholesky, log_const, n_chunks,
-          out_log_prob_norm, out_resp, out_labels):
+def score(
+    X, means, precisions_cholesky, log_const, n_chunks, out_log_prob_norm, out_resp, out_labels
+):
     """Per-row log p(x), responsibilities and/or labels, block by block."""
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
         x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components)
+            X, n_components
+        )
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const,
-                            mahalanobis, log_prob)
-            write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
+            _log_prob_block(
+                x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
+            )
+            write_scores(
+                log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels
+            )

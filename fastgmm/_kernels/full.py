@@ -39,8 +39,9 @@ GATHER_PAD = 16
 
 
 @njit(**NJIT_OPTIONS)
-def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
-                    diff_t, y, y_next, mahalanobis, log_prob):
+def _log_prob_block(
+    x_t, n_rows, means, precisions_cholesky_t, log_const, diff_t, y, y_next, mahalanobis, log_prob
+):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)`` for the block's rows.
 
     With y = (x - mu) U and Lambda = U U^T:
@@ -67,10 +68,19 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
             for q in range(n_quads):
                 a = 4 * q
                 c0, c1, c2, c3 = lower[j, a], lower[j, a + 1], lower[j, a + 2], lower[j, a + 3]
-                e0, e1, e2, e3 = (lower[j1, a], lower[j1, a + 1], lower[j1, a + 2],
-                                  lower[j1, a + 3])
+                e0, e1, e2, e3 = (
+                    lower[j1, a],
+                    lower[j1, a + 1],
+                    lower[j1, a + 2],
+                    lower[j1, a + 3],
+                )
                 for i in range(n_rows):
-                    d0, d1, d2, d3 = diff_t[a, i], diff_t[a + 1, i], diff_t[a + 2, i], diff_t[a + 3, i]
+                    d0, d1, d2, d3 = (
+                        diff_t[a, i],
+                        diff_t[a + 1, i],
+                        diff_t[a + 2, i],
+                        diff_t[a + 3, i],
+                    )
                     y[i] += c0 * d0 + c1 * d1 + c2 * d2 + c3 * d3
                     y_next[i] += e0 * d0 + e1 * d1 + e2 * d2 + e3 * d3
             for a in range(4 * n_quads, n_terms):
@@ -91,8 +101,7 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
 
 
 @njit(**NJIT_OPTIONS)
-def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows,
-                      resp_sum, sum_diff, sum_sq):
+def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows, resp_sum, sum_diff, sum_sq):
     """Add the block's centred zeroth, first and second moments to the accumulators.
 
     Per component, only the rows of non-negligible responsibility enter the
@@ -203,8 +212,18 @@ def _add_tile(left, right, n_rows, a, b, out):
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chunks,
-               resp_sum, sum_diff, sum_sq, log_likelihood):
+def statistics(
+    X,
+    sample_weight,
+    means,
+    precisions_cholesky_t,
+    log_const,
+    n_chunks,
+    resp_sum,
+    sum_diff,
+    sum_sq,
+    log_likelihood,
+):
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
 
     ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
@@ -217,30 +236,65 @@ def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chun
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
         x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components)
+            X, n_components
+        )
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
-                            diff_t, y[0], y[1], mahalanobis, log_prob)
+            _log_prob_block(
+                x_t,
+                n_rows,
+                means,
+                precisions_cholesky_t,
+                log_const,
+                diff_t,
+                y[0],
+                y[1],
+                mahalanobis,
+                log_prob,
+            )
             log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
-            _accumulate_block(x_t, n_rows, means, log_prob, diff_t, weighted, rows,
-                              resp_sum[c], sum_diff[c], sum_sq[c])
+            _accumulate_block(
+                x_t,
+                n_rows,
+                means,
+                log_prob,
+                diff_t,
+                weighted,
+                rows,
+                resp_sum[c],
+                sum_diff[c],
+                sum_sq[c],
+            )
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def score(X, means, precisions_cholesky_t, log_const, n_chunks,
-          out_log_prob_norm, out_resp, out_labels):
+def score(
+    X, means, precisions_cholesky_t, log_const, n_chunks, out_log_prob_norm, out_resp, out_labels
+):
     """Per-row log p(x), responsibilities and/or labels, block by block."""
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
         x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components)
+            X, n_components
+        )
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(x_t, n_rows, means, precisions_cholesky_t, log_const,
-                            diff_t, y[0], y[1], mahalanobis, log_prob)
-            write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
+            _log_prob_block(
+                x_t,
+                n_rows,
+                means,
+                precisions_cholesky_t,
+                log_const,
+                diff_t,
+                y[0],
+                y[1],
+                mahalanobis,
+                log_prob,
+            )
+            write_scores(
+                log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels
+            )

@@ -44,7 +44,8 @@ def precisions_cholesky(covariances, out, failed):
 
 @njit(**NJIT_OPTIONS)
 def _cholesky_lower(matrix, lower):
-    """Cholesky-Banachiewicz, row by row, into ``lower``; True if ``matrix`` is not positive definite."""
+    """Cholesky-Banachiewicz, row by row, into ``lower``; True if ``matrix`` is not positive
+    definite."""
     n_features = matrix.shape[0]
     for i in range(n_features):
         for j in range(i + 1):

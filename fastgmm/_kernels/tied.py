@@ -46,8 +46,9 @@ def _projected_means(means, lower):
 
 
 @njit(**NJIT_OPTIONS)
-def _log_prob_block(x_t, n_rows, means, lower, projected, log_const, diff_t, z_t,
-                    mahalanobis, log_prob):
+def _log_prob_block(
+    x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
+):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma)``; leaves x - mu_0 in ``diff_t``."""
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
@@ -75,7 +76,8 @@ def _log_prob_block(x_t, n_rows, means, lower, projected, log_const, diff_t, z_t
 
 @njit(**NJIT_OPTIONS)
 def _accumulate_block(diff_t, n_rows, resp, row_weight, weighted, resp_sum, sum_diff, sum_sq):
-    """Add sum_i q_ik, sum_i q_ik (x_i - c) and the pooled sum_i (sum_k q_ik)(x_i - c)(x_i - c)^T."""
+    """Add sum_i q_ik, sum_i q_ik (x_i - c), and the pooled sum_i (sum_k q_ik)(x_i - c)(x_i - c)^T
+    (its lower triangle)."""
     n_components = resp.shape[0]
     n_features = diff_t.shape[0]
     zero = diff_t.dtype.type(0)
@@ -102,8 +104,18 @@ def _accumulate_block(diff_t, n_rows, resp, row_weight, weighted, resp_sum, sum_
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chunks,
-               resp_sum, sum_diff, sum_sq, log_likelihood):
+def statistics(
+    X,
+    sample_weight,
+    means,
+    precisions_cholesky_t,
+    log_const,
+    n_chunks,
+    resp_sum,
+    sum_diff,
+    sum_sq,
+    log_likelihood,
+):
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
 
     Moments are about c = ``means[0]`` (``sum_sq[c]`` is a single D x D lower
@@ -119,35 +131,49 @@ def statistics(X, sample_weight, means, precisions_cholesky_t, log_const, n_chun
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
         x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components)
+            X, n_components
+        )
         z_t = np.empty_like(x_t)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(x_t, n_rows, means, lower, projected, log_const, diff_t, z_t,
-                            mahalanobis, log_prob)
+            _log_prob_block(
+                x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
+            )
             log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
-            _accumulate_block(diff_t, n_rows, log_prob, row_stats[1], weighted,
-                              resp_sum[c], sum_diff[c], sum_sq[c])
+            _accumulate_block(
+                diff_t,
+                n_rows,
+                log_prob,
+                row_stats[1],
+                weighted,
+                resp_sum[c],
+                sum_diff[c],
+                sum_sq[c],
+            )
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def score(X, means, precisions_cholesky_t, log_const, n_chunks,
-          out_log_prob_norm, out_resp, out_labels):
+def score(
+    X, means, precisions_cholesky_t, log_const, n_chunks, out_log_prob_norm, out_resp, out_labels
+):
     """Per-row log p(x), responsibilities and/or labels, block by block."""
     n_samples, n_components = X.shape[0], means.shape[0]
     lower = precisions_cholesky_t[0]
     projected = _projected_means(means, lower)
     for c in prange(n_chunks):
         x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components)
+            X, n_components
+        )
         z_t = np.empty_like(x_t)
         first, last = chunk_bounds(n_samples, n_chunks, c)
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(x_t, n_rows, means, lower, projected, log_const, diff_t, z_t,
-                            mahalanobis, log_prob)
-            write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp,
-                         out_labels)
+            _log_prob_block(
+                x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
+            )
+            write_scores(
+                log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels
+            )

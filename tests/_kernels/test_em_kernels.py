@@ -9,18 +9,22 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-import _references as ref
 from fastgmm._covariance import COVARIANCE_TYPES, m_step
 from fastgmm._sources import ArraySource, score_rows
+
+import _references as ref
 
 TYPES = list(COVARIANCE_TYPES)
 
 
-def setup_problem(covariance_type, n_samples=3000, n_features=4, n_components=3, seed=0,
-                  dtype=np.float64):
+def setup_problem(
+    covariance_type, n_samples=3000, n_features=4, n_components=3, seed=0, dtype=np.float64
+):
     rng = np.random.default_rng(seed)
     X = ref.make_blobs(n_samples, n_features, n_components, seed=seed, scale=2.0, dtype=dtype)
-    weights, means, covariances = ref.random_parameters(rng, covariance_type, n_components, n_features)
+    weights, means, covariances = ref.random_parameters(
+        rng, covariance_type, n_components, n_features
+    )
     covariance = COVARIANCE_TYPES[covariance_type]
     return X, covariance, weights, means, covariances, covariance.precisions_cholesky(covariances)
 
@@ -28,13 +32,16 @@ def setup_problem(covariance_type, n_samples=3000, n_features=4, n_components=3,
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_one_em_step_matches_the_reference(covariance_type, dtype, rtol):
-    X, covariance, weights, means, covariances, prec_chol = setup_problem(covariance_type, dtype=dtype)
+    X, covariance, weights, means, covariances, prec_chol = setup_problem(
+        covariance_type, dtype=dtype
+    )
     source = ArraySource(X, covariance, len(weights))
     statistics = source.statistics(weights, means, prec_chol)
     new_weights, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
 
     expected_ll, (exp_weights, exp_means, exp_covariances) = ref.em_step(
-        X.astype(np.float64), weights, means, covariances, covariance_type, reg_covar=1e-6)
+        X.astype(np.float64), weights, means, covariances, covariance_type, reg_covar=1e-6
+    )
     assert statistics.log_likelihood == pytest.approx(expected_ll, rel=rtol)
     assert_allclose(statistics.resp_sum, exp_weights * len(X), rtol=rtol)
     assert_allclose(new_weights, exp_weights, rtol=rtol)
@@ -46,12 +53,15 @@ def test_one_em_step_matches_the_reference(covariance_type, dtype, rtol):
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_score_rows_matches_scipy(covariance_type, dtype, rtol):
     X, covariance, weights, means, covariances, prec_chol = setup_problem(
-        covariance_type, n_samples=1000, dtype=dtype, seed=1)
-    log_prob, resp, labels = score_rows(covariance, X, weights, means, prec_chol,
-                                        log_prob_norm=True, resp=True, labels=True)
+        covariance_type, n_samples=1000, dtype=dtype, seed=1
+    )
+    log_prob, resp, labels = score_rows(
+        covariance, X, weights, means, prec_chol, log_prob_norm=True, resp=True, labels=True
+    )
     X64 = X.astype(np.float64)
-    assert_allclose(log_prob, ref.score_samples(X64, weights, means, covariances, covariance_type),
-                    rtol=rtol)
+    assert_allclose(
+        log_prob, ref.score_samples(X64, weights, means, covariances, covariance_type), rtol=rtol
+    )
     expected_resp = ref.responsibilities(X64, weights, means, covariances, covariance_type)
     assert_allclose(resp, expected_resp, atol=10 * rtol)
     assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
@@ -130,8 +140,9 @@ def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
     digests = []
     for threads in ("2", "1", "2"):
         env = dict(os.environ, NUMBA_NUM_THREADS=threads, NUMBA_CACHE_DIR=str(tmp_path))
-        completed = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                                   text=True, timeout=600)
+        completed = subprocess.run(
+            [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
+        )
         assert completed.returncode == 0, completed.stderr
         digests.append(completed.stdout.strip())
     assert digests[1] == digests[2]
@@ -143,7 +154,7 @@ def test_significant_rows_gathers_few_and_falls_back_to_all():
     resp = np.zeros((2, 16))
     resp[0, [3, 7, 8]] = [1.0, NEGLIGIBLE_RESP, 0.5]
     resp[0, 9] = NEGLIGIBLE_RESP / 2  # negligible
-    resp[1, :6] = 1.0                 # more than a quarter of the rows
+    resp[1, :6] = 1.0  # more than a quarter of the rows
     rows = np.empty(16, dtype=np.int64)
     assert significant_rows(resp, 0, 16, rows) == 3
     assert rows[:3].tolist() == [3, 7, 8]
@@ -160,7 +171,8 @@ def test_separated_clusters_with_negligible_responsibilities_match_the_reference
     covariance = COVARIANCE_TYPES[covariance_type]
     means = centers + 0.1
     statistics = ArraySource(X, covariance, 5).statistics(
-        weights, means, covariance.precisions_cholesky(covariances))
+        weights, means, covariance.precisions_cholesky(covariances)
+    )
     got = m_step(covariance, statistics, reg_covar=1e-6)
     expected_ll, expected = ref.em_step(X, weights, means, covariances, covariance_type, 1e-6)
     assert statistics.log_likelihood == pytest.approx(expected_ll, rel=1e-10)

@@ -19,12 +19,14 @@ def _exp_all(x, out):
 
 def test_exp_nonpositive_matches_numpy():
     rng = np.random.default_rng(0)
-    x = np.concatenate([
-        -rng.uniform(0, 708, 200_000),
-        -rng.uniform(0, 1e-6, 10_000),
-        -np.log(2) * np.arange(0, 1000),     # exact powers of two
-        np.array([0.0, -0.0, -1e-300, -707.99]),
-    ])
+    x = np.concatenate(
+        [
+            -rng.uniform(0, 708, 200_000),
+            -rng.uniform(0, 1e-6, 10_000),
+            -np.log(2) * np.arange(0, 1000),  # exact powers of two
+            np.array([0.0, -0.0, -1e-300, -707.99]),
+        ]
+    )
     out = np.empty_like(x)
     _exp_all(x, out)
     expected = np.exp(x)
@@ -50,12 +52,14 @@ def _log_all(x, out):
 
 def test_log_positive_matches_numpy():
     rng = np.random.default_rng(1)
-    x = np.concatenate([
-        rng.uniform(1.0, 64.0, 200_000),              # the kernels' range
-        np.exp(rng.uniform(-700, 700, 100_000)),
-        1.0 + rng.uniform(-1e-8, 1e-8, 10_000),
-        np.array([1.0, 2.0, 0.5, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2.0)]),
-    ])
+    x = np.concatenate(
+        [
+            rng.uniform(1.0, 64.0, 200_000),  # the kernels' range
+            np.exp(rng.uniform(-700, 700, 100_000)),
+            1.0 + rng.uniform(-1e-8, 1e-8, 10_000),
+            np.array([1.0, 2.0, 0.5, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2.0)]),
+        ]
+    )
     out = np.empty_like(x)
     _log_all(x, out)
     expected = np.log(x)
@@ -63,4 +67,3 @@ def test_log_positive_matches_numpy():
     tolerance = 2 * np.maximum(np.spacing(np.abs(expected)), np.spacing(np.abs(x - 1.0)))
     assert np.all(np.abs(out - expected) <= tolerance)
     assert out[-5] == 0.0
-
