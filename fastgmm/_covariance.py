@@ -123,6 +123,12 @@ class CovarianceType(ABC):
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
         """The M-step's covariances from moments about c_k, with ``shift`` = mu_k - c_k."""
 
+    @staticmethod
+    @abstractmethod
+    def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
+        """sum_k sum_i q_ik |(x_i - mu_k) U_k|^2 from moments about c_k (``shift`` = mu_k -
+        c_k) and the factors as the kernels read them: the variational bound's entropy."""
+
     # -- factors and derived quantities -------------------------------------------------
     @staticmethod
     @abstractmethod
@@ -223,6 +229,13 @@ class FullCovariance(CovarianceType):
         diagonal += reg_covar
         return covariances
 
+    @staticmethod
+    def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
+        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
+        lower = np.asarray(kernel_precisions, dtype=np.float64)  # U_k^T
+        precisions = np.einsum("kji,kjl->kil", lower, lower)
+        return float(np.sum(precisions * scatter))
+
     factorise = staticmethod(_factorise_full)
 
     @staticmethod
@@ -305,6 +318,14 @@ class TiedCovariance(CovarianceType):
         covariance = scatter / nk.sum()
         covariance[np.diag_indices_from(covariance)] += reg_covar
         return covariance
+
+    @staticmethod
+    def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
+        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(
+            axis=0
+        )
+        lower = np.asarray(kernel_precisions[0], dtype=np.float64)
+        return float(np.sum((lower.T @ lower) * scatter))
 
     @staticmethod
     def factorise(covariance):
@@ -390,6 +411,11 @@ class _DiagonalPrecisions(CovarianceType):
     @staticmethod
     def covariances_from_precisions(precisions):
         return 1.0 / precisions
+
+    @staticmethod
+    def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
+        squares = _centred_squares(resp_sum, sum_diff, sum_sq, shift)
+        return float(np.sum(np.asarray(kernel_precisions, dtype=np.float64) ** 2 * squares))
 
     @staticmethod
     def precisions(precisions_cholesky):
@@ -489,15 +515,16 @@ def m_step(covariance, statistics, reg_covar):
     return nk / nk.sum(), means, covariances
 
 
-def kernel_arguments(covariance, weights, means, precisions_cholesky, dtype):
+def kernel_arguments(covariance, log_weights, means, precisions_cholesky, dtype):
     """The parameter arrays a ``statistics``/``score`` kernel takes, for data of ``dtype``.
 
+    ``log_weights`` is the additive per-component constant (log pi_k in EM).
     Means and precision factors are cast to the data's dtype (the log-density
     work runs in it); the per-component constant stays float64.
     """
     n_components, n_features = means.shape
     log_const = (
-        np.log(weights)
+        log_weights
         + covariance.log_det_cholesky(precisions_cholesky, n_features)
         + _log_gaussian_constant(n_features)
     )

@@ -132,16 +132,20 @@ class DaskSource:
     def n_samples(self):
         return self.X.shape[0]
 
+    @property
+    def dtype(self):
+        return self.X.dtype
+
     def _weight_blocks(self):
         if self.sample_weight is None:
             return [None] * self.X.numblocks[0]
         return list(self.sample_weight.to_delayed().ravel())
 
-    def statistics(self, weights, means, precisions_cholesky):
+    def statistics(self, log_weights, means, precisions_cholesky):
         """One EM pass: a kernel task per chunk, a tree of additions, one small result."""
         import dask
 
-        parameters = dask.delayed((weights, means, precisions_cholesky), traverse=False)
+        parameters = dask.delayed((log_weights, means, precisions_cholesky), traverse=False)
         task = dask.delayed(_chunk_statistics, pure=True)
         parts = [
             task(block, weight, self.covariance.name, self.n_components, self.n_jobs, parameters)
@@ -164,6 +168,16 @@ class DaskSource:
             )
         return self._feature_moments
 
+    def feature_covariance(self):
+        """(Weighted) covariance matrix of the features over the total weight (computed now)."""
+        import dask
+
+        mean = self.feature_moments()[0]
+        centred = self.X - mean
+        weighted = centred if self.sample_weight is None else centred * self.sample_weight[:, None]
+        (scatter,) = dask.compute(weighted.T @ centred)
+        return np.asarray(scatter, dtype=np.float64) / self.total_weight
+
     def initialisation_data(self, random_state, n_components):
         """A row sample (``row_sample``), or all rows if there are few, as numpy arrays."""
         import dask
@@ -176,16 +190,16 @@ class DaskSource:
         X, weights = dask.compute(X, weights)
         return np.ascontiguousarray(X), weights
 
-    def total_log_likelihood(self, weights, means, precisions_cholesky):
+    def total_log_likelihood(self, log_weights, means, precisions_cholesky):
         """``sum_i w_i log p(x_i)`` under the given parameters (computed now)."""
         import dask.array as da
 
-        log_prob = self.score_rows(weights, means, precisions_cholesky, "log_prob_norm")
+        log_prob = self.score_rows(log_weights, means, precisions_cholesky, "log_prob_norm")
         if self.sample_weight is not None:
             log_prob = self.sample_weight * da.where(self.sample_weight > 0, log_prob, 0.0)
         return float(log_prob.sum().compute())
 
-    def score_rows(self, weights, means, precisions_cholesky, output, out=None):
+    def score_rows(self, log_weights, means, precisions_cholesky, output, out=None):
         """``output`` of ``SCORE_OUTPUTS`` as a lazy Dask array chunked as X's rows.
 
         A chunk holding NaN or infinity makes the computation raise ValueError.
@@ -204,7 +218,7 @@ class DaskSource:
         return self.X.map_blocks(
             _score_block,
             self.covariance.name,
-            weights,
+            log_weights,
             means,
             precisions_cholesky,
             self.n_jobs,
@@ -246,14 +260,14 @@ def _active_client():
     return client if isinstance(client, distributed.Client) else None
 
 
-def _score_block(block, covariance_name, weights, means, precisions_cholesky, n_jobs, output):
+def _score_block(block, covariance_name, log_weights, means, precisions_cholesky, n_jobs, output):
     """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values."""
     block = _validation.check_data(block)
     with kernel_slot(n_jobs):
         (result,) = score_rows(
             COVARIANCE_TYPES[covariance_name],
             block,
-            weights,
+            log_weights,
             means,
             precisions_cholesky,
             **{output: True},

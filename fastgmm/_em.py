@@ -97,7 +97,7 @@ def iterate(
     for n_iter in range(1, max_iter + 1):
         previous, events = lower_bound, repair.n_events
         statistics = source.statistics(
-            parameters.weights, parameters.means, parameters.precisions_cholesky
+            np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
         weights, means, covariances = m_step(covariance, statistics, reg_covar)
         covariances, precisions_cholesky = repair.factorise(covariances)

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from ._covariance import kernel_arguments
-from ._statistics import SufficientStatistics, feature_moments
+from ._statistics import SufficientStatistics, feature_covariance, feature_moments
 from ._threads import launch
 from ._validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
 
@@ -48,29 +48,36 @@ _EMPTY_FLOAT = np.empty(0)
 class Source(Protocol):
     """What a fit and the scoring methods need of their data, whatever holds it.
 
-    Parameters passed to the methods are float64, in scikit-learn's layouts
-    (``weights``, ``means``, ``precisions_cholesky``: see ``_covariance.py``).
+    Parameters passed to the methods are float64: ``log_weights`` (K,) is the
+    per-component additive constant of the log-densities (log pi_k for EM; the
+    expected log weight and its companions for the variational mixture),
+    ``means`` and ``precisions_cholesky`` in scikit-learn's layouts (see
+    ``_covariance.py``).
     """
 
     n_samples: int
+    dtype: np.dtype  # the dtype the kernels compute in: float32 or float64
     total_weight: float  # the sum of the sample weights (n_samples without weights)
 
     def prepare_fit(self, persist):
         """Get ready for the passes of a fit (Dask: persist, check the values once)."""
 
-    def statistics(self, weights, means, precisions_cholesky) -> SufficientStatistics:
+    def statistics(self, log_weights, means, precisions_cholesky) -> SufficientStatistics:
         """One EM pass: the E-step fused with the accumulation of the statistics."""
 
     def feature_moments(self) -> tuple:
         """Per-feature (weighted) mean and variance, float64."""
 
+    def feature_covariance(self) -> np.ndarray:
+        """(Weighted) covariance matrix of the features, float64, over the total weight."""
+
     def initialisation_data(self, random_state, n_components) -> tuple:
         """``(X, sample_weight)`` in memory for the initialisation: all rows, or a sample."""
 
-    def total_log_likelihood(self, weights, means, precisions_cholesky) -> float:
+    def total_log_likelihood(self, log_weights, means, precisions_cholesky) -> float:
         """``sum_i w_i log p(x_i)``."""
 
-    def score_rows(self, weights, means, precisions_cholesky, output, out=None):
+    def score_rows(self, log_weights, means, precisions_cholesky, output, out=None):
         """One per-row output of ``SCORE_OUTPUTS`` (into ``out`` if given and supported)."""
 
 
@@ -114,6 +121,10 @@ class ArraySource:
     def n_samples(self):
         return self.X.shape[0]
 
+    @property
+    def dtype(self):
+        return self.X.dtype
+
     def prepare_fit(self, persist):
         """Nothing to do: the data were checked when converted (``_validation.check_data``)."""
 
@@ -129,10 +140,10 @@ class ArraySource:
             )
         return self._accumulators
 
-    def statistics(self, weights, means, precisions_cholesky):
+    def statistics(self, log_weights, means, precisions_cholesky):
         """E-step fused with accumulation: the statistics for the given parameters."""
         kernel_means, kernel_precisions, log_const = kernel_arguments(
-            self.covariance, weights, means, precisions_cholesky, self.X.dtype
+            self.covariance, log_weights, means, precisions_cholesky, self.X.dtype
         )
         sample_weight = _EMPTY_FLOAT if self.sample_weight is None else self.sample_weight
         resp_sum, sum_diff, sum_sq, log_likelihood = self._accumulator_slots()
@@ -165,7 +176,11 @@ class ArraySource:
             self._feature_moments = feature_moments(self.X, self.sample_weight)
         return self._feature_moments
 
-    def total_log_likelihood(self, weights, means, precisions_cholesky):
+    def feature_covariance(self):
+        """(Weighted) covariance matrix of the features over the total weight, float64."""
+        return feature_covariance(self.X, self.feature_moments()[0], self.sample_weight)
+
+    def total_log_likelihood(self, log_weights, means, precisions_cholesky):
         """``sum_i w_i log p(x_i)`` (all w_i = 1 without weights), scored block-wise.
 
         Never holds more than ``SCORE_BLOCK_ROWS`` per-row values at once.
@@ -176,7 +191,7 @@ class ArraySource:
             (log_prob,) = score_rows(
                 self.covariance,
                 self.X[start:stop],
-                weights,
+                log_weights,
                 means,
                 precisions_cholesky,
                 log_prob_norm=True,
@@ -186,14 +201,14 @@ class ArraySource:
             )
         return total
 
-    def score_rows(self, weights, means, precisions_cholesky, output, out=None):
+    def score_rows(self, log_weights, means, precisions_cholesky, output, out=None):
         """``output`` (a key of ``SCORE_OUTPUTS``) for every row, into ``out`` if given."""
         dtype, per_component = SCORE_OUTPUTS[output]
         shape = (self.n_samples, means.shape[0]) if per_component else (self.n_samples,)
         (result,) = score_rows(
             self.covariance,
             self.X,
-            weights,
+            log_weights,
             means,
             precisions_cholesky,
             out=check_out(out, shape, dtype),
@@ -246,7 +261,7 @@ _EMPTY_LABELS = np.empty(0, dtype=np.int64)
 def score_rows(
     covariance,
     X,
-    weights,
+    log_weights,
     means,
     precisions_cholesky,
     log_prob_norm=False,
@@ -262,7 +277,7 @@ def score_rows(
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     kernel_means, kernel_precisions, log_const = kernel_arguments(
-        covariance, weights, means, precisions_cholesky, X.dtype
+        covariance, log_weights, means, precisions_cholesky, X.dtype
     )
 
     def output(asked, shape, dtype, empty):

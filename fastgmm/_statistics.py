@@ -76,6 +76,21 @@ def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     return mean, squares / total
 
 
+def feature_covariance(X, mean, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
+    """(Weighted) covariance matrix of ``X``'s features about ``mean``, float64, divided by
+    the total weight (no Bessel correction), by row chunks."""
+    scatter = np.zeros((X.shape[1], X.shape[1]))
+    for start in range(0, X.shape[0], chunk_rows):
+        centred = X[start : start + chunk_rows] - mean
+        weighted = (
+            centred
+            if sample_weight is None
+            else (centred * sample_weight[start : start + chunk_rows, None])
+        )
+        scatter += weighted.T @ centred
+    return scatter / _total_weight(X, sample_weight)
+
+
 def _total_weight(X, sample_weight):
     return float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from dataclasses import dataclass
@@ -11,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _validation
-from ._covariance import COVARIANCE_TYPES, n_parameters
+from ._base import MixtureBase
+from ._covariance import n_parameters
 from ._em import EMRun, MixtureParameters, fit_em
 from ._sources import make_source
 from ._threads import thread_limit
@@ -19,7 +19,6 @@ from ._validation import FitOptions
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
-    NotFittedError,
     sklearn_compatible,
 )
 
@@ -68,7 +67,7 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
     return run, source
 
 
-class GaussianMixture:
+class GaussianMixture(MixtureBase):
     """Gaussian mixture model fitted by EM, a drop-in for ``sklearn.mixture.GaussianMixture``.
 
     Same constructor, attributes, methods and results as scikit-learn 1.9's
@@ -224,42 +223,6 @@ class GaussianMixture:
 
     # -- scikit-learn estimator protocol -------------------------------------------------
 
-    @classmethod
-    def _get_param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        return sorted(name for name in signature.parameters if name != "self")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters of this estimator, as a dict."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> GaussianMixture:
-        """Set constructor parameters; returns ``self``."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
-                    f"Valid parameters are: {valid!r}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = inspect.signature(type(self).__init__).parameters
-        changed = [
-            f"{name}={value!r}"
-            for name, value in self.get_params().items()
-            if not _is_default(value, defaults[name].default)
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self):
-        # Only scikit-learn calls this, so scikit-learn is installed when it runs.
-        from sklearn.utils import Tags, TargetTags
-
-        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False))
-
     # -- fitting ----------------------------------------------------------------------------
 
     def fit(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> GaussianMixture:
@@ -292,27 +255,9 @@ class GaussianMixture:
         self._set_fitted(run, options.covariance, X.dtype, X.shape[1], names)
         return self
 
-    def fit_predict(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> Any:
-        """Fit the model and return the component label of every row of ``X``.
-
-        Equal to ``fit(X, sample_weight=sample_weight).predict(X)``.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,) (a lazy Dask array for Dask input)
-        """
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
     def _previous_run(self, n_features):
         """The fitted model as an ``EMRun`` to continue from (``warm_start``)."""
-        fitted = (self._fitted_covariance_type, self.means_.shape)
-        wanted = (self.covariance_type, (self.n_components, n_features))
-        if fitted != wanted:
-            raise ValueError(
-                f"warm_start=True continues the previous fit ({fitted[0]!r} covariances, means "
-                f"of shape {fitted[1]}), but this fit asks for {wanted[0]!r} covariances and "
-                f"means of shape {wanted[1]}. Set warm_start=False to start afresh."
-            )
+        self._check_warm_start(n_features)
         parameters = MixtureParameters(
             *(
                 np.asarray(a, dtype=np.float64)
@@ -330,131 +275,30 @@ class GaussianMixture:
 
     def _set_fitted(self, run, covariance, dtype, n_features, feature_names):
         parameters = run.parameters
-        self.weights_ = parameters.weights.astype(dtype)
-        self.means_ = parameters.means.astype(dtype)
-        self.covariances_ = parameters.covariances.astype(dtype)
-        self.precisions_cholesky_ = parameters.precisions_cholesky.astype(dtype)
-        self.precisions_ = covariance.precisions(parameters.precisions_cholesky).astype(dtype)
-        self.converged_ = run.converged
-        self.n_iter_ = run.n_iter
-        self.lower_bound_ = float(run.lower_bound)
-        self.lower_bounds_ = [float(b) for b in run.lower_bounds]
-        self.n_degenerate_ = run.n_degenerate
-        self.n_features_in_ = n_features
-        if feature_names is not None:
-            self.feature_names_in_ = feature_names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        # The layout of the fitted arrays, even if covariance_type is set anew later.
-        self._fitted_covariance_type = covariance.name
-
-    # -- fitted model -----------------------------------------------------------------------
-
-    def _fitted_covariance(self):
-        """The table entry of the fitted covariance type; NotFittedError before ``fit``."""
-        if not hasattr(self, "_fitted_covariance_type"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
-        return COVARIANCE_TYPES[self._fitted_covariance_type]
+        self._set_fitted_mixture(
+            covariance,
+            dtype,
+            n_features,
+            feature_names,
+            parameters.weights,
+            parameters.means,
+            parameters.covariances,
+            parameters.precisions_cholesky,
+            run,
+        )
 
     def _fitted_parameters(self):
-        """float64 ``(weights, means, precisions_cholesky)``, as the kernels take them."""
-        return tuple(
-            np.asarray(a, dtype=np.float64)
-            for a in (self.weights_, self.means_, self.precisions_cholesky_)
+        """float64 ``(log_weights, means, precisions_cholesky)``, as the sources take them."""
+        return (
+            np.log(np.asarray(self.weights_, dtype=np.float64)),
+            np.asarray(self.means_, dtype=np.float64),
+            np.asarray(self.precisions_cholesky_, dtype=np.float64),
         )
-
-    def _checked_input(self, X):
-        """The fitted covariance type's table entry, and ``X`` validated (``check_input``)
-        for this fitted model's number of features; NotFittedError before ``fit``."""
-        covariance = self._fitted_covariance()
-        _validation.check_feature_names(
-            _validation.feature_names(X),
-            getattr(self, "feature_names_in_", None),
-            type(self).__name__,
-        )
-        X = _validation.check_input(X)
-        return covariance, _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
-
-    def _scoring_source(self, X, sample_weight=None):
-        """The ``Source`` of ``X`` checked for this fitted model, and the checked ``n_jobs``."""
-        covariance, X = self._checked_input(X)
-        n_jobs = _validation.check_n_jobs(self.n_jobs)
-        # Scoring needs one row of positive weight, not one per component.
-        return make_source(X, covariance, 1, sample_weight, n_jobs), n_jobs
-
-    def _score_rows(self, X, output, out):
-        """One output of ``_sources.SCORE_OUTPUTS`` for every row, into ``out`` if given."""
-        source, n_jobs = self._scoring_source(X)
-        with thread_limit(n_jobs):
-            return source.score_rows(*self._fitted_parameters(), output, out)
-
-    def score_samples(self, X: Data, out: np.ndarray | None = None) -> Any:
-        """Log-likelihood ``log p(x)`` of every row of ``X`` under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), .npy path or Dask array
-        out : ndarray of shape (n_samples,), float64, optional
-            Where to write the result (for instance a memory-mapped ``.npy``
-            file made with ``np.lib.format.open_memmap``); numpy input only.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            ``out`` if given; a lazy Dask array for Dask input.
-        """
-        return self._score_rows(X, "log_prob_norm", out)
-
-    def score(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> float:
-        """Mean log-likelihood per row of ``X`` (higher is better; weighted if asked), a float."""
-        log_likelihood, size = self._log_likelihood_and_size(X, sample_weight)
-        return log_likelihood / size
-
-    def predict(self, X: Data, out: np.ndarray | None = None) -> Any:
-        """Index of the most probable component for every row of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), .npy path or Dask array
-        out : ndarray of shape (n_samples,), int64, optional
-            Where to write the result (see ``score_samples``); numpy input only.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            ``out`` if given; a lazy Dask array for Dask input.
-        """
-        return self._score_rows(X, "labels", out)
-
-    def predict_proba(self, X: Data, out: np.ndarray | None = None) -> Any:
-        """Responsibilities (posterior component probabilities) of every row of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), .npy path or Dask array
-        out : ndarray of shape (n_samples, n_components), float64, optional
-            Where to write the result (see ``score_samples``); numpy input only.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components), rows summing to 1
-            ``out`` if given; a lazy Dask array for Dask input.
-        """
-        return self._score_rows(X, "resp", out)
 
     def _n_parameters(self):
         """Number of free parameters of the fitted model."""
         n_components, n_features = self.means_.shape
         return n_parameters(self._fitted_covariance(), n_components, n_features)
-
-    def _log_likelihood_and_size(self, X, sample_weight):
-        """sum_i w_i log p(x_i) and sum_i w_i (all w_i = 1 without ``sample_weight``)."""
-        source, n_jobs = self._scoring_source(X, sample_weight)
-        with thread_limit(n_jobs):
-            return source.total_log_likelihood(*self._fitted_parameters()), source.total_weight
 
     def bic(self, X: Data, sample_weight: SampleWeight = None) -> float:
         """Bayesian information criterion on ``X`` (lower is better).
@@ -472,34 +316,6 @@ class GaussianMixture:
         """
         log_likelihood, _ = self._log_likelihood_and_size(X, sample_weight)
         return -2 * log_likelihood + 2 * self._n_parameters()
-
-    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``n_samples`` points from the fitted mixture.
-
-        Uses ``random_state`` the way sklearn does (so a fixed seed draws the
-        same points, in the same order: grouped by component).
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,), the component of each point
-        """
-        covariance = self._fitted_covariance()
-        n_samples = _validation.check_n_samples_to_draw(n_samples)
-        rng = _validation.check_random_state(self.random_state)
-        # The same draws as sklearn, from the same arrays, in the same order.
-        counts = rng.multinomial(n_samples, self.weights_)
-        blocks = covariance.sample(rng, self.means_, self.covariances_, counts)
-        labels = np.repeat(np.arange(len(counts)), counts)
-        return np.vstack(blocks).astype(np.float64), labels
-
-
-def _is_default(value, default):
-    if value is default:
-        return True
-    return (
-        type(value) is type(default) and isinstance(value, (str, int, float)) and value == default
-    )
 
 
 @dataclass(frozen=True)
@@ -602,7 +418,7 @@ verbose_interval
         run, source = _fit_validated(X, options, random_state, sample_weight)
         parameters = run.parameters
         log_likelihood = source.total_log_likelihood(
-            parameters.weights, parameters.means, parameters.precisions_cholesky
+            np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
 
     def frozen(array):

@@ -36,7 +36,7 @@ def test_one_em_step_matches_the_reference(covariance_type, dtype, rtol):
         covariance_type, dtype=dtype
     )
     source = ArraySource(X, covariance, len(weights))
-    statistics = source.statistics(weights, means, prec_chol)
+    statistics = source.statistics(np.log(weights), means, prec_chol)
     new_weights, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
 
     expected_ll, (exp_weights, exp_means, exp_covariances) = ref.em_step(
@@ -56,7 +56,7 @@ def test_score_rows_matches_scipy(covariance_type, dtype, rtol):
         covariance_type, n_samples=1000, dtype=dtype, seed=1
     )
     log_prob, resp, labels = score_rows(
-        covariance, X, weights, means, prec_chol, log_prob_norm=True, resp=True, labels=True
+        covariance, X, np.log(weights), means, prec_chol, log_prob_norm=True, resp=True, labels=True
     )
     X64 = X.astype(np.float64)
     assert_allclose(
@@ -75,8 +75,10 @@ def test_statistics_do_not_depend_on_the_chunk_grid(covariance_type):
     X, covariance, weights, means, covariances, prec_chol = setup_problem(covariance_type, 20_000)
     source = ArraySource(X, covariance, len(weights))
     assert source.n_chunks > 1
-    many = source.statistics(weights, means, prec_chol)
-    one = ArraySource(X, covariance, len(weights), n_chunks=1).statistics(weights, means, prec_chol)
+    many = source.statistics(np.log(weights), means, prec_chol)
+    one = ArraySource(X, covariance, len(weights), n_chunks=1).statistics(
+        np.log(weights), means, prec_chol
+    )
     assert_allclose(many.resp_sum, one.resp_sum, rtol=1e-12)
     assert_allclose(many.sum_diff, one.sum_diff, rtol=1e-9, atol=1e-9 * np.abs(one.sum_diff).max())
     assert_allclose(many.sum_sq, one.sum_sq, rtol=1e-11)
@@ -102,7 +104,7 @@ def test_centred_statistics_keep_far_offset_data_accurate():
     X, covariance, weights, means, covariances, prec_chol = setup_problem("full", 4000)
     offset = 1e8
     source = ArraySource(X + offset, covariance, len(weights))
-    statistics = source.statistics(weights, means + offset, prec_chol)
+    statistics = source.statistics(np.log(weights), means + offset, prec_chol)
     _, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
     _, (_, exp_means, exp_covariances) = ref.em_step(X, weights, means, covariances, "full", 1e-6)
     assert_allclose(new_means - offset, exp_means, atol=1e-6)
@@ -171,7 +173,7 @@ def test_separated_clusters_with_negligible_responsibilities_match_the_reference
     covariance = COVARIANCE_TYPES[covariance_type]
     means = centers + 0.1
     statistics = ArraySource(X, covariance, 5).statistics(
-        weights, means, covariance.precisions_cholesky(covariances)
+        np.log(weights), means, covariance.precisions_cholesky(covariances)
     )
     got = m_step(covariance, statistics, reg_covar=1e-6)
     expected_ll, expected = ref.em_step(X, weights, means, covariances, covariance_type, 1e-6)
