@@ -49,6 +49,49 @@ class EMIteration:
     track_seconds_per_iteration.unit = "seconds"
 
 
+class BayesianIteration:
+    """Seconds per iteration of BayesianGaussianMixture on the W2 and W3 shapes."""
+
+    params = (["W2", "W3"], ["fastgmm", "sklearn"])
+    param_names = ["workload", "rival"]
+    timeout = 600
+    unit = "seconds"
+
+    def setup(self, name, rival):
+        n_samples, n_features, n_components, covariance_type = workload(name)
+        self.args = (
+            make_data(n_samples, n_features, n_components),
+            n_components,
+            covariance_type,
+            "BayesianGaussianMixture",
+        )
+        if rival == "fastgmm":
+            warm_up(*self.args[:3], model="BayesianGaussianMixture")
+
+    def track_seconds_per_iteration(self, name, rival):
+        return seconds_per_iteration(rival, *self.args)
+
+    track_seconds_per_iteration.unit = "seconds"
+
+
+class BayesianPeakMemory:
+    """Peak memory of a 3-iteration W2-shaped BayesianGaussianMixture fit."""
+
+    params = (["fastgmm", "sklearn"],)
+    param_names = ["rival"]
+    timeout = 600
+
+    def setup(self, rival):
+        n_samples, n_features, n_components, covariance_type = workload("W2")
+        self.args = (make_data(n_samples, n_features, n_components), n_components, covariance_type)
+        fit_seconds(
+            rival, self.args[0][:4096], *self.args[1:], max_iter=2, model="BayesianGaussianMixture"
+        )
+
+    def peakmem_fit(self, rival):
+        fit_seconds(rival, *self.args, max_iter=3, model="BayesianGaussianMixture")
+
+
 class ScoreSamples:
     """Per-row log-likelihood of a fitted W2-shaped model: fastgmm, sklearn and scipy."""
 

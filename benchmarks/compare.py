@@ -44,6 +44,7 @@ ITERATION_TARGETS = {
 FLOAT32_TARGET = 1.8  # float32 speed-up over float64
 THREADS_TARGET = 1.8  # all threads over one, on W2
 PREDICT_TARGET = 10.0  # predict_proba / score_samples over sklearn
+BAYESIAN_TARGETS = {"W2": 20.0, "W3": 10.0}  # BayesianGaussianMixture over scikit-learn's
 MEMORY_TARGET_MB = 64.0  # peak memory of a W2 fit over the data
 RSS_ANON_TARGET = 0.1  # peak anonymous memory of a memory-mapped fit over the data
 
@@ -144,6 +145,36 @@ def predict_rows(repeats):
         )
 
 
+def bayesian_rows(repeats, memory=True):
+    """BayesianGaussianMixture against scikit-learn's: s/iter on the W2 and W3 shapes, and
+    the peak memory of a W2-shaped fit."""
+    print(
+        f"{'BayesianGaussianMixture s/iter':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
+        f"{'target':>8}  met"
+    )
+    model = "BayesianGaussianMixture"
+    for name in ("W2", "W3"):
+        n_samples, n_features, n_components, covariance_type = workloads.workload(name)
+        X = workloads.make_data(n_samples, n_features, n_components)
+        workloads.warm_up(X, n_components, covariance_type, model=model)
+        args = (X, n_components, covariance_type, model)
+        ours = _median(repeats, workloads.seconds_per_iteration, "fastgmm", *args)
+        theirs = _median(repeats, workloads.seconds_per_iteration, "sklearn", *args)
+        label = f"{name} shape, {covariance_type}"
+        _row(label, theirs, ours, theirs / ours, BAYESIAN_TARGETS[name])
+    if memory:
+        megabytes = {
+            rival: workloads.peak_fit_memory(rival, "W2", model=model) / 2**20
+            for rival in ("sklearn", "fastgmm")
+        }
+        met = "yes" if megabytes["fastgmm"] <= MEMORY_TARGET_MB else "no"
+        print(
+            f"{'W2-shaped fit, peak memory (+MB)':<40}{megabytes['sklearn']:>12.1f}MB"
+            f"{megabytes['fastgmm']:>12.1f}MB{'':>9}{'<=' + str(int(MEMORY_TARGET_MB)):>7}MB {met}",
+            flush=True,
+        )
+
+
 def memory_rows():
     print(
         f"{'peak memory over the data, W2 fit':<40}{'sklearn':>14}{'fastgmm':>14}"
@@ -236,6 +267,9 @@ def main(argv=None):
     parser.add_argument(
         "--scale-only", action="store_true", help="only the Dask and memory-mapped rows"
     )
+    parser.add_argument(
+        "--bayesian-only", action="store_true", help="only the BayesianGaussianMixture rows"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -250,14 +284,18 @@ def main(argv=None):
         f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
         f"scikit-learn {sklearn.__version__}"
     )
+    if args.bayesian_only:
+        bayesian_rows(args.repeats, memory=not args.quick)
+        return
     if not args.scale_only:
         iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):
         float32_rows(args.repeats)
         thread_rows(args.repeats)
         predict_rows(args.repeats)
-        if not args.quick:  # the memory row always uses the full-size W2
+        if not args.quick:  # the memory rows always use the full-size W2
             memory_rows()
+        bayesian_rows(args.repeats, memory=not args.quick)
     if not args.no_extras:
         dask_rows(args.repeats)
         memmap_rows(args.repeats)

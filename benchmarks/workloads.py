@@ -67,17 +67,30 @@ def make_data(n_samples, n_features, n_components, dtype=np.float64):
     return X.astype(dtype)
 
 
-def estimator_class(rival):
-    if rival == "fastgmm":
-        from fastgmm import GaussianMixture
-    else:
-        from sklearn.mixture import GaussianMixture
-    return GaussianMixture
+# The estimators compared: fastgmm's and scikit-learn's class of each name.
+MODELS = ("GaussianMixture", "BayesianGaussianMixture")
 
 
-def fit_seconds(rival, X, n_components, covariance_type, max_iter, init_params="random_from_data"):
-    model = estimator_class(rival)(
-        n_components,
+def estimator_class(rival, model="GaussianMixture"):
+    """``rival``'s ('fastgmm' or 'sklearn') class called ``model`` (see MODELS)."""
+    import importlib
+
+    return getattr(
+        importlib.import_module("fastgmm" if rival == "fastgmm" else "sklearn.mixture"), model
+    )
+
+
+def fit_seconds(
+    rival,
+    X,
+    n_components,
+    covariance_type,
+    max_iter,
+    init_params="random_from_data",
+    model="GaussianMixture",
+):
+    model = estimator_class(rival, model)(
+        n_components=n_components,
         covariance_type=covariance_type,
         max_iter=max_iter,
         tol=0.0,
@@ -91,13 +104,15 @@ def fit_seconds(rival, X, n_components, covariance_type, max_iter, init_params="
         return time.perf_counter() - start
 
 
-def seconds_per_iteration(rival, X, n_components, covariance_type):
-    long = fit_seconds(rival, X, n_components, covariance_type, max_iter=7)
-    short = fit_seconds(rival, X, n_components, covariance_type, max_iter=2)
+def seconds_per_iteration(rival, X, n_components, covariance_type, model="GaussianMixture"):
+    long = fit_seconds(rival, X, n_components, covariance_type, max_iter=7, model=model)
+    short = fit_seconds(rival, X, n_components, covariance_type, max_iter=2, model=model)
     return (long - short) / 5
 
 
-def warm_up(X, n_components, covariance_type, init_params="random_from_data"):
+def warm_up(
+    X, n_components, covariance_type, init_params="random_from_data", model="GaussianMixture"
+):
     """Compile (or load from cache) fastgmm's kernels for this dtype, type and start."""
     fit_seconds(
         "fastgmm",
@@ -106,6 +121,7 @@ def warm_up(X, n_components, covariance_type, init_params="random_from_data"):
         covariance_type,
         max_iter=2,
         init_params=init_params,
+        model=model,
     )
 
 
@@ -157,24 +173,24 @@ import workloads
 n_samples, n_features, n_components, covariance_type = workloads.WORKLOADS[{name!r}]
 X = workloads.make_data(n_samples, n_features, n_components, {dtype!r})
 fit = workloads.fit_seconds
-fit({rival!r}, X[:4096], n_components, covariance_type, max_iter=2)   # imports and JIT
+fit({rival!r}, X[:4096], n_components, covariance_type, 2, model={model!r})  # imports, JIT
 status = workloads.status
 baseline = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                                                       # reset VmHWM
-fit({rival!r}, X, n_components, covariance_type, max_iter=3)
+fit({rival!r}, X, n_components, covariance_type, 3, model={model!r})
 print(status("VmHWM") - baseline)
 """
 
 
-def peak_fit_memory(rival, name, dtype="float64"):
+def peak_fit_memory(rival, name, dtype="float64", model="GaussianMixture"):
     """Bytes by which a fit raises the peak RSS over the process with its data loaded.
 
     Measured in a fresh process (Linux: /proc/self/status, VmHWM reset through
     /proc/self/clear_refs) on the full-size workload ``name``.
     """
     here = os.path.dirname(os.path.abspath(__file__))
-    script = _PEAK_MEMORY.format(here=here, name=name, dtype=dtype, rival=rival)
+    script = _PEAK_MEMORY.format(here=here, name=name, dtype=dtype, rival=rival, model=model)
     completed = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )

@@ -10,6 +10,7 @@ path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).
 from ._cache import refresh as _refresh_kernel_cache
 from ._dask import dask_array_from_npy
 from ._threads import choose_threading_layer
+from .bayesian_mixture import BayesianGaussianMixture
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -26,6 +27,7 @@ choose_threading_layer()
 _refresh_kernel_cache()
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "GaussianMixture",

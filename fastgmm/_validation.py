@@ -479,6 +479,98 @@ class FitOptions:
         )
 
 
+PRIOR_TYPE_NAMES = ("dirichlet_process", "dirichlet_distribution")
+
+
+def check_prior_type(prior_type):
+    return _check_choice(prior_type, "weight_concentration_prior_type", PRIOR_TYPE_NAMES)
+
+
+def _check_positive_or_none(value, name):
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be None or a float > 0, got {value!r}."
+        )
+    return float(value)
+
+
+def check_priors(
+    prior_type,
+    weight_concentration_prior,
+    mean_precision_prior,
+    mean_prior,
+    degrees_of_freedom_prior,
+    covariance_prior,
+    covariance_type,
+    n_components,
+    source,
+):
+    """The variational mixture's priors (``_variational.Priors``), defaults from the data.
+
+    scikit-learn's defaults and checks: gamma or alpha_0 = 1 / n_components,
+    beta_0 = 1, m_0 = the data's mean, nu_0 = n_features (> n_features - 1 when
+    given), and W_0^-1 = the data's unbiased covariance (its diagonal, or the
+    mean of the diagonal, for 'diag' and 'spherical'); weighted by the sample
+    weights, if any.
+    """
+    from ._variational import Priors
+
+    mean, variance = source.feature_moments()
+    n_features = mean.shape[0]
+    weight_concentration = _check_positive_or_none(
+        weight_concentration_prior, "weight_concentration_prior"
+    )
+    mean_precision = _check_positive_or_none(mean_precision_prior, "mean_precision_prior")
+    degrees_of_freedom = _check_positive_or_none(
+        degrees_of_freedom_prior, "degrees_of_freedom_prior"
+    )
+    if degrees_of_freedom is not None and not degrees_of_freedom > n_features - 1.0:
+        raise ValueError(
+            "The parameter 'degrees_of_freedom_prior' should be greater than "
+            f"{n_features - 1}, but got {degrees_of_freedom:.3f}."
+        )
+    if mean_prior is not None:
+        mean = _as_float_array(mean_prior, "means", (n_features,))
+    # Bessel's correction with the total weight, as numpy.cov / numpy.var(ddof=1).
+    unbiased = source.total_weight / (source.total_weight - 1.0)
+    if covariance_prior is None:
+        if covariance_type in ("full", "tied"):
+            covariance = source.feature_covariance() * unbiased
+        else:
+            covariance = variance * unbiased
+            if covariance_type == "spherical":
+                covariance = float(covariance.mean())
+    elif covariance_type in ("full", "tied"):
+        covariance = _as_float_array(
+            covariance_prior, f"{covariance_type} covariance_prior", (n_features, n_features)
+        )
+        _check_positive_definite(covariance, covariance_type)
+    elif covariance_type == "diag":
+        covariance = _as_float_array(
+            covariance_prior, f"{covariance_type} covariance_prior", (n_features,)
+        )
+        _check_positive(covariance, covariance_type)
+    else:
+        covariance = _check_positive_or_none(covariance_prior, "covariance_prior")
+    return Priors(
+        prior_type=prior_type,
+        weight_concentration=1.0 / n_components
+        if weight_concentration is None
+        else weight_concentration,
+        mean_precision=1.0 if mean_precision is None else mean_precision,
+        mean=mean,
+        degrees_of_freedom=float(n_features) if degrees_of_freedom is None else degrees_of_freedom,
+        covariance=covariance,
+    )
+
+
 def check_candidates(n_components, covariance_types, criterion, criteria, options):
     """``select_n_components``'s candidates: ``(sizes, covariance types)`` as lists."""
     _check_choice(criterion, "criterion", criteria)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm import GaussianMixture
+from fastgmm import BayesianGaussianMixture, GaussianMixture
 
 import _references as ref
 
@@ -192,7 +192,7 @@ def test_non_string_and_mixed_feature_names():
 
 # -- scikit-learn's estimator checks -------------------------------------------------------
 
-ESTIMATORS = [GaussianMixture(random_state=0)]
+ESTIMATORS = [GaussianMixture(random_state=0), BayesianGaussianMixture(random_state=0)]
 
 # Check name: why it cannot pass.  Empty: every applicable check passes.
 EXPECTED_FAILED_CHECKS = {}
@@ -207,11 +207,12 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-def test_sklearn_array_api_check_in_a_process_with_scipy_array_api():
-    code = """
+@pytest.mark.parametrize("name", [type(estimator).__name__ for estimator in ESTIMATORS])
+def test_sklearn_array_api_check_in_a_process_with_scipy_array_api(name):
+    code = f"""
 from sklearn.utils.estimator_checks import check_array_api_input
-from fastgmm import GaussianMixture
-check_array_api_input("GaussianMixture", GaussianMixture(random_state=0),
+from fastgmm import {name}
+check_array_api_input("{name}", {name}(random_state=0),
                       array_namespace="numpy", expect_only_array_outputs=False)
 print("passed")
 """

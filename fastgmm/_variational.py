@@ -1,0 +1,382 @@
+"""The variational Bayesian Gaussian mixture on the EM spine (Bishop 10.2), with
+scikit-learn's ``BayesianGaussianMixture`` conventions.
+
+The priors: a Dirichlet distribution or a Dirichlet process (stick-breaking,
+Beta(1, gamma) sticks) on the weights, and a Gaussian-Wishart on each
+component's mean and precision.  The variational posterior has the same
+forms; one iteration is
+
+- the E-step: the fused statistics pass of the EM kernels, with the
+  per-component constant ``log_weights`` = E[log pi_k] - D/2 log nu_k +
+  (E[log det Lambda_k] - D log 2 ... ) / 2 - D / (2 beta_k) (``expected_log_terms``):
+  the kernels' log-density through the factor of nu_k W_k is then
+  E[log pi_k N(x | mu_k, Lambda_k)] up to constants (Bishop 10.64-10.66);
+- the M-step: the posterior hyperparameters from (N_k, means, covariances)
+  of the same statistics (Bishop 10.58-10.63, ``update``);
+- the bound: scikit-learn's lower bound (``lower_bound``), whose entropy term
+  sum_i sum_k r_ik log r_ik comes from the same pass: it equals
+  sum_k N_k c_k - 1/2 sum_k sum_i r_ik |y_ik|^2 - sum_i log-sum-exp_i, with
+  c_k the kernels' constants and the middle sum from the centred second moments
+  (``CovarianceType.mahalanobis_sum``).  No N x K array is needed.
+
+scikit-learn's ``lower_bound_`` leaves out the terms that do not change during
+a fit but depend on ``n_components`` (prior normalisers and constants), so it
+cannot compare fits of different sizes.  ``full_lower_bound`` adds them
+(Bishop 10.70-10.77) for the Dirichlet-distribution prior.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaln, digamma, gammaln
+
+from ._covariance import RESP_SUM_EPS, kernel_arguments, m_step
+from ._degenerate import ComponentRepair
+from ._initialization import INITIAL_STATISTICS
+
+PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
+
+
+@dataclass(frozen=True)
+class Priors:
+    """The prior's hyperparameters, as scikit-learn's ``*_prior_`` attributes."""
+
+    prior_type: str
+    weight_concentration: float
+    mean_precision: float
+    mean: np.ndarray
+    degrees_of_freedom: float
+    covariance: object  # (D, D) for 'full' and 'tied', (D,) for 'diag', a float for 'spherical'
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Variational posterior hyperparameters (scikit-learn's fitted attributes).
+
+    ``covariances`` are the Wishart scale matrices' inverses divided by the
+    degrees of freedom, and ``precisions_cholesky`` their precision factors, as
+    in scikit-learn.
+    """
+
+    weight_concentration: object  # (K,), or a pair of (K,) for the Dirichlet process
+    mean_precision: np.ndarray
+    means: np.ndarray
+    degrees_of_freedom: object  # (K,), a float for 'tied'
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+
+@dataclass(frozen=True)
+class VariationalRun:
+    """The outcome of the best run of a variational fit."""
+
+    posterior: Posterior
+    lower_bound: float
+    lower_bounds: list
+    n_iter: int
+    converged: bool
+    n_degenerate: int = 0
+
+
+# -- the M-step: posterior hyperparameters (Bishop 10.58-10.63) -------------------------
+
+
+def _wishart_full(nk, xk, sk, priors, mean_precision, n_components):
+    degrees_of_freedom = priors.degrees_of_freedom + nk
+    diff = xk - priors.mean
+    shrink = nk * priors.mean_precision / mean_precision
+    scale = (
+        priors.covariance
+        + nk[:, None, None] * sk
+        + shrink[:, None, None] * diff[:, :, None] * diff[:, None, :]
+    )
+    return degrees_of_freedom, scale / degrees_of_freedom[:, None, None]
+
+
+def _wishart_tied(nk, xk, sk, priors, mean_precision, n_components):
+    degrees_of_freedom = priors.degrees_of_freedom + nk.sum() / n_components
+    diff = xk - priors.mean
+    scale = (
+        priors.covariance
+        + sk * nk.sum() / n_components
+        + priors.mean_precision / n_components * np.dot((nk / mean_precision) * diff.T, diff)
+    )
+    return degrees_of_freedom, scale / degrees_of_freedom
+
+
+def _wishart_diag(nk, xk, sk, priors, mean_precision, n_components):
+    degrees_of_freedom = priors.degrees_of_freedom + nk
+    diff = xk - priors.mean
+    scale = priors.covariance + nk[:, None] * (
+        sk + (priors.mean_precision / mean_precision)[:, None] * np.square(diff)
+    )
+    return degrees_of_freedom, scale / degrees_of_freedom[:, None]
+
+
+def _wishart_spherical(nk, xk, sk, priors, mean_precision, n_components):
+    degrees_of_freedom = priors.degrees_of_freedom + nk
+    diff = xk - priors.mean
+    scale = priors.covariance + nk * (
+        sk + priors.mean_precision / mean_precision * np.mean(np.square(diff), 1)
+    )
+    return degrees_of_freedom, scale / degrees_of_freedom
+
+
+# covariance_type: the Wishart (or Gamma) posterior of the precisions.
+WISHART_UPDATES = {
+    "full": _wishart_full,
+    "tied": _wishart_tied,
+    "diag": _wishart_diag,
+    "spherical": _wishart_spherical,
+}
+
+
+def update(covariance, statistics, reg_covar, priors, factorise):
+    """The posterior from the statistics of responsibilities (scikit-learn's ``_m_step``)."""
+    nk = statistics.resp_sum + RESP_SUM_EPS
+    _, xk, sk = m_step(covariance, statistics, reg_covar)
+    if priors.prior_type == "dirichlet_process":
+        tail = np.hstack((np.cumsum(nk[::-1])[-2::-1], 0))
+        weight_concentration = (1.0 + nk, priors.weight_concentration + tail)
+    else:
+        weight_concentration = priors.weight_concentration + nk
+    mean_precision = priors.mean_precision + nk
+    means = (priors.mean_precision * priors.mean + nk[:, None] * xk) / mean_precision[:, None]
+    degrees_of_freedom, covariances = WISHART_UPDATES[covariance.name](
+        nk, xk, sk, priors, mean_precision, len(nk)
+    )
+    covariances, precisions_cholesky = factorise(covariances)
+    return Posterior(
+        weight_concentration,
+        mean_precision,
+        means,
+        degrees_of_freedom,
+        covariances,
+        precisions_cholesky,
+    )
+
+
+# -- the E-step's constants (Bishop 10.64-10.66) -----------------------------------------
+
+
+def expected_log_weights(posterior, prior_type):
+    """E[log pi_k] under the posterior (stick-breaking sums for the Dirichlet process)."""
+    if prior_type == "dirichlet_process":
+        a, b = posterior.weight_concentration
+        digamma_sum = digamma(a + b)
+        sticks_left = np.cumsum(digamma(b) - digamma_sum)[:-1]
+        return digamma(a) - digamma_sum + np.hstack((0, sticks_left))
+    concentration = posterior.weight_concentration
+    return digamma(concentration) - digamma(np.sum(concentration))
+
+
+def _log_lambda(degrees_of_freedom, n_features):
+    """E[log det Lambda_k] - log det W_k = D log 2 + sum_d digamma((nu_k - d) / 2)."""
+    dof = np.asarray(degrees_of_freedom, dtype=np.float64)
+    terms = (
+        digamma(0.5 * (dof - np.arange(n_features)[:, None]))
+        if dof.ndim
+        else digamma(0.5 * (dof - np.arange(n_features)))
+    )
+    return n_features * math.log(2.0) + np.sum(terms, 0)
+
+
+def expected_log_terms(posterior, prior_type, n_features):
+    """The kernels' ``log_weights``: what E[log pi_k N(x | mu_k, Lambda_k)] adds to
+    log N(x | m_k, (nu_k W_k)^-1), per component."""
+    dof = posterior.degrees_of_freedom
+    terms = -0.5 * n_features * np.log(dof) + 0.5 * (
+        _log_lambda(dof, n_features) - n_features / posterior.mean_precision
+    )
+    return expected_log_weights(posterior, prior_type) + terms
+
+
+def weights(posterior, prior_type):
+    """The expected weights (scikit-learn's ``weights_``)."""
+    if prior_type == "dirichlet_process":
+        a, b = posterior.weight_concentration
+        total = a + b
+        weights = a / total * np.hstack((1, np.cumprod(b / total)[:-1]))
+        return weights / np.sum(weights)
+    concentration = posterior.weight_concentration
+    return concentration / np.sum(concentration)
+
+
+# -- the bound ---------------------------------------------------------------------------
+
+
+def _log_wishart_norm(degrees_of_freedom, log_det_precisions_cholesky, n_features):
+    # scikit-learn's, without the log(pi) term.
+    dof = np.asarray(degrees_of_freedom, dtype=np.float64)
+    return -(
+        dof * log_det_precisions_cholesky
+        + dof * n_features * 0.5 * math.log(2.0)
+        + np.sum(gammaln(0.5 * (dof - np.arange(n_features)[:, None])), 0)
+    )
+
+
+def lower_bound(covariance, posterior, priors, n_features, sum_resp_log_resp):
+    """scikit-learn's variational lower bound (``lower_bound_``): constant terms dropped."""
+    dof = posterior.degrees_of_freedom
+    log_det = covariance.log_det_cholesky(
+        posterior.precisions_cholesky, n_features
+    ) - 0.5 * n_features * np.log(dof)
+    if covariance.name == "tied":
+        n_components = len(posterior.mean_precision)
+        log_wishart = n_components * float(np.sum(_log_wishart_norm(dof, log_det, n_features)))
+    else:
+        log_wishart = float(np.sum(_log_wishart_norm(dof, log_det, n_features)))
+    if priors.prior_type == "dirichlet_process":
+        log_norm_weight = -np.sum(betaln(*posterior.weight_concentration))
+    else:
+        concentration = posterior.weight_concentration
+        log_norm_weight = gammaln(np.sum(concentration)) - np.sum(gammaln(concentration))
+    return float(
+        -sum_resp_log_resp
+        - log_wishart
+        - log_norm_weight
+        - 0.5 * n_features * np.sum(np.log(posterior.mean_precision))
+    )
+
+
+def sum_resp_log_resp(covariance, statistics, kernel_means, kernel_precisions, log_const):
+    """sum_i w_i sum_k r_ik log r_ik of the pass that gave ``statistics`` (see the module
+    docstring), from the kernels' own arguments."""
+    shift = kernel_means.astype(np.float64) - statistics.reference
+    mahalanobis = covariance.mahalanobis_sum(
+        statistics.resp_sum, statistics.sum_diff, statistics.sum_sq, shift, kernel_precisions
+    )
+    return float(statistics.resp_sum @ log_const - 0.5 * mahalanobis - statistics.log_likelihood)
+
+
+# -- the fit -----------------------------------------------------------------------------
+
+
+def iterate(
+    source,
+    covariance,
+    priors,
+    posterior,
+    repair,
+    *,
+    tol,
+    max_iter,
+    reg_covar,
+    lower_bound_start=-np.inf,
+    reporter=None,
+):
+    """Variational updates from ``posterior`` until |change of the bound| < tol or max_iter."""
+    n_features = posterior.means.shape[1]
+    bound = lower_bound_start
+    lower_bounds = []
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        previous, events = bound, repair.n_events
+        log_weights = expected_log_terms(posterior, priors.prior_type, n_features)
+        statistics = source.statistics(log_weights, posterior.means, posterior.precisions_cholesky)
+        entropy = sum_resp_log_resp(
+            covariance,
+            statistics,
+            *kernel_arguments(
+                covariance,
+                log_weights,
+                posterior.means,
+                posterior.precisions_cholesky,
+                source.dtype,
+            ),
+        )
+        posterior = update(covariance, statistics, reg_covar, priors, repair.factorise)
+        bound = lower_bound(covariance, posterior, priors, n_features, entropy)
+        lower_bounds.append(bound)
+        change = bound - previous
+        if reporter is not None:
+            reporter.iteration_ends(n_iter, change)
+        if abs(change) < tol and repair.n_events == events:
+            converged = True
+            break
+    return VariationalRun(posterior, bound, lower_bounds, n_iter, converged, repair.n_events)
+
+
+def fit_variational(source, options, priors, random_state, warm_start_from=None, reporter=None):
+    """Fit with ``options.n_init`` restarts and keep the run with the highest bound."""
+    covariance = options.covariance
+    n_init = 1 if warm_start_from is not None else options.n_init
+    best = None
+    for init in range(n_init):
+        if reporter is not None:
+            reporter.init_begins(init)
+        repair = ComponentRepair(source, covariance, options.on_degenerate)
+        if warm_start_from is None:
+            X, sample_weight = source.initialisation_data(random_state, options.n_components)
+            statistics = INITIAL_STATISTICS[options.init_params](
+                covariance, X, options.n_components, random_state, sample_weight
+            )
+            posterior = update(covariance, statistics, options.reg_covar, priors, repair.factorise)
+            start = -np.inf
+        else:
+            posterior, start = warm_start_from.posterior, warm_start_from.lower_bound
+        if options.max_iter == 0:
+            run = VariationalRun(posterior, -np.inf, [], 0, False, repair.n_events)
+        else:
+            run = iterate(
+                source,
+                covariance,
+                priors,
+                posterior,
+                repair,
+                tol=options.tol,
+                max_iter=options.max_iter,
+                reg_covar=options.reg_covar,
+                lower_bound_start=start,
+                reporter=reporter,
+            )
+            if reporter is not None:
+                reporter.init_ends(run.lower_bound, run.converged)
+        if (
+            best is None
+            or options.max_iter == 0
+            or run.lower_bound > best.lower_bound
+            or best.lower_bound == -np.inf
+        ):
+            best = run
+    return best
+
+
+def full_lower_bound(covariance, posterior, priors, lower_bound_value, total_weight):
+    """The complete variational lower bound of a fit with the Dirichlet-distribution prior.
+
+    With q(pi, mu, Lambda) the posterior of the responsibilities r (Bishop
+    10.58-10.63), the bound of Bishop 10.70-10.77 collapses to
+
+        -sum r log r + log C(alpha_0) - log C(alpha) + sum_k [log B(W_0, nu_0) - log B(W_k, nu_k)
+        + D/2 log(beta_0 / beta_k)] - N D / 2 log(2 pi)
+
+    (C: the Dirichlet normaliser, B: the Wishart normaliser).  scikit-learn's
+    bound (``lower_bound_value``) is this without the terms of the prior and the
+    constant: they are added here.  ``reg_covar`` moves the posterior off the
+    exact optimum by O(reg_covar).
+    """
+    n_components, n_features = posterior.means.shape
+    alpha_0 = priors.weight_concentration
+    log_dirichlet_norm_prior = gammaln(n_components * alpha_0) - n_components * gammaln(alpha_0)
+    prior_factor, _ = covariance.factorise(_prior_layout(covariance.name, priors.covariance))
+    prior_log_det = covariance.log_det_cholesky(prior_factor, n_features)
+    log_wishart_prior = float(
+        np.sum(_log_wishart_norm(priors.degrees_of_freedom, prior_log_det, n_features))
+    )
+    return float(
+        lower_bound_value
+        + log_dirichlet_norm_prior
+        + n_components * log_wishart_prior
+        + 0.5 * n_features * n_components * math.log(priors.mean_precision)
+        - 0.5 * total_weight * n_features * math.log(2.0 * math.pi)
+    )
+
+
+def _prior_layout(covariance_type, covariance_prior):
+    """The prior covariance in the type's layout for one component."""
+    if covariance_type == "tied":
+        return np.asarray(covariance_prior, dtype=np.float64)
+    return np.asarray(covariance_prior, dtype=np.float64)[None]
