@@ -1,7 +1,8 @@
 """fastgmm: Gaussian mixture models fitted by EM with parallel Numba kernels.
 
 A drop-in for ``sklearn.mixture.GaussianMixture`` (:class:`GaussianMixture`)
-and a plain function (:func:`fit`), with the same answers, much faster;
+and ``BayesianGaussianMixture`` (:class:`BayesianGaussianMixture`), and a plain
+function (:func:`fit`), with the same answers, much faster;
 :func:`select_n_components` picks the number of components by BIC or AIC.
 Data bigger than memory can be given as a memory-mapped ``.npy`` file (or its
 path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).

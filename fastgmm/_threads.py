@@ -143,8 +143,12 @@ def launch(kernel, *args):
     global _layer_is_thread_safe
     if _layer_is_thread_safe:
         return kernel(*args)
-    _reassert_choice()
     with _launch_lock:
+        if not threading_started():
+            # Start the layer now: compiling the kernel may re-read Numba's environment
+            # (resetting THREADING_LAYER) and then start the threads itself.
+            _reassert_choice()
+            numba.get_num_threads()
         result = kernel(*args)
     # After the first launch the layer is known; it never changes afterwards.
     _layer_is_thread_safe = numba.threading_layer() in THREAD_SAFE_LAYERS

@@ -510,20 +510,17 @@ def check_priors(
     covariance_prior,
     covariance_type,
     n_components,
-    source,
+    n_features,
 ):
-    """The variational mixture's priors (``_variational.Priors``), defaults from the data.
+    """The variational mixture's priors (``_variational.Priors``), checked before any pass
+    over the data; ``mean`` and ``covariance`` are None where they come from the data
+    (``data_priors``).
 
     scikit-learn's defaults and checks: gamma or alpha_0 = 1 / n_components,
-    beta_0 = 1, m_0 = the data's mean, nu_0 = n_features (> n_features - 1 when
-    given), and W_0^-1 = the data's unbiased covariance (its diagonal, or the
-    mean of the diagonal, for 'diag' and 'spherical'); weighted by the sample
-    weights, if any.
+    beta_0 = 1, nu_0 = n_features (> n_features - 1 when given).
     """
     from ._variational import Priors
 
-    mean, variance = source.feature_moments()
-    n_features = mean.shape[0]
     weight_concentration = _check_positive_or_none(
         weight_concentration_prior, "weight_concentration_prior"
     )
@@ -536,17 +533,9 @@ def check_priors(
             "The parameter 'degrees_of_freedom_prior' should be greater than "
             f"{n_features - 1}, but got {degrees_of_freedom:.3f}."
         )
-    if mean_prior is not None:
-        mean = _as_float_array(mean_prior, "means", (n_features,))
-    # Bessel's correction with the total weight, as numpy.cov / numpy.var(ddof=1).
-    unbiased = source.total_weight / (source.total_weight - 1.0)
+    mean = None if mean_prior is None else _as_float_array(mean_prior, "means", (n_features,))
     if covariance_prior is None:
-        if covariance_type in ("full", "tied"):
-            covariance = source.feature_covariance() * unbiased
-        else:
-            covariance = variance * unbiased
-            if covariance_type == "spherical":
-                covariance = float(covariance.mean())
+        covariance = None
     elif covariance_type in ("full", "tied"):
         covariance = _as_float_array(
             covariance_prior, f"{covariance_type} covariance_prior", (n_features, n_features)
@@ -568,6 +557,38 @@ def check_priors(
         mean=mean,
         degrees_of_freedom=float(n_features) if degrees_of_freedom is None else degrees_of_freedom,
         covariance=covariance,
+    )
+
+
+def data_priors(priors, covariance_type, source):
+    """``priors`` with the mean and covariance that were not given taken from the data:
+    m_0 = its (weighted) mean, W_0^-1 = its unbiased covariance (the diagonal for 'diag',
+    the diagonal's mean for 'spherical'), as scikit-learn's defaults.
+
+    With sample weights the correction is the frequency weights' (total weight W over
+    W - 1, as for W repeated rows), so the weights must add up to more than 1 then.
+    """
+    if priors.mean is not None and priors.covariance is not None:
+        return priors
+    mean, variance = source.feature_moments()
+    covariance = priors.covariance
+    if covariance is None:
+        if not source.total_weight > 1.0:
+            raise ValueError(
+                f"The default covariance_prior (the data's unbiased covariance) needs sample "
+                f"weights that add up to more than 1 (they count rows), got "
+                f"{source.total_weight:g}; pass covariance_prior, or scale the weights."
+            )
+        # Bessel's correction with the total weight, as numpy.cov / numpy.var(ddof=1).
+        unbiased = source.total_weight / (source.total_weight - 1.0)
+        if covariance_type in ("full", "tied"):
+            covariance = source.feature_covariance() * unbiased
+        elif covariance_type == "diag":
+            covariance = variance * unbiased
+        else:
+            covariance = float((variance * unbiased).mean())
+    return dataclasses.replace(
+        priors, mean=mean if priors.mean is None else priors.mean, covariance=covariance
     )
 
 

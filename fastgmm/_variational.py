@@ -22,7 +22,11 @@ forms; one iteration is
 scikit-learn's ``lower_bound_`` leaves out the terms that do not change during
 a fit but depend on ``n_components`` (prior normalisers and constants), so it
 cannot compare fits of different sizes.  ``full_lower_bound`` adds them
-(Bishop 10.70-10.77) for the Dirichlet-distribution prior.
+(Bishop 10.70-10.77) for the Dirichlet-distribution prior and 'full'
+covariances: the one case where scikit-learn's updates are the exact
+variational optimum of the model that bound describes (its 'tied' update
+counts the shared Wishart K times; 'diag' and 'spherical' use the full
+Wishart's normaliser).
 """
 
 import math

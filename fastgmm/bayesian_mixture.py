@@ -111,9 +111,11 @@ class BayesianGaussianMixture(MixtureBase):
         leaves out terms that depend on ``n_components``.
     full_lower_bound_ : float
         The complete variational lower bound of the fitted posterior (Bishop
-        10.70-10.77, all constants included) for the 'dirichlet_distribution'
-        prior, comparable across ``n_components`` (``nan`` for the Dirichlet
-        process).
+        10.70-10.77, all constants included), comparable across
+        ``n_components``: for the 'dirichlet_distribution' prior and 'full'
+        covariances, the model Bishop's bound is for (``nan`` otherwise:
+        scikit-learn's updates for the other types and for the Dirichlet process
+        are not the exact optimum of one model that such a bound describes).
     n_degenerate_ : int
     """
 
@@ -191,26 +193,33 @@ class BayesianGaussianMixture(MixtureBase):
         X = _validation.check_input(X, min_samples=2)
         _validation.check_n_samples(X, options.n_components)
         n_features = X.shape[1]
+        priors = _validation.check_priors(
+            prior_type,
+            self.weight_concentration_prior,
+            self.mean_precision_prior,
+            self.mean_prior,
+            self.degrees_of_freedom_prior,
+            self.covariance_prior,
+            options.covariance_type,
+            options.n_components,
+            n_features,
+        )
         previous = None
         if warm_start and hasattr(self, "converged_"):
             self._check_warm_start(n_features)
+            if self._fitted_prior_type != prior_type:
+                raise ValueError(
+                    f"warm_start=True continues the previous fit ({self._fitted_prior_type!r} "
+                    f"prior), but this fit asks for a {prior_type!r} prior. Set "
+                    "warm_start=False to start afresh."
+                )
             previous = VariationalRun(self._posterior, self.lower_bound_, [], 0, False)
         with thread_limit(options.n_jobs):
             source = make_source(
                 X, options.covariance, options.n_components, sample_weight, options.n_jobs
             )
             source.prepare_fit(options.persist)
-            priors = _validation.check_priors(
-                prior_type,
-                self.weight_concentration_prior,
-                self.mean_precision_prior,
-                self.mean_prior,
-                self.degrees_of_freedom_prior,
-                self.covariance_prior,
-                options.covariance_type,
-                options.n_components,
-                source,
-            )
+            priors = _validation.data_priors(priors, options.covariance_type, source)
             reporter = _Reporter(options.verbose, options.verbose_interval)
             run = fit_variational(source, options, priors, random_state, previous, reporter)
             total_weight = source.total_weight
@@ -248,7 +257,7 @@ class BayesianGaussianMixture(MixtureBase):
         self._fitted_prior_type = priors.prior_type
         self.full_lower_bound_ = (
             full_lower_bound(covariance, posterior, priors, run.lower_bound, total_weight)
-            if priors.prior_type == "dirichlet_distribution"
+            if priors.prior_type == "dirichlet_distribution" and covariance.name == "full"
             else float("nan")
         )
 

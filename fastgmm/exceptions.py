@@ -34,8 +34,9 @@ def sklearn_compatible(cls):
     if (
         "sklearn" not in sys.modules
         or cls.__name__ not in _SKLEARN_HOMES
-        or getattr(cls, "_fastgmm_class", None) is not None
-    ):  # cls is a twin already
+        or cls.__module__ != __name__  # a user's subclass
+        or "_fastgmm_class" in cls.__dict__  # a twin already
+    ):
         return cls
     try:
         theirs = getattr(importlib.import_module(_SKLEARN_HOMES[cls.__name__]), cls.__name__)
@@ -65,7 +66,8 @@ class _SklearnCompatible:
         return super().__new__(sklearn_compatible(cls), *args, **kwargs)
 
     def __reduce__(self):
-        return (self._fastgmm_class or type(self), self.args, self.__dict__ or None)
+        cls = type(self)
+        return (cls.__dict__.get("_fastgmm_class") or cls, self.args, self.__dict__ or None)
 
 
 class ConvergenceWarning(_SklearnCompatible, UserWarning):

@@ -253,6 +253,34 @@ def test_bad_priors_are_rejected(options, error, message):
         BayesianGaussianMixture(2, **options).fit(ref.make_blobs(100, 2, 2))
 
 
+def test_default_covariance_prior_needs_weights_that_count_rows():
+    X = ref.make_blobs(100, 2, 2)
+    with pytest.raises(ValueError, match="add up to more than 1"):
+        BayesianGaussianMixture(2).fit(X, sample_weight=np.full(100, 0.01))
+    given = BayesianGaussianMixture(2, covariance_prior=np.eye(2), random_state=0)
+    assert np.isfinite(given.fit(X, sample_weight=np.full(100, 0.01)).lower_bound_)
+
+
+def test_full_bound_only_where_it_is_exact():
+    X = ref.make_blobs(300, 2, 2)
+    for covariance_type in ("tied", "diag", "spherical"):
+        model = BayesianGaussianMixture(
+            2,
+            covariance_type=covariance_type,
+            random_state=0,
+            weight_concentration_prior_type="dirichlet_distribution",
+        ).fit(X)
+        assert np.isnan(model.full_lower_bound_)
+
+
+def test_warm_start_with_another_prior_type_is_refused():
+    X = ref.make_blobs(300, 2, 2)
+    model = BayesianGaussianMixture(2, warm_start=True, random_state=0).fit(X)
+    model.set_params(weight_concentration_prior_type="dirichlet_distribution")
+    with pytest.raises(ValueError, match="'dirichlet_process' prior"):
+        model.fit(X)
+
+
 def test_methods_before_fit_raise_not_fitted():
     with pytest.raises(NotFittedError):
         BayesianGaussianMixture(2).predict(np.zeros((3, 2)))

@@ -33,3 +33,17 @@ def test_bigger_than_memory_examples_run(tmp_path):
         assert completed.returncode == 0, completed.stderr[-3000:]
     labels = np.load(tmp_path / "labels.npy")
     assert labels.shape == (1_000_000,) and set(np.unique(labels)) == set(range(8))
+
+
+def test_bayesian_mixture_example_runs(tmp_path):
+    (block,) = python_blocks("The Bayesian mixture")
+    script = tmp_path / "bayesian.py"
+    script.write_text(block, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    best, weights = completed.stdout.split("\n", 1)
+    assert best.strip() == "3"
+    weights = np.array(weights.replace("[", " ").replace("]", " ").split(), dtype=float)
+    assert len(weights) == 10 and np.sum(weights >= 0.01) == 3

@@ -91,6 +91,16 @@ def test_errors_pickle_and_keep_their_message():
     assert isinstance(copy, SklearnNotFittedError)
 
 
+class UsersError(fastgmm.NotFittedError):
+    """A user's subclass: stays itself (no twin) and pickles as itself."""
+
+
+def test_a_users_subclass_keeps_its_class():
+    error = UsersError("mine")
+    assert type(error) is UsersError
+    assert type(pickle.loads(pickle.dumps(error))) is UsersError
+
+
 def test_without_sklearn_the_classes_are_fastgmms_own():
     code = """
 import pickle, sys, warnings
