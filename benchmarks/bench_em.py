@@ -6,6 +6,7 @@ Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
 import numpy as np
 
 from .workloads import (
+    MODELS,
     QUICK,
     fit_seconds,
     fitted_model,
@@ -72,24 +73,6 @@ class BayesianIteration:
         return seconds_per_iteration(rival, *self.args)
 
     track_seconds_per_iteration.unit = "seconds"
-
-
-class BayesianPeakMemory:
-    """Peak memory of a 3-iteration W2-shaped BayesianGaussianMixture fit."""
-
-    params = (["fastgmm", "sklearn"],)
-    param_names = ["rival"]
-    timeout = 600
-
-    def setup(self, rival):
-        n_samples, n_features, n_components, covariance_type = workload("W2")
-        self.args = (make_data(n_samples, n_features, n_components), n_components, covariance_type)
-        fit_seconds(
-            rival, self.args[0][:4096], *self.args[1:], max_iter=2, model="BayesianGaussianMixture"
-        )
-
-    def peakmem_fit(self, rival):
-        fit_seconds(rival, *self.args, max_iter=3, model="BayesianGaussianMixture")
 
 
 class ScoreSamples:
@@ -170,19 +153,20 @@ class Threads:
 
 
 class PeakMemory:
-    """Peak memory of a 3-iteration W2 fit (the data, ~128 MB, is in the baseline of both)."""
+    """Peak memory of a 3-iteration W2(-shaped) fit of each model (the data, ~128 MB, is in
+    the baseline of both rivals)."""
 
-    params = (["fastgmm", "sklearn"],)
-    param_names = ["rival"]
+    params = (["fastgmm", "sklearn"], list(MODELS))
+    param_names = ["rival", "model"]
     timeout = 600
 
-    def setup(self, rival):
+    def setup(self, rival, model):
         n_samples, n_features, n_components, covariance_type = workload("W2")
         self.args = (make_data(n_samples, n_features, n_components), n_components, covariance_type)
-        fit_seconds(rival, self.args[0][:4096], *self.args[1:], max_iter=2)  # JIT, imports
+        fit_seconds(rival, self.args[0][:4096], *self.args[1:], max_iter=2, model=model)  # JIT
 
-    def peakmem_fit(self, rival):
-        fit_seconds(rival, *self.args, max_iter=3)
+    def peakmem_fit(self, rival, model):
+        fit_seconds(rival, *self.args, max_iter=3, model=model)
 
 
 class TutorialFit:

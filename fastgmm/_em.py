@@ -37,7 +37,7 @@ class EMRun:
     n_degenerate: int = 0
 
 
-class _Reporter:
+class Reporter:
     """sklearn's ``verbose`` / ``verbose_interval`` messages."""
 
     def __init__(self, verbose, verbose_interval):
@@ -129,12 +129,9 @@ def fit_em(source, options, random_state, warm_start_from=None):
     ``source.initialisation_data`` gives (all rows, or a row sample).
     """
     covariance = options.covariance
-    reporter = _Reporter(options.verbose, options.verbose_interval)
-    n_init = 1 if warm_start_from is not None else options.n_init
-    best = None
-    for init in range(n_init):
-        reporter.init_begins(init)
-        repair = ComponentRepair(source, covariance, options.on_degenerate)
+    reporter = Reporter(options.verbose, options.verbose_interval)
+
+    def run_once(repair):
         if warm_start_from is None:
             X, sample_weight = source.initialisation_data(random_state, options.n_components)
             parameters = MixtureParameters(
@@ -157,19 +154,33 @@ def fit_em(source, options, random_state, warm_start_from=None):
             parameters = warm_start_from.parameters
             lower_bound = warm_start_from.lower_bound
         if options.max_iter == 0:
-            run = EMRun(parameters, -np.inf, [], 0, False, repair.n_events)
-        else:
-            run = iterate(
-                source,
-                covariance,
-                parameters,
-                repair,
-                tol=options.tol,
-                max_iter=options.max_iter,
-                reg_covar=options.reg_covar,
-                lower_bound=lower_bound,
-                reporter=reporter,
-            )
+            return EMRun(parameters, -np.inf, [], 0, False, repair.n_events)
+        return iterate(
+            source,
+            covariance,
+            parameters,
+            repair,
+            tol=options.tol,
+            max_iter=options.max_iter,
+            reg_covar=options.reg_covar,
+            lower_bound=lower_bound,
+            reporter=reporter,
+        )
+
+    return best_of_restarts(source, options, warm_start_from is not None, reporter, run_once)
+
+
+def best_of_restarts(source, options, warm_start, reporter, run_once):
+    """Run ``run_once(repair)`` per initialisation and keep the best run (sklearn's rule).
+
+    One run with ``warm_start``, else ``options.n_init``; each gets its own
+    ``ComponentRepair``.  Runs have ``lower_bound`` and ``converged``.
+    """
+    best = None
+    for init in range(1 if warm_start else options.n_init):
+        reporter.init_begins(init)
+        run = run_once(ComponentRepair(source, options.covariance, options.on_degenerate))
+        if options.max_iter > 0:
             reporter.init_ends(run.lower_bound, run.converged)
         # sklearn keeps the first run with the highest lower bound, and with
         # max_iter=0 (no lower bound at all) the last initialisation.

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from ._covariance import RESP_SUM_EPS, kernel_arguments, m_step
-from ._degenerate import ComponentRepair
+from ._em import Reporter, best_of_restarts
 from ._initialization import INITIAL_STATISTICS
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
@@ -303,15 +303,13 @@ def iterate(
     return VariationalRun(posterior, bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
-def fit_variational(source, options, priors, random_state, warm_start_from=None, reporter=None):
-    """Fit with ``options.n_init`` restarts and keep the run with the highest bound."""
+def fit_variational(source, options, priors, random_state, warm_start_from=None):
+    """Fit with ``options.n_init`` restarts and keep the run with the highest bound
+    (``warm_start_from``: a previous ``VariationalRun`` to continue, in one run)."""
     covariance = options.covariance
-    n_init = 1 if warm_start_from is not None else options.n_init
-    best = None
-    for init in range(n_init):
-        if reporter is not None:
-            reporter.init_begins(init)
-        repair = ComponentRepair(source, covariance, options.on_degenerate)
+    reporter = Reporter(options.verbose, options.verbose_interval)
+
+    def run_once(repair):
         if warm_start_from is None:
             X, sample_weight = source.initialisation_data(random_state, options.n_components)
             statistics = INITIAL_STATISTICS[options.init_params](
@@ -322,30 +320,21 @@ def fit_variational(source, options, priors, random_state, warm_start_from=None,
         else:
             posterior, start = warm_start_from.posterior, warm_start_from.lower_bound
         if options.max_iter == 0:
-            run = VariationalRun(posterior, -np.inf, [], 0, False, repair.n_events)
-        else:
-            run = iterate(
-                source,
-                covariance,
-                priors,
-                posterior,
-                repair,
-                tol=options.tol,
-                max_iter=options.max_iter,
-                reg_covar=options.reg_covar,
-                lower_bound_start=start,
-                reporter=reporter,
-            )
-            if reporter is not None:
-                reporter.init_ends(run.lower_bound, run.converged)
-        if (
-            best is None
-            or options.max_iter == 0
-            or run.lower_bound > best.lower_bound
-            or best.lower_bound == -np.inf
-        ):
-            best = run
-    return best
+            return VariationalRun(posterior, -np.inf, [], 0, False, repair.n_events)
+        return iterate(
+            source,
+            covariance,
+            priors,
+            posterior,
+            repair,
+            tol=options.tol,
+            max_iter=options.max_iter,
+            reg_covar=options.reg_covar,
+            lower_bound_start=start,
+            reporter=reporter,
+        )
+
+    return best_of_restarts(source, options, warm_start_from is not None, reporter, run_once)
 
 
 def full_lower_bound(covariance, posterior, priors, lower_bound_value, total_weight):

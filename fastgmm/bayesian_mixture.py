@@ -10,7 +10,6 @@ import numpy as np
 
 from . import _validation
 from ._base import MixtureBase
-from ._em import _Reporter
 from ._sources import make_source
 from ._threads import thread_limit
 from ._validation import FitOptions
@@ -220,8 +219,7 @@ class BayesianGaussianMixture(MixtureBase):
             )
             source.prepare_fit(options.persist)
             priors = _validation.data_priors(priors, options.covariance_type, source)
-            reporter = _Reporter(options.verbose, options.verbose_interval)
-            run = fit_variational(source, options, priors, random_state, previous, reporter)
+            run = fit_variational(source, options, priors, random_state, previous)
             total_weight = source.total_weight
         if run.n_degenerate:
             warnings.warn(
