@@ -17,7 +17,7 @@ _SKLEARN_HOMES = {
     "ConvergenceWarning": "sklearn.exceptions",
     "InvalidParameterError": "sklearn.utils._param_validation",
 }
-_twins = {}
+_twins: dict[type, type] = {}
 
 
 def sklearn_compatible(cls):

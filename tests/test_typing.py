@@ -35,9 +35,12 @@ bound: str = fastgmm.fit(np.zeros((10, 2))).lower_bound
 """
 
 
-def run_mypy(tmp_path, code):
+def run_mypy(tmp_path, code, monkeypatch):
+    """mypy on a user's file, run from the file's folder (as a user would: fastgmm comes from
+    the environment, not from a checkout in the working directory)."""
     path = tmp_path / "user_code.py"
     path.write_text(textwrap.dedent(code))
+    monkeypatch.chdir(tmp_path)
     stdout, stderr, status = mypy_api.run(
         [
             str(path),
@@ -56,13 +59,13 @@ def test_py_typed_marker_ships_with_the_package():
     assert importlib.resources.files("fastgmm").joinpath("py.typed").is_file()
 
 
-def test_mypy_accepts_correct_use(tmp_path):
-    output, status = run_mypy(tmp_path, GOOD)
+def test_mypy_accepts_correct_use(tmp_path, monkeypatch):
+    output, status = run_mypy(tmp_path, GOOD, monkeypatch)
     assert status == 0, output
 
 
-def test_mypy_flags_wrong_arguments(tmp_path):
-    output, status = run_mypy(tmp_path, BAD)
+def test_mypy_flags_wrong_arguments(tmp_path, monkeypatch):
+    output, status = run_mypy(tmp_path, BAD, monkeypatch)
     assert status == 1
     flagged = sorted(
         {int(line.split(":")[1]) for line in output.splitlines() if ": error:" in line}
