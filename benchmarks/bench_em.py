@@ -5,6 +5,7 @@ Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
 
 import numpy as np
 
+from .roofline import iteration_limit
 from .workloads import (
     MODELS,
     QUICK,
@@ -48,6 +49,31 @@ class EMIteration:
         return seconds_per_iteration(rival, *self.args)
 
     track_seconds_per_iteration.unit = "seconds"
+
+
+class Roofline:
+    """fastgmm's seconds per EM iteration as a multiple of the machine's limit for it
+    (``roofline.py``: bandwidth and matmul peak measured in the same benchmark)."""
+
+    params = (["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"], ["float64", "float32"])
+    param_names = ["workload", "dtype"]
+    timeout = 600
+
+    def setup(self, name, dtype):
+        n_samples, n_features, n_components, covariance_type = workload(name)
+        self.args = (
+            make_data(n_samples, n_features, n_components, np.dtype(dtype)),
+            n_components,
+            covariance_type,
+        )
+        warm_up(*self.args)
+
+    def track_multiple_of_limit(self, name, dtype):
+        seconds = seconds_per_iteration("fastgmm", *self.args)
+        limit, _ = iteration_limit(*self.args)
+        return seconds / limit
+
+    track_multiple_of_limit.unit = "x limit"
 
 
 class BayesianIteration:

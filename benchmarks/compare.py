@@ -13,6 +13,9 @@ this one process, fastgmm's JIT warmed up first):
 - ``predict_proba`` and ``score_samples`` on W2's data, sklearn and fastgmm
   with the same parameters;
 - the peak memory a W2 fit adds over its data, each library in a fresh process;
+- for the EM-iteration and float32 rows, the machine's limit (``roofline.py``: max of
+  the data's bytes over the streaming bandwidth and the unavoidable flops over the matmul
+  peak, both measured in this run) and fastgmm's time as a multiple of it;
 - the scale paths: seconds per iteration of a 2M x 16 x 8 Dask array in 8
   chunks on a LocalCluster of 2 worker processes against the same data in
   memory, and of a 10M x 16 float32 memory-mapped file against the same data
@@ -31,6 +34,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import roofline  # noqa: E402
 import workloads  # noqa: E402
 
 ITERATION_TARGETS = {
@@ -54,19 +58,33 @@ def _median(repeats, function, *args):
     return float(np.median([function(*args) for _ in range(repeats)]))
 
 
-def _row(label, slow, fast, ratio, target, unit="s"):
+def _row(label, slow, fast, ratio, target, unit="s", suffix=""):
     met = "yes" if ratio >= target else "no"
     print(
         f"{label:<40}{slow:>12.4f}{unit:<2}{fast:>12.4f}{unit:<2}{ratio:>8.1f}x"
-        f"{target:>7.1f}x  {met}",
+        f"{target:>7.1f}x  {met:<4}{suffix}",
         flush=True,
     )
+
+
+_PEAKS = {}  # dtype: matmul flop/s, measured once per run
+
+
+def _limit_columns(X, n_components, covariance_type, seconds):
+    """' limit  x-limit bound' for fastgmm's ``seconds`` per iteration on ``X`` (roofline.py)."""
+    if X.dtype not in _PEAKS:
+        _PEAKS[X.dtype] = roofline.matmul_peak(X.dtype)
+    limit, bound = roofline.iteration_limit(X, n_components, covariance_type, peak=_PEAKS[X.dtype])
+    return f"{limit:>10.5f}s{seconds / limit:>8.1f}x {bound}"
+
+
+_LIMIT_HEADER = f"{'limit':>11}{'x-limit':>9} bound"
 
 
 def iteration_rows(names, repeats):
     print(
         f"{'EM iteration (float64)':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
-        f"{'target':>8}  met"
+        f"{'target':>8}  met {_LIMIT_HEADER}"
     )
     for name in names:
         n_samples, n_features, n_components, covariance_type = workloads.workload(name)
@@ -76,11 +94,15 @@ def iteration_rows(names, repeats):
         ours = _median(repeats, workloads.seconds_per_iteration, "fastgmm", *args)
         theirs = _median(repeats, workloads.seconds_per_iteration, "sklearn", *args)
         label = f"{name} N={n_samples} D={n_features} K={n_components} {covariance_type}"
-        _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name])
+        limit = _limit_columns(X, n_components, covariance_type, ours)
+        _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name], suffix=limit)
 
 
 def float32_rows(repeats):
-    print(f"{'float32 vs float64 (fastgmm)':<40}{'float64':>14}{'float32':>14}")
+    print(
+        f"{'float32 vs float64 (fastgmm)':<40}{'float64':>14}{'float32':>14}{'':>26}"
+        f"{_LIMIT_HEADER} (float32)"
+    )
     for name in ("W2", "W4"):
         n_samples, n_features, n_components, covariance_type = workloads.workload(name)
         seconds = {}
@@ -101,6 +123,7 @@ def float32_rows(repeats):
             seconds[np.float32],
             seconds[np.float64] / seconds[np.float32],
             FLOAT32_TARGET,
+            suffix=_limit_columns(X, n_components, covariance_type, seconds[np.float32]),
         )
 
 
@@ -294,6 +317,12 @@ def main(argv=None):
         dask_rows(args.repeats)
         memmap_rows(args.repeats)
     print(f"Numba threading layer: {numba.threading_layer()}")
+    if _PEAKS:
+        peaks = ", ".join(f"{np.dtype(t).name} {p / 1e9:.0f}" for t, p in _PEAKS.items())
+        print(
+            f"matmul peak (GFLOP/s), measured in this run: {peaks}; bandwidth measured per "
+            "workload on its own array (benchmarks/roofline.py)"
+        )
 
 
 if __name__ == "__main__":
