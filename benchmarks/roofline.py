@@ -4,7 +4,8 @@
 
 - bytes: the data, read once per iteration: n_samples * n_features * itemsize.
 - bandwidth: this machine's streaming read bandwidth with all threads, a parallel
-  Numba sum over the workload's own array (best of 5).
+  Numba sum over the workload's own array (best of 5; reassociated, so it vectorises
+  and is bound by memory, not by the latency of one chain of additions).
 - peak: the floating-point throughput of a 2048 x 2048 matmul in the data's dtype
   (numpy's BLAS on all threads, best of 3), the most the arithmetic could reach.
 - flops: the arithmetic one iteration cannot avoid, per row (``flops_per_row``; an
@@ -39,7 +40,7 @@ from numba import njit, prange
 MATMUL_SIZE = 2048
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True)  # reassociated: vectorised, memory-bound
 def _parallel_sum(flat):
     total = 0.0
     for i in prange(flat.shape[0]):

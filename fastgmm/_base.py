@@ -23,6 +23,12 @@ from .exceptions import NotFittedError
 if TYPE_CHECKING:
     from ._typing import Data, SampleWeight
 
+# scikit-learn's ConvergenceWarning text (its tests match it).
+NOT_CONVERGED = (
+    "Best performing initialization did not converge. Try different init "
+    "parameters, or increase max_iter, tol, or check for degenerate data."
+)
+
 
 class MixtureBase:
     """Base of fastgmm's mixture estimators (not public)."""

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from . import _validation
-from ._base import MixtureBase
+from ._base import NOT_CONVERGED, MixtureBase
 from ._sources import make_source
 from ._threads import thread_limit
 from ._validation import FitOptions
 from ._variational import (
-    Posterior,
     VariationalRun,
     expected_log_terms,
     fit_variational,
@@ -36,10 +35,6 @@ if TYPE_CHECKING:
         SampleWeight,
     )
 
-_NOT_CONVERGED = (
-    "Best performing initialization did not converge. Try different init "
-    "parameters, or increase max_iter, tol, or check for degenerate data."
-)
 _DEGENERATE = (
     "{n} degenerate component event(s) during the fit: covariances that were not positive "
     "definite were regularised. Set on_degenerate='raise' to get an error instead."
@@ -226,7 +221,7 @@ class BayesianGaussianMixture(MixtureBase):
                 _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=2
             )
         if not run.converged and options.max_iter > 0:
-            warnings.warn(_NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=2)
+            warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=2)
         self._set_fitted(run, options.covariance, priors, X.dtype, n_features, names, total_weight)
         return self
 
@@ -270,6 +265,3 @@ class BayesianGaussianMixture(MixtureBase):
             np.asarray(posterior.means, dtype=np.float64),
             np.asarray(posterior.precisions_cholesky, dtype=np.float64),
         )
-
-
-__all__ = ["BayesianGaussianMixture", "Posterior"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _validation
-from ._base import MixtureBase
+from ._base import NOT_CONVERGED, MixtureBase
 from ._covariance import n_parameters
 from ._em import EMRun, MixtureParameters, fit_em
 from ._sources import make_source
@@ -41,10 +41,6 @@ _DEGENERATE = (
     "hold duplicates, constant features or fewer clusters than n_components; set "
     "on_degenerate='raise' to get an error instead."
 )
-_NOT_CONVERGED = (
-    "Best performing initialization did not converge. Try different init "
-    "parameters, or increase max_iter, tol, or check for degenerate data."
-)
 
 
 def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from=None):
@@ -63,7 +59,7 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
             _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=3
         )
     if not run.converged and options.max_iter > 0:
-        warnings.warn(_NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
+        warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
     return run, source
 
 
