@@ -9,6 +9,7 @@ path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).
 """
 
 from ._cache import refresh as _refresh_kernel_cache
+from ._cache import warmup
 from ._dask import dask_array_from_npy
 from ._threads import choose_threading_layer
 from .bayesian_mixture import BayesianGaussianMixture
@@ -39,6 +40,7 @@ __all__ = [
     "dask_array_from_npy",
     "fit",
     "select_n_components",
+    "warmup",
 ]
 
 __version__ = "0.1.0"

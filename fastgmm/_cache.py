@@ -8,8 +8,11 @@ would load its old compiled code.  At import, fastgmm hashes every
 each folder that holds the kernels' cache; where they differ (a helper was
 edited, fastgmm was upgraded), it deletes the cached kernels in that folder
 before any kernel runs, and records the new hash.  Unchanged sources keep their
-cache: a new process loads the kernels instead of compiling them.
+cache: a new process loads the kernels instead of compiling them.  ``warmup``
+compiles every kernel ahead of time.
 """
+
+from __future__ import annotations
 
 import hashlib
 import os
@@ -84,3 +87,46 @@ def refresh():
             os.replace(temporary, stamp)  # atomic: a reader sees the old or the new hash
         except OSError:
             pass
+
+
+def warmup(
+    covariance_types: list[str] | None = None, dtypes: tuple[str, ...] = ("float64", "float32")
+) -> dict[tuple[str, str], float]:
+    """Compile (or load) every kernel a fit and its scoring use, ahead of time.
+
+    For each covariance type and dtype, on writable and on read-only data (a
+    memory-mapped file is read-only: Numba compiles it separately), a tiny
+    k-means-started fit and each scoring method run once, so that later
+    processes load every kernel from the cache.  Returns the seconds each
+    (type, dtype) took, in order.
+    """
+    import time
+    import warnings
+
+    import numpy as np
+
+    from .gaussian_mixture import GaussianMixture
+
+    covariance_types = list(covariance_types or ("full", "tied", "diag", "spherical"))
+    rng = np.random.default_rng(0)
+    base = np.vstack([rng.normal(loc, 1.0, size=(200, 2)) for loc in (-4.0, 0.0, 4.0)])
+    seconds = {}
+    for covariance_type in covariance_types:
+        for dtype in dtypes:
+            start = time.perf_counter()
+            for read_only in (False, True):
+                X = base.astype(dtype)
+                X.setflags(write=not read_only)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # max_iter=2 on purpose
+                    model = GaussianMixture(
+                        3, covariance_type=covariance_type, max_iter=2, random_state=0
+                    ).fit(X, sample_weight=np.ones(len(X)))
+                    GaussianMixture(
+                        3, covariance_type=covariance_type, max_iter=2, random_state=0
+                    ).fit(X)
+                model.predict_proba(X)
+                model.predict(X)
+                model.score(X)
+            seconds[(covariance_type, np.dtype(dtype).name)] = time.perf_counter() - start
+    return seconds

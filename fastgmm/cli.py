@@ -1,4 +1,4 @@
-"""Command-line interface: ``fastgmm demo`` and ``fastgmm cache info|clear``."""
+"""Command-line interface: ``fastgmm demo``, ``fastgmm cache info|clear``, ``fastgmm warmup``."""
 
 import argparse
 import time
@@ -84,6 +84,23 @@ def cache(args):
     return 0
 
 
+def warmup(args):
+    """Compile every kernel now (e.g. in a Docker build or a CI step), so that later
+    processes load them from Numba's cache."""
+    from . import _cache
+
+    total = 0.0
+    for (covariance_type, dtype), seconds in _cache.warmup(
+        args.covariance_types, args.dtypes
+    ).items():
+        total += seconds
+        print(f"{covariance_type:<10} {dtype:<8} {seconds:7.2f} s")
+    print(f"total {total:.1f} s; the kernels are cached in:")
+    for folder in _cache.cache_folders():
+        print(f"  {folder}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="fastgmm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +113,20 @@ def main(argv=None):
     cache_parser = commands.add_parser("cache", help="show or clear Numba's cache of the kernels")
     cache_parser.add_argument("action", choices=["info", "clear"])
     cache_parser.set_defaults(run=cache)
+    warmup_parser = commands.add_parser(
+        "warmup", help="compile every kernel ahead of time (later processes load them)"
+    )
+    warmup_parser.add_argument(
+        "--covariance-types",
+        nargs="+",
+        choices=["full", "tied", "diag", "spherical"],
+        default=None,
+        help="default: all four",
+    )
+    warmup_parser.add_argument(
+        "--dtypes", nargs="+", choices=["float64", "float32"], default=["float64", "float32"]
+    )
+    warmup_parser.set_defaults(run=warmup)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -111,3 +111,51 @@ def test_cli_cache_info_and_clear(tmp_path, monkeypatch, capsys):
     assert main(["cache", "clear"]) == 0
     assert "deleted 2 cached kernel file(s) in 1 folder(s)" in capsys.readouterr().out
     assert [path.name for path in tmp_path.iterdir()] == ["diag.cpython-311.pyc"]
+
+
+# Every fit and scoring path a user meets, on writable and on memory-mapped data.
+ALL_PATHS = """
+import warnings
+import numpy as np
+import fastgmm
+from fastgmm import _cache
+
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(1)
+for dtype in ("float64", "float32"):
+    X = rng.normal(size=(3000, 3)).astype(dtype)
+    np.save("X.npy", X)
+    for data in (X, np.load("X.npy", mmap_mode="r")):
+        for covariance_type in ("full", "tied", "diag", "spherical"):
+            for estimator in (fastgmm.GaussianMixture, fastgmm.BayesianGaussianMixture):
+                model = estimator(4, covariance_type=covariance_type, max_iter=3,
+                                  random_state=0).fit(data)
+                model.predict_proba(data), model.score_samples(data), model.predict(data)
+misses = sum(sum(kernel.stats.cache_misses.values()) for kernel in _cache.kernel_dispatchers())
+print(misses)
+"""
+
+
+@pytest.mark.slow
+def test_warmup_compiles_every_kernel_a_fit_uses(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    warm = subprocess.run(
+        [sys.executable, "-m", "fastgmm", "warmup"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
+    )
+    assert warm.returncode == 0, warm.stderr[-3000:]
+    assert str(tmp_path / "cache") in warm.stdout and "spherical  float32" in warm.stdout
+    later = subprocess.run(
+        [sys.executable, "-c", ALL_PATHS],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
+    )
+    assert later.returncode == 0, later.stderr[-3000:]
+    assert later.stdout.split() == ["0"]  # nothing compiled after the warm-up
