@@ -72,6 +72,27 @@ class Reporter:
             )
 
 
+def until_converged(step, state, repair, *, tol, max_iter, lower_bound, reporter):
+    """Apply ``state, lower_bound = step(state)`` until the lower bound changes by less than
+    ``tol`` (an iteration in which ``repair`` mended a component cannot end it) or
+    ``max_iter`` steps.  Returns ``(state, lower_bound, lower_bounds, n_iter, converged)``.
+    """
+    lower_bounds = []
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        previous, events = lower_bound, repair.n_events
+        state, lower_bound = step(state)
+        lower_bounds.append(lower_bound)
+        change = lower_bound - previous
+        if reporter is not None:
+            reporter.iteration_ends(n_iter, change)
+        if abs(change) < tol and repair.n_events == events:
+            converged = True
+            break
+    return state, lower_bound, lower_bounds, n_iter, converged
+
+
 def iterate(
     source,
     covariance,
@@ -91,11 +112,8 @@ def iterate(
     converged.  The run's ``n_degenerate`` counts all its repairs, those of
     the initialisation included.
     """
-    lower_bounds = []
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        previous, events = lower_bound, repair.n_events
+
+    def step(parameters):
         statistics = source.statistics(
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
@@ -106,14 +124,17 @@ def iterate(
                 statistics.resp_sum, weights, means, covariances, precisions_cholesky
             )
         )
-        lower_bound = statistics.log_likelihood / statistics.total_weight
-        lower_bounds.append(lower_bound)
-        change = lower_bound - previous
-        if reporter is not None:
-            reporter.iteration_ends(n_iter, change)
-        if abs(change) < tol and repair.n_events == events:
-            converged = True
-            break
+        return parameters, statistics.log_likelihood / statistics.total_weight
+
+    parameters, lower_bound, lower_bounds, n_iter, converged = until_converged(
+        step,
+        parameters,
+        repair,
+        tol=tol,
+        max_iter=max_iter,
+        lower_bound=lower_bound,
+        reporter=reporter,
+    )
     return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged, repair.n_events)
 
 

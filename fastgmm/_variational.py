@@ -36,7 +36,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from ._covariance import RESP_SUM_EPS, kernel_arguments, m_step
-from ._em import Reporter, best_of_restarts
+from ._em import Reporter, best_of_restarts, until_converged
 from ._initialization import INITIAL_STATISTICS
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
@@ -272,12 +272,8 @@ def iterate(
 ):
     """Variational updates from ``posterior`` until |change of the bound| < tol or max_iter."""
     n_features = posterior.means.shape[1]
-    bound = lower_bound_start
-    lower_bounds = []
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        previous, events = bound, repair.n_events
+
+    def step(posterior):
         log_weights = expected_log_terms(posterior, priors.prior_type, n_features)
         statistics = source.statistics(log_weights, posterior.means, posterior.precisions_cholesky)
         entropy = sum_resp_log_resp(
@@ -292,14 +288,17 @@ def iterate(
             ),
         )
         posterior = update(covariance, statistics, reg_covar, priors, repair.factorise)
-        bound = lower_bound(covariance, posterior, priors, n_features, entropy)
-        lower_bounds.append(bound)
-        change = bound - previous
-        if reporter is not None:
-            reporter.iteration_ends(n_iter, change)
-        if abs(change) < tol and repair.n_events == events:
-            converged = True
-            break
+        return posterior, lower_bound(covariance, posterior, priors, n_features, entropy)
+
+    posterior, bound, lower_bounds, n_iter, converged = until_converged(
+        step,
+        posterior,
+        repair,
+        tol=tol,
+        max_iter=max_iter,
+        lower_bound=lower_bound_start,
+        reporter=reporter,
+    )
     return VariationalRun(posterior, bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
