@@ -163,6 +163,11 @@ class CovarianceType(ABC):
 
     @staticmethod
     @abstractmethod
+    def identity_precisions_cholesky(n_components, n_features):
+        """The factors of unit covariances (placeholders where a kernel reads none)."""
+
+    @staticmethod
+    @abstractmethod
     def n_covariance_parameters(n_components, n_features):
         """Free parameters of the covariances (for BIC and AIC)."""
 
@@ -275,6 +280,10 @@ class FullCovariance(CovarianceType):
         return np.log(np.einsum("kii->ki", precisions_cholesky)).sum(axis=1)
 
     @staticmethod
+    def identity_precisions_cholesky(n_components, n_features):
+        return np.tile(np.eye(n_features), (n_components, 1, 1))
+
+    @staticmethod
     def kernel_precisions(precisions_cholesky, n_components, n_features):
         # The kernel reads rows of the lower-triangular transpose (contiguous dots).
         return np.swapaxes(precisions_cholesky, 1, 2)
@@ -362,6 +371,10 @@ class TiedCovariance(CovarianceType):
     @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
         return np.log(np.diag(precisions_cholesky)).sum()
+
+    @staticmethod
+    def identity_precisions_cholesky(n_components, n_features):
+        return np.eye(n_features)
 
     @staticmethod
     def kernel_precisions(precisions_cholesky, n_components, n_features):
@@ -452,6 +465,10 @@ class DiagCovariance(_DiagonalPrecisions):
         return np.log(precisions_cholesky).sum(axis=1)
 
     @staticmethod
+    def identity_precisions_cholesky(n_components, n_features):
+        return np.ones((n_components, n_features))
+
+    @staticmethod
     def kernel_precisions(precisions_cholesky, n_components, n_features):
         return precisions_cholesky
 
@@ -482,6 +499,10 @@ class SphericalCovariance(_DiagonalPrecisions):
     @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
         return n_features * np.log(precisions_cholesky)
+
+    @staticmethod
+    def identity_precisions_cholesky(n_components, n_features):
+        return np.ones(n_components)
 
     @staticmethod
     def kernel_precisions(precisions_cholesky, n_components, n_features):

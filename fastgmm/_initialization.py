@@ -8,12 +8,12 @@ sklearn does, so the same ``random_state`` gives the same start as sklearn.
 import numpy as np
 
 from ._covariance import RESP_SUM_EPS, m_step
-from ._kmeans import kmeans_labels, kmeans_plusplus_indices
+from ._kmeans import kmeans, kmeans_plusplus_indices
+from ._sources import statistics_of_labels
 from ._statistics import (
     INIT_CHUNK_ROWS,
     feature_moments,
     statistics_from_responsibilities,
-    statistics_of_labels,
     statistics_of_points,
 )
 
@@ -45,8 +45,8 @@ def _kmeans_plusplus_statistics(covariance, X, n_components, random_state, sampl
 
 
 def _kmeans_statistics(covariance, X, n_components, random_state, sample_weight):
-    labels = kmeans_labels(X, n_components, random_state, sample_weight)
-    return statistics_of_labels(covariance, X, labels, n_components, sample_weight)
+    labels, centres = kmeans(X, n_components, random_state, sample_weight)
+    return statistics_of_labels(covariance, X, labels, centres, sample_weight)
 
 
 INITIAL_STATISTICS = {

@@ -3,12 +3,18 @@
 The heavy loops are the Numba kernels in ``_kernels/kmeans.py``; the random
 draws come from the caller's ``RandomState`` here, in Python, so the result
 depends only on ``random_state``, never on the number of threads.
+
+On many rows the seeds are drawn from a stratified row sample of
+``init_sample_size(K)`` rows (``_sources.row_sample``): seeding costs O(K) passes
+over the rows it reads, Lloyd's iterations one pass each, and a 100,000-row
+sample places seeds as well as all the rows would; Lloyd's iterations then run
+on every row.
 """
 
 import numpy as np
 
 from ._kernels import kmeans as kernels
-from ._sources import n_chunks_for
+from ._sources import init_sample_size, n_chunks_for, row_sample
 from ._statistics import feature_moments
 from ._threads import launch
 
@@ -61,18 +67,31 @@ def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None):
     return indices
 
 
-def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
-    """Cluster labels of (weighted) Lloyd's k-means started from k-means++ seeds."""
+def kmeans(X, n_clusters, random_state, sample_weight=None):
+    """(Weighted) Lloyd's k-means started from k-means++ seeds.
+
+    Returns ``(labels, centres)``: each row's cluster (int64) and the (weighted) mean of
+    each cluster's rows (float64; an empty cluster keeps its last centre).
+    """
     n_samples, n_features = X.shape
     n_chunks = n_chunks_for(n_samples)
-    seeds = kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight)
-    centers = X[seeds].astype(np.float64)
+    sample = row_sample(n_samples, init_sample_size(n_clusters), random_state)
+    if sample is None:
+        seeding_rows, seeding_weights = X, sample_weight
+    else:
+        seeding_rows = X[sample]
+        seeding_weights = None if sample_weight is None else sample_weight[sample]
+        if seeding_weights is not None and not seeding_weights.any():
+            seeding_rows, seeding_weights = X, sample_weight  # every sampled row weighs 0
+    seeds = kmeans_plusplus_indices(seeding_rows, n_clusters, random_state, seeding_weights)
+    centers = seeding_rows[seeds].astype(np.float64)
     weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
     labels = np.empty(n_samples, dtype=np.int64)
     distance_sq = np.empty(n_samples)
     sums = np.empty((n_chunks, n_clusters, n_features))
     counts = np.empty((n_chunks, n_clusters))
-    tolerance = LLOYD_TOL * float(feature_moments(X, sample_weight)[1].mean())
+    variance = feature_moments(seeding_rows, seeding_weights)[1]
+    tolerance = LLOYD_TOL * float(variance.mean())
     for _ in range(LLOYD_MAX_ITER):
         launch(
             kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums, counts
@@ -92,4 +111,7 @@ def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
         if shift <= tolerance:
             break
     launch(kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
-    return labels
+    cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
+    filled = cluster_weights > 0
+    centers[filled] = cluster_sums[filled] / cluster_weights[filled, None]
+    return labels, centers

@@ -43,6 +43,7 @@ def n_chunks_for(n_samples, bytes_per_chunk=0):
 
 
 _EMPTY_FLOAT = np.empty(0)
+_EMPTY_LABELS = np.empty(0, dtype=np.int64)
 
 
 class Source(Protocol):
@@ -140,8 +141,14 @@ class ArraySource:
             )
         return self._accumulators
 
-    def statistics(self, log_weights, means, precisions_cholesky):
-        """E-step fused with accumulation: the statistics for the given parameters."""
+    def statistics(self, log_weights, means, precisions_cholesky, labels=None):
+        """E-step fused with accumulation: the statistics for the given parameters.
+
+        With ``labels`` (one component index per row), the responsibilities are those hard
+        assignments instead, and the moments are taken about ``means``
+        (``statistics_of_labels``); ``log_weights`` and ``precisions_cholesky`` are not read
+        and the log-likelihood is NaN.
+        """
         kernel_means, kernel_precisions, log_const = kernel_arguments(
             self.covariance, log_weights, means, precisions_cholesky, self.X.dtype
         )
@@ -151,6 +158,7 @@ class ArraySource:
             self.covariance.kernels.statistics,
             self.X,
             sample_weight,
+            _EMPTY_LABELS if labels is None else labels,
             kernel_means,
             kernel_precisions,
             log_const,
@@ -166,7 +174,7 @@ class ArraySource:
             sum_diff=sum_diff.sum(axis=0),
             sum_sq=sum_sq.sum(axis=0),
             reference=self.covariance.moments_reference(kernel_means),
-            log_likelihood=float(log_likelihood.sum()),
+            log_likelihood=np.nan if labels is not None else float(log_likelihood.sum()),
             total_weight=self.total_weight,
         )
 
@@ -228,6 +236,23 @@ class ArraySource:
         return np.ascontiguousarray(self.X[indices]), weights
 
 
+def statistics_of_labels(covariance, X, labels, reference, sample_weight=None):
+    """Statistics of hard assignments (one-hot responsibilities): one pass of the EM kernel.
+
+    ``labels`` holds a component index in ``[0, K)`` per row (int64) and ``reference`` the
+    K points the moments are taken about (the clusters' means, for accuracy however far the
+    clusters lie from the origin).  The first M-step of a k-means start.
+    """
+    n_components, n_features = reference.shape
+    source = ArraySource(X, covariance, n_components, sample_weight)
+    return source.statistics(
+        np.zeros(n_components),
+        reference,
+        covariance.identity_precisions_cholesky(n_components, n_features),
+        labels=np.ascontiguousarray(labels, dtype=np.int64),
+    )
+
+
 def init_sample_size(n_components):
     """Rows of the initialisation sample of data that is not in memory."""
     return max(INIT_SAMPLE_ROWS, 100 * n_components)
@@ -255,7 +280,6 @@ SCORE_OUTPUTS = {
 }
 
 _EMPTY_RESP = np.empty((0, 0))
-_EMPTY_LABELS = np.empty(0, dtype=np.int64)
 
 
 def score_rows(

@@ -1,7 +1,8 @@
 """Sufficient statistics of a Gaussian mixture, and how to make them without a kernel.
 
-The EM kernels produce them per chunk of rows (``_sources.py``); the
-initialisation builds them from given responsibilities with plain numpy.
+The EM kernels produce them per chunk of rows (``_sources.py``), also from the hard
+assignments of a k-means start; the other initialisations build them from given
+responsibilities with plain numpy.
 Either way, one ``m_step`` (``_covariance.py``) turns them into parameters.
 """
 
@@ -117,32 +118,6 @@ def statistics_from_responsibilities(covariance, X, resp_chunks, reference, samp
             covariance.add_second_moment(sum_sq, k, diff, resp[:, k])
     return SufficientStatistics(
         resp_sum, sum_diff, sum_sq, reference, np.nan, _total_weight(X, sample_weight)
-    )
-
-
-def statistics_of_labels(covariance, X, labels, n_components, sample_weight=None):
-    """Statistics for hard assignments ``labels`` (one-hot responsibilities).
-
-    Moments are taken about each cluster's own mean, so they are accurate
-    however far the clusters lie from the origin.
-    """
-    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    counts = np.bincount(labels, weights=weights, minlength=n_components)
-    column_sums = [
-        np.bincount(labels, weights=weights * X[:, a], minlength=n_components)
-        for a in range(X.shape[1])
-    ]
-    reference = np.stack(column_sums, axis=1) / np.maximum(counts, 1.0)[:, None]
-
-    def one_hot_chunks():
-        for start in range(0, X.shape[0], INIT_CHUNK_ROWS):
-            block = labels[start : start + INIT_CHUNK_ROWS]
-            resp = np.zeros((block.shape[0], n_components))
-            resp[np.arange(block.shape[0]), block] = 1.0
-            yield start, resp
-
-    return statistics_from_responsibilities(
-        covariance, X, one_hot_chunks(), reference, sample_weight
     )
 
 

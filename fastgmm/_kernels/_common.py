@@ -168,6 +168,22 @@ def normalise_block(log_prob, n_rows, row_stats):
 
 
 @njit(**NJIT_OPTIONS)
+def one_hot_block(labels, start, n_rows, sample_weight, resp):
+    """Responsibilities of hard assignments: ``resp[k, i] = w_i`` if ``labels[start + i] == k``,
+    else 0 (``w_i = 1`` when ``sample_weight`` has length 0).
+
+    Stands in for the E-step when the statistics kernels compute the first M-step from
+    initial labels (k-means), so that it runs at kernel speed.
+    """
+    for k in range(resp.shape[0]):
+        for i in range(n_rows):
+            resp[k, i] = 0.0
+    unit = sample_weight.shape[0] == 0
+    for i in range(n_rows):
+        resp[labels[start + i], i] = 1.0 if unit else sample_weight[start + i]
+
+
+@njit(**NJIT_OPTIONS)
 def e_step_block(log_prob, start, n_rows, row_stats, sample_weight):
     """``normalise_block``, then the sample weights: q_ik <- w_i q_ik.
 

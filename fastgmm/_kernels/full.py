@@ -27,6 +27,7 @@ from ._common import (
     centre_block,
     chunk_bounds,
     e_step_block,
+    one_hot_block,
     significant_rows,
     transpose_block,
     write_scores,
@@ -215,6 +216,7 @@ def _add_tile(left, right, n_rows, a, b, out):
 def statistics(
     X,
     sample_weight,
+    labels,
     means,
     precisions_cholesky_t,
     log_const,
@@ -227,7 +229,9 @@ def statistics(
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
 
     ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
-    responsibilities and log-likelihood.
+    responsibilities and log-likelihood.  With ``labels`` (length N, else 0) the
+    responsibilities are those hard assignments instead of an E-step (``one_hot_block``):
+    the first M-step of a k-means start, at kernel speed; ``log_likelihood`` is then 0.
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
@@ -242,19 +246,22 @@ def statistics(
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(
-                x_t,
-                n_rows,
-                means,
-                precisions_cholesky_t,
-                log_const,
-                diff_t,
-                y[0],
-                y[1],
-                mahalanobis,
-                log_prob,
-            )
-            log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
+            if labels.shape[0] > 0:
+                one_hot_block(labels, start, n_rows, sample_weight, log_prob)
+            else:
+                _log_prob_block(
+                    x_t,
+                    n_rows,
+                    means,
+                    precisions_cholesky_t,
+                    log_const,
+                    diff_t,
+                    y[0],
+                    y[1],
+                    mahalanobis,
+                    log_prob,
+                )
+                log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
             _accumulate_block(
                 x_t,
                 n_rows,

@@ -24,6 +24,7 @@ from ._common import (
     centre_block,
     chunk_bounds,
     e_step_block,
+    one_hot_block,
     transpose_block,
     write_scores,
 )
@@ -107,6 +108,7 @@ def _accumulate_block(diff_t, n_rows, resp, row_weight, weighted, resp_sum, sum_
 def statistics(
     X,
     sample_weight,
+    labels,
     means,
     precisions_cholesky_t,
     log_const,
@@ -120,7 +122,10 @@ def statistics(
 
     Moments are about c = ``means[0]`` (``sum_sq[c]`` is a single D x D lower
     triangle); ``sample_weight`` (length N, or 0 for unit weights) multiplies
-    each row's responsibilities and log-likelihood.
+    each row's responsibilities and log-likelihood.  With ``labels`` (length N, else 0)
+    the responsibilities are those hard assignments instead of an E-step
+    (``one_hot_block``): the first M-step of a k-means start, at kernel speed;
+    ``log_likelihood`` is then 0.
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     lower = precisions_cholesky_t[0]
@@ -138,10 +143,23 @@ def statistics(
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(
-                x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
-            )
-            log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
+            if labels.shape[0] > 0:
+                centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
+                one_hot_block(labels, start, n_rows, sample_weight, log_prob)
+            else:
+                _log_prob_block(
+                    x_t,
+                    n_rows,
+                    means,
+                    lower,
+                    projected,
+                    log_const,
+                    diff_t,
+                    z_t,
+                    mahalanobis,
+                    log_prob,
+                )
+                log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
             _accumulate_block(
                 diff_t,
                 n_rows,

@@ -10,7 +10,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm._covariance import COVARIANCE_TYPES, m_step
-from fastgmm._sources import ArraySource, score_rows
+from fastgmm._sources import ArraySource, score_rows, statistics_of_labels
+from fastgmm._statistics import statistics_from_responsibilities
 
 import _references as ref
 
@@ -67,6 +68,37 @@ def test_score_rows_matches_scipy(covariance_type, dtype, rtol):
     assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
     confident = expected_resp.max(axis=1) > 0.99
     assert_array_equal(labels[confident], expected_resp.argmax(axis=1)[confident])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_statistics_of_labels_match_the_one_hot_reference(covariance_type, dtype, rtol, weighted):
+    # The k-means start's first M-step runs in the EM kernel; the numpy path over dense
+    # one-hot responsibilities is the reference (float64 arithmetic throughout).
+    X, covariance, weights, means, *_ = setup_problem(covariance_type, 5000, dtype=dtype, seed=2)
+    rng = np.random.default_rng(3)
+    labels = rng.integers(len(weights), size=len(X))
+    labels[labels == 1] = 0  # an empty component gets zero statistics
+    sample_weight = rng.uniform(0.0, 3.0, size=len(X)) if weighted else None
+    reference = means + rng.normal(size=means.shape)
+    statistics = statistics_of_labels(covariance, X, labels, reference, sample_weight)
+    one_hot = np.eye(len(weights))[labels]
+    expected = statistics_from_responsibilities(
+        covariance,
+        X.astype(np.float64),
+        [(0, one_hot)],
+        covariance.moments_reference(reference.astype(dtype)),
+        sample_weight,
+    )
+    assert np.isnan(statistics.log_likelihood)
+    assert statistics.total_weight == expected.total_weight
+    assert statistics.resp_sum[1] == 0.0
+    assert_allclose(statistics.resp_sum, expected.resp_sum, rtol=1e-12)
+    assert_allclose(statistics.reference, expected.reference)
+    scale = np.abs(expected.sum_sq).max()
+    assert_allclose(statistics.sum_diff, expected.sum_diff, rtol=rtol, atol=rtol * scale)
+    assert_allclose(statistics.sum_sq, expected.sum_sq, rtol=rtol, atol=rtol * scale)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
