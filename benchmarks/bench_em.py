@@ -1,6 +1,9 @@
-"""asv: EM throughput of fastgmm against scikit-learn (rivals are a parameter).
+"""asv: fastgmm's own throughput, memory and first-call time on the workloads.
 
-Set FASTGMM_BENCH_QUICK=1 for tiny sizes (CI smoke runs).
+Only fastgmm runs here, so that ``asv continuous`` between two commits flags fastgmm's
+regressions and never the rivals' timing noise; scikit-learn's and scipy's timings of the
+same workloads are in ``bench_rivals.py``.  Set FASTGMM_BENCH_QUICK=1 for tiny sizes
+(CI smoke runs).
 """
 
 import numpy as np
@@ -9,63 +12,72 @@ from .roofline import iteration_limit
 from .workloads import (
     MODELS,
     QUICK,
+    first_fit_seconds,
     fit_seconds,
     fitted_model,
     make_data,
     seconds_per_iteration,
     seconds_per_iteration_on_threads,
     warm_up,
+    whole_fit,
     workload,
+    workload_arguments,
 )
+
+WORKLOAD_NAMES = ["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"]
 
 
 class EMIteration:
     """Seconds per EM iteration on the workloads (benchmarks/README.md), float64 and float32."""
 
-    params = (
-        ["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"],
-        ["float64", "float32"],
-        ["fastgmm", "sklearn"],
-    )
-    param_names = ["workload", "dtype", "rival"]
+    params = (WORKLOAD_NAMES, ["float64", "float32"])
+    param_names = ["workload", "dtype"]
     timeout = 600
     unit = "seconds"
 
-    def setup(self, name, dtype, rival):
-        if dtype == "float32" and rival == "sklearn":
-            # float32 targets compare fastgmm with itself; sklearn's float32 EM
-            # also fails on W4 from this start (ill-defined covariance, sklearn #30382).
-            raise NotImplementedError("float32 is compared fastgmm against fastgmm float64")
-        n_samples, n_features, n_components, covariance_type = workload(name)
-        self.args = (
-            make_data(n_samples, n_features, n_components, np.dtype(dtype)),
-            n_components,
-            covariance_type,
-        )
-        if rival == "fastgmm":
-            warm_up(*self.args)
+    def setup(self, name, dtype):
+        self.args = workload_arguments(name, dtype)
+        warm_up(*self.args)
 
-    def track_seconds_per_iteration(self, name, dtype, rival):
-        return seconds_per_iteration(rival, *self.args)
+    def track_seconds_per_iteration(self, name, dtype):
+        return seconds_per_iteration("fastgmm", *self.args)
 
     track_seconds_per_iteration.unit = "seconds"
+
+
+class WholeFit:
+    """A default fit to convergence (k-means start): its start (initialisation and fixed costs)
+    and its EM iterations, in seconds (``workloads.whole_fit``)."""
+
+    params = (["W2", "W4", "W2-tied"],)
+    param_names = ["workload"]
+    timeout = 600
+
+    def setup(self, name):
+        self.args = workload_arguments(name, "float64")
+        warm_up(*self.args, init_params="kmeans")
+
+    def track_start_seconds(self, name):
+        return whole_fit("fastgmm", *self.args)["start"]
+
+    track_start_seconds.unit = "seconds"
+
+    def track_total_seconds(self, name):
+        return whole_fit("fastgmm", *self.args)["total"]
+
+    track_total_seconds.unit = "seconds"
 
 
 class Roofline:
     """fastgmm's seconds per EM iteration as a multiple of the machine's limit for it
     (``roofline.py``: bandwidth and matmul peak measured in the same benchmark)."""
 
-    params = (["W1", "W2", "W3", "W4", "W2-tied", "W2-spherical"], ["float64", "float32"])
+    params = (WORKLOAD_NAMES, ["float64", "float32"])
     param_names = ["workload", "dtype"]
     timeout = 600
 
     def setup(self, name, dtype):
-        n_samples, n_features, n_components, covariance_type = workload(name)
-        self.args = (
-            make_data(n_samples, n_features, n_components, np.dtype(dtype)),
-            n_components,
-            covariance_type,
-        )
+        self.args = workload_arguments(name, dtype)
         warm_up(*self.args)
 
     def track_multiple_of_limit(self, name, dtype):
@@ -79,7 +91,7 @@ class Roofline:
 class BayesianIteration:
     """Seconds per iteration of BayesianGaussianMixture on the W2 and W3 shapes."""
 
-    params = (["W2", "W3"], ["fastgmm", "sklearn"])
+    params = (["W2", "W3"], ["fastgmm"])  # bench_rivals.py: the rivals
     param_names = ["workload", "rival"]
     timeout = 600
     unit = "seconds"
@@ -104,7 +116,7 @@ class BayesianIteration:
 class ScoreSamples:
     """Per-row log-likelihood of a fitted W2-shaped model: fastgmm, sklearn and scipy."""
 
-    params = (["fastgmm", "sklearn", "scipy"],)
+    params = (["fastgmm"],)  # bench_rivals.py: the rivals
     param_names = ["rival"]
 
     def setup(self, rival):
@@ -146,7 +158,7 @@ class ScoreSamples:
 class PredictProba:
     """Responsibilities of every W2 row under the same parameters, fastgmm and sklearn."""
 
-    params = (["fastgmm", "sklearn"],)
+    params = (["fastgmm"],)  # bench_rivals.py: the rivals
     param_names = ["rival"]
 
     def setup(self, rival):
@@ -182,7 +194,7 @@ class PeakMemory:
     """Peak memory of a 3-iteration W2(-shaped) fit of each model (the data, ~128 MB, is in
     the baseline of both rivals)."""
 
-    params = (["fastgmm", "sklearn"], list(MODELS))
+    params = (["fastgmm"], list(MODELS))  # bench_rivals.py: the rivals
     param_names = ["rival", "model"]
     timeout = 600
 
@@ -198,7 +210,7 @@ class PeakMemory:
 class TutorialFit:
     """Fit to convergence (default options) on the EM tutorial's 1,000 points."""
 
-    params = (["fastgmm", "sklearn"],)
+    params = (["fastgmm"],)  # bench_rivals.py: the rivals
     param_names = ["rival"]
 
     def setup(self, rival):
@@ -214,15 +226,9 @@ class TutorialFit:
         self.estimator(3, random_state=0).fit(self.X)
 
 
-_FIRST_FIT = """
-import numpy as np, fastgmm
-X = np.random.default_rng(0).normal(size=(2000, 3))
-fastgmm.GaussianMixture(3, covariance_type={covariance_type!r}, random_state=0).fit(X)
-"""
-
-
 class FirstFit:
-    """Wall time of a new process's first fit (kmeans init + EM), cold and cached kernels."""
+    """Wall time of a new process that imports fastgmm and fits 2,000 x 3 (k-means start, EM),
+    with an empty Numba cache ('cold': every kernel it runs compiles) and a warm one."""
 
     params = (["full", "tied", "diag", "spherical"], ["cold", "cached"])
     param_names = ["covariance_type", "cache"]
@@ -237,7 +243,7 @@ class FirstFit:
             raise NotImplementedError("quick profile: 'full' only")
         self.cache_dir = tempfile.mkdtemp(prefix="fastgmm-numba-cache-")
         if cache == "cached":
-            self._run(covariance_type)
+            first_fit_seconds(self.cache_dir, [covariance_type])
 
     def teardown(self, covariance_type, cache):
         import shutil
@@ -245,17 +251,7 @@ class FirstFit:
         if hasattr(self, "cache_dir"):  # setup may have skipped this case
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 
-    def _run(self, covariance_type):
-        import os
-        import subprocess
-        import sys
+    def track_first_fit_seconds(self, covariance_type, cache):
+        return first_fit_seconds(self.cache_dir, [covariance_type])
 
-        env = dict(os.environ, NUMBA_CACHE_DIR=self.cache_dir)
-        subprocess.run(
-            [sys.executable, "-c", _FIRST_FIT.format(covariance_type=covariance_type)],
-            env=env,
-            check=True,
-        )
-
-    def time_first_fit(self, covariance_type, cache):
-        self._run(covariance_type)
+    track_first_fit_seconds.unit = "seconds"

@@ -1,13 +1,18 @@
 """Print fastgmm against scikit-learn on the benchmark workloads, with their targets.
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
-                                 [--scale-only]
+                                 [--scale-only] [--bayesian-only] [--start-only]
 
-Rows (medians over ``--repeats`` runs, every ratio from numbers measured in
+Rows (medians over ``--repeats`` runs unless said otherwise, every ratio from numbers measured in
 this one process, fastgmm's JIT warmed up first):
 
 - seconds per EM iteration, sklearn and fastgmm (float64), W1-W4 and the W2
   shape with 'tied' and 'spherical' covariances;
+- whole default fits to convergence (k-means start) of W2, W4 and W2-tied, each library,
+  with fastgmm's start (initialisation and fixed costs = total - iterations x seconds per
+  iteration) in seconds and in its own EM iterations (minimum of ``--repeats`` fits);
+- first calls: a new process importing fastgmm and fitting 2,000 x 3 rows, with an empty
+  Numba cache (the default path; every covariance type in both dtypes) and a warm one;
 - fastgmm float32 against fastgmm float64 (W2, W4);
 - fastgmm on 1 thread against all threads (W2);
 - ``predict_proba`` and ``score_samples`` on W2's data, sklearn and fastgmm
@@ -49,6 +54,9 @@ FLOAT32_TARGET = 1.8  # float32 speed-up over float64
 THREADS_TARGET = 1.8  # all threads over one, on W2
 PREDICT_TARGET = 10.0  # predict_proba / score_samples over sklearn
 BAYESIAN_TARGETS = {"W2": 20.0, "W3": 10.0}  # BayesianGaussianMixture over scikit-learn's
+WHOLE_FIT_TARGETS = {"W2": 30.0, "W4": 8.0, "W2-tied": 20.0}  # default fits over sklearn's
+START_TARGET_ITERATIONS = 3.0  # fastgmm's start (and fixed costs) in its own EM iterations
+FIRST_CALL_TARGETS = {"cold default": 5.0, "cold all types": 30.0, "cached": 0.3}  # seconds
 MEMORY_TARGET_MB = 64.0  # peak memory of a W2 fit over the data
 RSS_ANON_TARGET = 0.1  # peak anonymous memory of a memory-mapped fit over the data
 
@@ -96,6 +104,77 @@ def iteration_rows(names, repeats):
         label = f"{name} N={n_samples} D={n_features} K={n_components} {covariance_type}"
         limit = _limit_columns(X, n_components, covariance_type, ours)
         _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name], suffix=limit)
+
+
+def whole_fit_rows(names, repeats):
+    """Default fits to convergence (k-means start): total seconds of each library, and
+    fastgmm's start (with the fixed costs) in seconds and in its own EM iterations."""
+    print(
+        f"{'whole default fit (float64)':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
+        f"{'target':>8}  met  fastgmm: start   = iterations  (target)  EM"
+    )
+    for name in names:
+        X, n_components, covariance_type = workloads.workload_arguments(name)
+        workloads.warm_up(X, n_components, covariance_type, init_params="kmeans")
+        fits = {
+            rival: min(
+                (
+                    workloads.whole_fit(rival, X, n_components, covariance_type)
+                    for _ in range(repeats)
+                ),
+                key=lambda fit: fit["total"],
+            )
+            for rival in ("fastgmm", "sklearn")
+        }
+        ours, theirs = fits["fastgmm"], fits["sklearn"]
+        start_iterations = ours["start"] / ours["iteration"]
+        met = "yes" if start_iterations <= START_TARGET_ITERATIONS else "no"
+        suffix = (
+            f"{ours['start']:>10.3f}s = {start_iterations:>5.1f} it. "
+            f"(<={START_TARGET_ITERATIONS:.0f} {met:<3}) "
+            f"{ours['total'] - ours['start']:.3f}s, {ours['n_iter']} it. "
+            f"(sklearn {theirs['n_iter']} it.)"
+        )
+        _row(
+            f"{name} default options",
+            theirs["total"],
+            ours["total"],
+            theirs["total"] / ours["total"],
+            WHOLE_FIT_TARGETS[name],
+            suffix=suffix,
+        )
+
+
+def first_call_rows(repeats):
+    """New processes importing fastgmm and fitting 2,000 x 3 (``workloads.first_fit_seconds``):
+    cold cache, default path; cold cache, every type in both dtypes; warm cache."""
+    import tempfile
+
+    print(f"{'first call (new process, 2,000 x 3 fit)':<40}{'seconds':>14}{'target':>22}  met")
+    cases = {
+        "cold default": (("full",), ("float64",), False),
+        "cold all types": (
+            ("full", "tied", "diag", "spherical"),
+            ("float64", "float32"),
+            False,
+        ),
+        "cached": (("full",), ("float64",), True),
+    }
+    labels = {
+        "cold default": "empty cache, full float64 (default)",
+        "cold all types": "empty cache, 4 types x 2 dtypes",
+        "cached": "warm cache, import + fit",
+    }
+    for case, (types, dtypes, cached) in cases.items():
+        times = []
+        for _ in range(repeats if cached else 1):  # a cold compile is slow and steady
+            with tempfile.TemporaryDirectory() as cache_dir:
+                if cached:
+                    workloads.first_fit_seconds(cache_dir, types, dtypes)
+                times.append(workloads.first_fit_seconds(cache_dir, types, dtypes))
+        seconds, target = min(times), FIRST_CALL_TARGETS[case]
+        met = "yes" if seconds <= target else "no"
+        print(f"{labels[case]:<40}{seconds:>12.3f}s {'<=' + str(target):>20}s  {met}", flush=True)
 
 
 def float32_rows(repeats):
@@ -287,6 +366,11 @@ def main(argv=None):
     parser.add_argument(
         "--bayesian-only", action="store_true", help="only the BayesianGaussianMixture rows"
     )
+    parser.add_argument(
+        "--start-only",
+        action="store_true",
+        help="only the whole-fit (start and EM) and first-call rows",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -304,9 +388,15 @@ def main(argv=None):
     if args.bayesian_only:
         bayesian_rows(args.repeats, memory=not args.quick)
         return
+    if args.start_only:
+        whole_fit_rows(list(WHOLE_FIT_TARGETS), args.repeats)
+        first_call_rows(args.repeats)
+        return
     if not args.scale_only:
         iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):
+        whole_fit_rows(list(WHOLE_FIT_TARGETS), args.repeats)
+        first_call_rows(args.repeats)
         float32_rows(args.repeats)
         thread_rows(args.repeats)
         predict_rows(args.repeats)
