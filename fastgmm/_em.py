@@ -5,6 +5,7 @@ one small M-step.  The log-likelihood that pass returns belongs to the
 parameters *before* the M-step, exactly as sklearn's ``lower_bound_``.
 """
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ import numpy as np
 from ._covariance import m_step
 from ._degenerate import ComponentRepair
 from ._initialization import initial_parameters
+from ._progress import IterationInfo, ProgressLine
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class MixtureParameters:
 
 @dataclass(frozen=True)
 class EMRun:
-    """The outcome of the best EM run of a fit."""
+    """The outcome of the best EM run of a fit (``stopped``: the callback stopped the fit)."""
 
     parameters: MixtureParameters
     lower_bound: float
@@ -35,21 +37,46 @@ class EMRun:
     n_iter: int
     converged: bool
     n_degenerate: int = 0
+    stopped: bool = False
 
 
 class Reporter:
-    """sklearn's ``verbose`` / ``verbose_interval`` messages."""
+    """What a fit tells as it goes, and whether it was asked to stop.
 
-    def __init__(self, verbose, verbose_interval):
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
+    scikit-learn's ``verbose`` / ``verbose_interval`` messages (stdout), the
+    ``progress`` line (stderr, ``_progress.ProgressLine``) and the user's
+    ``callback``, called after every iteration with an ``IterationInfo``: a true
+    value returned stops the fit (``stopped``), an exception propagates.
+    """
+
+    def __init__(self, options, warm_start=False):
+        self.verbose = options.verbose
+        self.verbose_interval = options.verbose_interval
+        self.callback = options.callback
+        self.max_iter = options.max_iter
+        self.how = "warm start" if warm_start else options.init_params
+        self.progress = None
+        if options.progress:
+            self.progress = ProgressLine(
+                f"{options.n_components} {options.covariance_type!r} component"
+                + ("s" if options.n_components > 1 else ""),
+                1 if warm_start else options.n_init,
+                options.max_iter,
+            )
+        self.stopped = False
+        self._init = 0
+        self._fit_start = time.perf_counter()
 
     def init_begins(self, init):
+        self._init = init
         if self.verbose:
             print(f"Initialization {init}")
             self._init_start = self._iter_start = time.time()
+        if self.progress is not None:
+            self.progress.init_begins(init, self.how)
 
-    def iteration_ends(self, n_iter, change):
+    def iteration_ends(self, n_iter, lower_bound, change, converged, seconds):
+        """Report iteration ``n_iter`` (``seconds`` long); True if the callback asks to stop."""
         if self.verbose and n_iter % self.verbose_interval == 0:
             if self.verbose == 1:
                 print(f"  Iteration {n_iter}")
@@ -60,35 +87,82 @@ class Reporter:
                     f"ll change {change:.5f}"
                 )
                 self._iter_start = now
+        if self.callback is not None:
+            info = IterationInfo(
+                init=self._init,
+                n_iter=n_iter,
+                lower_bound=float(lower_bound),
+                change=float(change),
+                converged=bool(converged),
+                elapsed_seconds=time.perf_counter() - self._fit_start,
+            )
+            self.stopped = bool(self.callback(info))
+        if self.progress is not None:
+            outcome = None
+            if converged:
+                outcome = "converged"
+            elif self.stopped:
+                outcome = "stopped by callback"
+            elif n_iter == self.max_iter:
+                outcome = "max_iter reached"
+            self.progress.iteration_ends(n_iter, lower_bound, change, seconds, outcome)
+        return self.stopped
 
-    def init_ends(self, lower_bound, converged):
-        message = "converged" if converged else "did not converge"
+    def init_ends(self, run):
+        if self.progress is not None:
+            self.progress.init_ends()
+        if self.max_iter == 0:
+            return
+        message = "converged" if run.converged else "did not converge"
         if self.verbose == 1:
             print(f"Initialization {message}.")
         elif self.verbose >= 2:
             print(
                 f"Initialization {message}. time lapse {time.time() - self._init_start:.5f}s\t "
-                f"lower bound {lower_bound:.5f}."
+                f"lower bound {run.lower_bound:.5f}."
             )
+
+    def fit_ends(self, best, best_init, n_runs):
+        if self.progress is not None:
+            if best.converged:
+                outcome = "converged"
+            elif self.max_iter == 0:
+                outcome = "no iterations (max_iter=0)"
+            elif self.stopped:
+                outcome = "stopped by callback"
+            else:
+                outcome = "did not converge"
+            seconds = time.perf_counter() - self._fit_start
+            self.progress.fit_ends(outcome, best.n_iter, seconds, best_init, n_runs)
+
+    def abort(self):
+        """The fit raised (in the callback, on an interrupt, ...)."""
+        if self.progress is not None:
+            self.progress.abort()
 
 
 def until_converged(step, state, repair, *, tol, max_iter, lower_bound, reporter):
     """Apply ``state, lower_bound = step(state)`` until the lower bound changes by less than
-    ``tol`` (an iteration in which ``repair`` mended a component cannot end it) or
-    ``max_iter`` steps.  Returns ``(state, lower_bound, lower_bounds, n_iter, converged)``.
+    ``tol`` (an iteration in which ``repair`` mended a component cannot end it),
+    ``max_iter`` steps, or ``reporter`` (a ``Reporter`` or None) says the callback asked
+    to stop.  Returns ``(state, lower_bound, lower_bounds, n_iter, converged)``;
+    ``lower_bounds`` holds every step's lower bound, as computed.
     """
     lower_bounds = []
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         previous, events = lower_bound, repair.n_events
+        started = time.perf_counter()
         state, lower_bound = step(state)
+        seconds = time.perf_counter() - started
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
-        if reporter is not None:
-            reporter.iteration_ends(n_iter, change)
-        if abs(change) < tol and repair.n_events == events:
-            converged = True
+        converged = bool(abs(change) < tol and repair.n_events == events)
+        stop = reporter is not None and reporter.iteration_ends(
+            n_iter, lower_bound, change, converged, seconds
+        )
+        if converged or stop:
             break
     return state, lower_bound, lower_bounds, n_iter, converged
 
@@ -150,7 +224,7 @@ def fit_em(source, options, random_state, warm_start_from=None):
     ``source.initialisation_data`` gives (all rows, or a row sample).
     """
     covariance = options.covariance
-    reporter = Reporter(options.verbose, options.verbose_interval)
+    reporter = Reporter(options, warm_start_from is not None)
 
     def run_once(repair):
         if warm_start_from is None:
@@ -195,21 +269,30 @@ def best_of_restarts(source, options, warm_start, reporter, run_once):
     """Run ``run_once(repair)`` per initialisation and keep the best run (sklearn's rule).
 
     One run with ``warm_start``, else ``options.n_init``; each gets its own
-    ``ComponentRepair``.  Runs have ``lower_bound`` and ``converged``.
+    ``ComponentRepair``.  Runs are ``EMRun`` or ``VariationalRun``.  When the
+    callback asks to stop (``reporter.stopped``), no further run starts and the
+    best run so far (the stopped one included) is returned with ``stopped=True``.
     """
-    best = None
-    for init in range(1 if warm_start else options.n_init):
-        reporter.init_begins(init)
-        run = run_once(ComponentRepair(source, options.covariance, options.on_degenerate))
-        if options.max_iter > 0:
-            reporter.init_ends(run.lower_bound, run.converged)
-        # sklearn keeps the first run with the highest lower bound, and with
-        # max_iter=0 (no lower bound at all) the last initialisation.
-        if (
-            best is None
-            or options.max_iter == 0
-            or run.lower_bound > best.lower_bound
-            or best.lower_bound == -np.inf
-        ):
-            best = run
-    return best
+    best, best_init, n_runs = None, 0, 0
+    try:
+        for init in range(1 if warm_start else options.n_init):
+            reporter.init_begins(init)
+            run = run_once(ComponentRepair(source, options.covariance, options.on_degenerate))
+            n_runs += 1
+            reporter.init_ends(run)
+            # sklearn keeps the first run with the highest lower bound, and with
+            # max_iter=0 (no lower bound at all) the last initialisation.
+            if (
+                best is None
+                or options.max_iter == 0
+                or run.lower_bound > best.lower_bound
+                or best.lower_bound == -np.inf
+            ):
+                best, best_init = run, init
+            if reporter.stopped:
+                break
+    except BaseException:
+        reporter.abort()
+        raise
+    reporter.fit_ends(best, best_init, n_runs)
+    return dataclasses.replace(best, stopped=True) if reporter.stopped else best

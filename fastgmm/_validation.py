@@ -363,6 +363,17 @@ def check_bool(value, name):
     return bool(value)
 
 
+def check_callback(callback):
+    """``callback`` if it is None or callable (an InvalidParameterError, a TypeError, if not)."""
+    if callback is not None and not callable(callback):
+        raise InvalidParameterError(
+            "The 'callback' parameter must be None or a callable (called with one "
+            f"IterationInfo after every iteration), got {callback!r} of type "
+            f"{type(callback).__name__}."
+        )
+    return callback
+
+
 def check_n_jobs(n_jobs):
     """Validate ``n_jobs`` (None, or a non-zero int); return it unchanged."""
     if n_jobs is not None and (
@@ -407,6 +418,8 @@ class FitOptions:
     verbose_interval: int
     persist: object  # 'auto', True or False
     n_jobs: object  # None or a non-zero int
+    progress: bool = False
+    callback: object = None  # None or a callable taking an _progress.IterationInfo
 
     @classmethod
     def names(cls):
@@ -432,6 +445,8 @@ class FitOptions:
         verbose_interval,
         persist,
         n_jobs,
+        progress=False,
+        callback=None,
     ):
         """The options with their scalars checked and normalised (arrays as given)."""
         return cls(
@@ -454,6 +469,8 @@ class FitOptions:
             verbose_interval=check_integer(verbose_interval, "verbose_interval", 1),
             persist=_check_persist(persist),
             n_jobs=check_n_jobs(n_jobs),
+            progress=check_bool(progress, "progress"),
+            callback=check_callback(callback),
         )
 
     @property

@@ -73,7 +73,8 @@ class Posterior:
 
 @dataclass(frozen=True)
 class VariationalRun:
-    """The outcome of the best run of a variational fit."""
+    """The outcome of the best run of a variational fit (``stopped``: the callback
+    stopped the fit)."""
 
     posterior: Posterior
     lower_bound: float
@@ -81,6 +82,7 @@ class VariationalRun:
     n_iter: int
     converged: bool
     n_degenerate: int = 0
+    stopped: bool = False
 
 
 # -- the M-step: posterior hyperparameters (Bishop 10.58-10.63) -------------------------
@@ -306,7 +308,7 @@ def fit_variational(source, options, priors, random_state, warm_start_from=None)
     """Fit with ``options.n_init`` restarts and keep the run with the highest bound
     (``warm_start_from``: a previous ``VariationalRun`` to continue, in one run)."""
     covariance = options.covariance
-    reporter = Reporter(options.verbose, options.verbose_interval)
+    reporter = Reporter(options, warm_start_from is not None)
 
     def run_once(repair):
         if warm_start_from is None:

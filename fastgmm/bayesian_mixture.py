@@ -23,8 +23,11 @@ from ._variational import (
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning, sklearn_compatible
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike
 
+    from ._progress import IterationInfo
     from ._typing import (
         CovarianceType,
         Data,
@@ -85,6 +88,11 @@ class BayesianGaussianMixture(MixtureBase):
         (weighted) covariance of ``X`` (unbiased, as ``numpy.cov``).
     random_state, warm_start, verbose, verbose_interval
         As in :class:`GaussianMixture`.
+    progress, callback
+        As in :class:`GaussianMixture`: a progress line on stderr, and a
+        callable called with an ``IterationInfo`` after every iteration
+        (``lower_bound``: the variational bound ``lower_bounds_`` records)
+        whose true return value stops the fit without a ``ConvergenceWarning``.
     n_jobs, persist, on_degenerate
         fastgmm's additions, as in :class:`GaussianMixture` (``on_degenerate``
         regularises covariances that are not positive definite; components
@@ -138,6 +146,8 @@ class BayesianGaussianMixture(MixtureBase):
         on_degenerate: OnDegenerate = "reseed",
         verbose: int = 0,
         verbose_interval: int = 10,
+        progress: bool = False,
+        callback: Callable[[IterationInfo], Any] | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -159,6 +169,8 @@ class BayesianGaussianMixture(MixtureBase):
         self.on_degenerate = on_degenerate
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.progress = progress
+        self.callback = callback
 
     def fit(
         self, X: Data, y: Any = None, sample_weight: SampleWeight = None
@@ -220,7 +232,7 @@ class BayesianGaussianMixture(MixtureBase):
             warnings.warn(
                 _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=2
             )
-        if not run.converged and options.max_iter > 0:
+        if not run.converged and options.max_iter > 0 and not run.stopped:
             warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=2)
         self._set_fitted(run, options.covariance, priors, X.dtype, n_features, names, total_weight)
         return self
