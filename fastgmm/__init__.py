@@ -6,11 +6,15 @@ function (:func:`fit`), with the same answers, much faster;
 :func:`select_n_components` picks the number of components by BIC or AIC.
 Data bigger than memory can be given as a memory-mapped ``.npy`` file (or its
 path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).
+Fitted models are saved to one ``.npz`` file without pickle (``model.save``,
+:func:`load`) and convert to and from scikit-learn's estimators.
 """
 
 from ._cache import refresh as _refresh_kernel_cache
 from ._cache import warmup
 from ._dask import dask_array_from_npy
+from ._persistence import load
+from ._progress import IterationInfo
 from ._threads import choose_threading_layer
 from .bayesian_mixture import BayesianGaussianMixture
 from .exceptions import (
@@ -35,10 +39,12 @@ __all__ = [
     "GaussianMixture",
     "GaussianMixtureResult",
     "InvalidParameterError",
+    "IterationInfo",
     "ModelSelection",
     "NotFittedError",
     "dask_array_from_npy",
     "fit",
+    "load",
     "select_n_components",
     "warmup",
 ]

@@ -10,7 +10,7 @@ weights and their companions for ``BayesianGaussianMixture``.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -21,7 +21,11 @@ from ._threads import thread_limit
 from .exceptions import NotFittedError
 
 if TYPE_CHECKING:
+    import os
+
     from ._typing import Data, SampleWeight
+
+_Mixture = TypeVar("_Mixture", bound="MixtureBase")
 
 # scikit-learn's ConvergenceWarning text (its tests match it).
 NOT_CONVERGED = (
@@ -243,6 +247,83 @@ class MixtureBase:
         blocks = covariance.sample(rng, self.means_, self.covariances_, counts)
         labels = np.repeat(np.arange(len(counts)), counts)
         return np.vstack(blocks).astype(np.float64), labels
+
+    # -- saving, loading and scikit-learn -------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to one ``.npz`` file that :func:`fastgmm.load` reads back.
+
+        The file holds only numbers and text (the fitted arrays and a JSON ``metadata``
+        entry: format version, fastgmm version, parameters, feature names, ...), never a
+        pickle; ``numpy.load(path, allow_pickle=False)`` reads it. The loaded model has
+        the same fitted attributes, bit for bit, and predicts bitwise the same (with the
+        same compiled kernels). Constructor parameters that JSON cannot hold (a
+        ``callback`` function, a ``RandomState`` instance as ``random_state``) are not
+        stored: the loaded model has their defaults. The module ``fastgmm._persistence``
+        documents the format.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write; written as given (no ``.npz`` suffix is added), replacing
+            any file there.
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        """
+        from ._persistence import save
+
+        save(self, path)
+
+    def to_sklearn(self) -> Any:
+        """The fitted scikit-learn estimator of the same name with this model's parameters
+        and fitted attributes (copies): its ``predict``, ``predict_proba`` and
+        ``score_samples`` agree with this model's to rounding.
+
+        fastgmm's own parameters (``n_jobs``, ``persist``, ``on_degenerate``, ...) are left
+        out; ``covariance_type`` (and the Bayesian mixture's
+        ``weight_concentration_prior_type``) are those of the fit. Needs scikit-learn
+        (an ImportError says so if it is missing).
+
+        Returns
+        -------
+        estimator : sklearn.mixture.GaussianMixture or BayesianGaussianMixture
+        """
+        from ._persistence import to_sklearn
+
+        return to_sklearn(self)
+
+    @classmethod
+    def from_sklearn(cls: type[_Mixture], estimator: Any) -> _Mixture:
+        """This class, with the parameters and fitted attributes of a fitted scikit-learn
+        estimator of the same name (copies; checked as :func:`fastgmm.load` checks a file).
+
+        Parameters
+        ----------
+        estimator : sklearn.mixture.GaussianMixture or BayesianGaussianMixture
+            Fitted; of the class of the same name as this one.
+
+        Returns
+        -------
+        model : GaussianMixture or BayesianGaussianMixture
+            Predicts what ``estimator`` predicts, to rounding. ``n_degenerate_`` is 0, and
+            a Bayesian mixture's ``full_lower_bound_`` is ``nan`` (it needs the data's
+            total weight, which scikit-learn does not keep).
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` is not an estimator of that class.
+        NotFittedError
+            If it is not fitted.
+        ValueError
+            If its fitted attributes are not a valid mixture.
+        """
+        from ._persistence import from_sklearn
+
+        return from_sklearn(cls, estimator)
 
 
 def _is_default(value, default):

@@ -23,8 +23,12 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike
 
+    from ._progress import IterationInfo
     from ._typing import (
         CovarianceType,
         Data,
@@ -47,7 +51,8 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
     """Run EM on the validated ``X`` (``_validation.check_input``) with checked ``options``.
 
     Returns the best ``EMRun`` and the source of statistics it ran on.
-    Warns if that run repaired degenerate components or did not converge.
+    Warns if that run repaired degenerate components or did not converge
+    (unless the callback stopped the fit).
     """
     _validation.check_n_samples(X, options.n_components)
     options = options.for_features(X.shape[1])
@@ -58,7 +63,7 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
         warnings.warn(
             _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=3
         )
-    if not run.converged and options.max_iter > 0:
+    if not run.converged and options.max_iter > 0 and not run.stopped:
         warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
     return run, source
 
@@ -138,6 +143,28 @@ class GaussianMixture(MixtureBase):
         iteration, 2 adds timings and the change of the lower bound.
     verbose_interval : int, default=10
         Iterations between two messages.
+    progress : bool, default=False
+        Show the fit's progress on stderr: each initialisation (which of
+        ``n_init``, which ``init_params``), then the iteration out of
+        ``max_iter``, the lower bound, its change and the time per iteration,
+        and a closing summary (converged or not, ``n_iter_``, seconds). On a
+        terminal one line is rewritten in place; elsewhere (a log file, a
+        notebook) one line per update, at most two per second, the last
+        iteration of every initialisation always. Independent of ``verbose``.
+    callback : callable or None, default=None
+        Called after every iteration of every initialisation as
+        ``callback(info)``, ``info`` an ``IterationInfo`` (fields ``init``,
+        ``n_iter``, ``lower_bound``, ``change``, ``converged``,
+        ``elapsed_seconds``; ``lower_bound`` is the value ``lower_bounds_``
+        records). Returning True (any true value) stops the fit: the
+        current run ends with the parameters of that iteration (its
+        ``n_iter`` is ``info.n_iter``; it counts as converged only if that
+        iteration converged anyway), no further initialisation starts, the
+        best run so far is kept by the usual rule (with ``n_init=1``, the
+        stopped run), and no ``ConvergenceWarning`` is issued: the stop was
+        asked for. An exception raised by the callback propagates out of
+        ``fit``. Uses: a time budget (``lambda info: info.elapsed_seconds >
+        60``), custom logging or a progress bar of your own.
 
     Attributes
     ----------
@@ -159,7 +186,9 @@ class GaussianMixture(MixtureBase):
         Mean log-likelihood per sample at the last iteration of the best run
         (of the parameters before the last M-step, as in sklearn).
     lower_bounds_ : list of float
-        ``lower_bound_`` at every iteration of the best run.
+        The lower bound of every iteration of the best run, as computed (a
+        list, as scikit-learn's; ``lower_bounds_[-1] == lower_bound_``, and
+        empty with ``max_iter=0``).
     n_degenerate_ : int
         Repairs of degenerate components in the best run (see ``on_degenerate``).
     n_features_in_ : int
@@ -198,6 +227,8 @@ class GaussianMixture(MixtureBase):
         on_degenerate: OnDegenerate = "reseed",
         verbose: int = 0,
         verbose_interval: int = 10,
+        progress: bool = False,
+        callback: Callable[[IterationInfo], Any] | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -216,6 +247,8 @@ class GaussianMixture(MixtureBase):
         self.on_degenerate = on_degenerate
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.progress = progress
+        self.callback = callback
 
     # -- scikit-learn estimator protocol -------------------------------------------------
 
@@ -327,6 +360,7 @@ class GaussianMixtureResult:
     lower_bound : float
         Mean log-likelihood per sample at the last iteration (as ``lower_bound_``).
     lower_bounds : tuple of float
+        The lower bound of every iteration, as computed (the last is ``lower_bound``).
     log_likelihood : float
         Total (weighted) log-likelihood of the data under the *returned* parameters.
     n_iter : int
@@ -346,6 +380,34 @@ class GaussianMixtureResult:
     n_iter: int
     converged: bool
     n_degenerate: int
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result to one ``.npz`` file that :func:`fastgmm.load` reads back.
+
+        Numbers and text only, no pickle (the format of ``GaussianMixture.save``, the
+        fields stored under the estimator's names: ``weights_``, ``lower_bound_``, ...).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write; written as given (no ``.npz`` suffix is added).
+        """
+        from ._persistence import save
+
+        save(self, path)
+
+    def to_sklearn(self) -> Any:
+        """A fitted ``sklearn.mixture.GaussianMixture`` with these parameters (copies).
+
+        Its other constructor parameters are scikit-learn's defaults. Needs scikit-learn.
+
+        Returns
+        -------
+        estimator : sklearn.mixture.GaussianMixture
+        """
+        from ._persistence import to_sklearn
+
+        return to_sklearn(self)
 
 
 def fit(
@@ -367,6 +429,8 @@ def fit(
     on_degenerate: OnDegenerate = "reseed",
     verbose: int = 0,
     verbose_interval: int = 10,
+    progress: bool = False,
+    callback: Callable[[IterationInfo], Any] | None = None,
     sample_weight: SampleWeight = None,
 ) -> GaussianMixtureResult:
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
@@ -382,7 +446,7 @@ def fit(
     n_components : int, default=1
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
 means_init, precisions_init, random_state, n_jobs, persist, on_degenerate, verbose, \
-verbose_interval
+verbose_interval, progress, callback
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
     sample_weight : array-like of shape (n_samples,) or float, default=None
         As in :meth:`GaussianMixture.fit`.
@@ -407,6 +471,8 @@ verbose_interval
         verbose_interval=verbose_interval,
         persist=persist,
         n_jobs=n_jobs,
+        progress=progress,
+        callback=callback,
     )
     random_state = _validation.check_random_state(random_state)
     X = _validation.check_input(X, min_samples=2)
