@@ -1,3 +1,6 @@
+"""``python -m fastgmm``: the command line of ``fastgmm.cli``."""
+
 from .cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
