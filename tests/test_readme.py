@@ -1,5 +1,6 @@
 """The README's examples run as written (each Python block as its own script)."""
 
+import os
 import re
 import subprocess
 import sys
@@ -47,3 +48,37 @@ def test_bayesian_mixture_example_runs(tmp_path):
     assert best.strip() == "3"
     weights = np.array(weights.replace("[", " ").replace("]", " ").split(), dtype=float)
     assert len(weights) == 10 and np.sum(weights >= 0.01) == 3
+
+
+def run_blocks(section, tmp_path, n_blocks):
+    """Run each ```python block of ``section`` as its own script in ``tmp_path``."""
+    blocks = python_blocks(section)
+    assert len(blocks) == n_blocks
+    for number, block in enumerate(blocks):
+        script = tmp_path / f"example_{number}.py"
+        script.write_text(block, encoding="utf-8")
+        completed = subprocess.run(
+            [sys.executable, "-W", "error", str(script)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "MPLBACKEND": "Agg"},
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+def test_saving_and_sklearn_examples_run(tmp_path):
+    pytest.importorskip("sklearn", reason="the example converts to scikit-learn's estimators")
+    run_blocks("Saving, loading and scikit-learn", tmp_path, 2)
+    assert (tmp_path / "model.npz").exists()
+
+
+def test_progress_example_runs(tmp_path):
+    run_blocks("Progress, callbacks and the lower-bound history", tmp_path, 1)
+
+
+@pytest.mark.slow
+def test_plots_example_runs(tmp_path):
+    pytest.importorskip("matplotlib", reason="fastgmm.plotting needs matplotlib")
+    run_blocks("Plots", tmp_path, 1)
