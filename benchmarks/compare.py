@@ -9,8 +9,8 @@ this one process, fastgmm's JIT warmed up first):
 - seconds per EM iteration, sklearn and fastgmm (float64), W1-W4 and the W2
   shape with 'tied' and 'spherical' covariances;
 - whole default fits to convergence (k-means start) of W2, W4 and W2-tied, each library,
-  with fastgmm's start (initialisation and fixed costs = total - iterations x seconds per
-  iteration) in seconds and in its own EM iterations (minimum of ``--repeats`` fits);
+  with fastgmm's start (the same fit with ``max_iter=0``: initialisation and fixed costs) in
+  seconds and in the mean cost of the fit's own EM iterations (minimum of ``--repeats``);
 - first calls: a new process importing fastgmm and fitting 2,000 x 3 rows, with an empty
   Numba cache (the default path; every covariance type in both dtypes) and a warm one;
 - fastgmm float32 against fastgmm float64 (W2, W4);
