@@ -8,7 +8,7 @@ module is imported, not its classes, so asv finds each benchmark once).
 """
 
 from . import bench_em
-from .workloads import seconds_per_iteration, whole_fit, workload_arguments
+from .workloads import seconds_per_iteration, workload_arguments
 
 
 class EMIteration:
@@ -28,25 +28,8 @@ class EMIteration:
     track_seconds_per_iteration.unit = "seconds"
 
 
-class WholeFit:
-    """scikit-learn's default fit to convergence: start (with fixed costs) and total."""
-
-    params = bench_em.WholeFit.params
-    param_names = bench_em.WholeFit.param_names
-    timeout = 900
-
-    def setup(self, name):
-        self.args = workload_arguments(name, "float64")
-
-    def track_start_seconds(self, name):
-        return whole_fit("sklearn", *self.args)["start"]
-
-    track_start_seconds.unit = "seconds"
-
-    def track_total_seconds(self, name):
-        return whole_fit("sklearn", *self.args)["total"]
-
-    track_total_seconds.unit = "seconds"
+class WholeFit(bench_em.WholeFit):
+    params = (bench_em.WholeFit.params[0], ["sklearn"])
 
 
 class BayesianIteration(bench_em.BayesianIteration):

@@ -53,16 +53,13 @@ def export(ref, folder):
     subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
 
 
-def timings(tree, cache_dir, names, quick):
-    """One new process's seconds, with ``tree``'s fastgmm first on the path."""
+def timings(tree, cache_dir, names, quick, cwd):
+    """One new process's seconds, with ``tree``'s fastgmm first on the path, run in ``cwd``
+    (not the checkout: '' on sys.path would find the checkout's fastgmm first)."""
     script = _TIMINGS.format(benchmarks=HERE, tree=tree, names=list(names), quick=quick)
     environment = dict(os.environ, PYTHONPATH=tree, NUMBA_CACHE_DIR=cache_dir)
-    completed = subprocess.run(  # not in the checkout: '' on sys.path would find its fastgmm
-        [sys.executable, "-c", script],
-        env=environment,
-        capture_output=True,
-        text=True,
-        cwd=os.path.dirname(cache_dir),
+    completed = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, cwd=cwd
     )
     if completed.returncode != 0:
         raise SystemExit(f"timing {tree} failed:\n{completed.stderr}")
@@ -84,11 +81,11 @@ def main(argv=None):
         sides = {"base": base_tree, "head": REPOSITORY}
         caches = {side: os.path.join(folder, f"cache-{side}") for side in sides}
         for side, tree in sides.items():  # compile into each side's cache, untimed
-            timings(tree, caches[side], args.workloads, args.quick)
+            timings(tree, caches[side], args.workloads, args.quick, folder)
         runs = {side: [] for side in sides}
         for _ in range(args.repeats):
             for side, tree in sides.items():
-                runs[side].append(timings(tree, caches[side], args.workloads, args.quick))
+                runs[side].append(timings(tree, caches[side], args.workloads, args.quick, folder))
     print(f"fastgmm, this tree (head) against {args.base} (base): minimum of {args.repeats}")
     print(f"{'':<24}{'base':>12}{'head':>12}{'head/base':>12}")
     slower = []

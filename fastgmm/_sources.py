@@ -146,8 +146,9 @@ class ArraySource:
 
         With ``labels`` (one component index per row), the responsibilities are those hard
         assignments instead, and the moments are taken about ``means``
-        (``statistics_of_labels``); ``log_weights`` and ``precisions_cholesky`` are not read
-        and the log-likelihood is NaN.
+        (``statistics_of_labels``); the kernel then ignores ``log_weights`` and
+        ``precisions_cholesky`` (any of the right shapes will do) and the log-likelihood is
+        NaN.
         """
         kernel_means, kernel_precisions, log_const = kernel_arguments(
             self.covariance, log_weights, means, precisions_cholesky, self.X.dtype
