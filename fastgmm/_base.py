@@ -143,7 +143,12 @@ class MixtureBase:
             )
         return COVARIANCE_TYPES[self._fitted_covariance_type]
 
-    def _checked_input(self, X):
+    def _marginalize(self):
+        """Whether NaN in the data are missing values (``missing_values='marginalize'``)."""
+        missing_values = getattr(self, "missing_values", "raise")
+        return _validation.check_missing_values(missing_values) == "marginalize"
+
+    def _checked_input(self, X, allow_nan=False):
         """The fitted covariance type's table entry, and ``X`` validated (``check_input``)
         for this fitted model's number of features; NotFittedError before ``fit``."""
         covariance = self._fitted_covariance()
@@ -152,15 +157,17 @@ class MixtureBase:
             getattr(self, "feature_names_in_", None),
             type(self).__name__,
         )
-        X = _validation.check_input(X)
+        X = _validation.check_input(X, allow_nan=allow_nan)
         return covariance, _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
 
     def _scoring_source(self, X, sample_weight=None):
         """The ``Source`` of ``X`` checked for this fitted model, and the checked ``n_jobs``."""
-        covariance, X = self._checked_input(X)
+        marginalize = self._marginalize()
+        covariance, X = self._checked_input(X, allow_nan=marginalize)
         n_jobs = _validation.check_n_jobs(self.n_jobs)
         # Scoring needs one row of positive weight, not one per component.
-        return make_source(X, covariance, 1, sample_weight, n_jobs), n_jobs
+        source = make_source(X, covariance, 1, sample_weight, n_jobs, marginalize=marginalize)
+        return source, n_jobs
 
     def _score_rows(self, X, output, out):
         """One output of ``_sources.SCORE_OUTPUTS`` for every row, into ``out`` if given."""

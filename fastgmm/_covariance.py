@@ -23,13 +23,18 @@ second moment only (see ``_kernels/tied.py``).
 """
 
 from abc import ABC, abstractmethod
+from collections import namedtuple
 
 import numpy as np
 
 from ._kernels import diag as diag_kernels
 from ._kernels import full as full_kernels
 from ._kernels import linalg
+from ._kernels import missing as missing_value_kernels
 from ._kernels import tied as tied_kernels
+
+# A type's kernels for data with missing values (``_kernels/missing.py``).
+MissingKernels = namedtuple("MissingKernels", ["statistics", "score", "impute"])
 
 # sklearn adds 10 * eps to every component's weight sum so that an empty
 # component gives mean 0 and covariance reg_covar instead of 0 / 0.
@@ -65,9 +70,10 @@ def _scatter_shift(resp_sum, sum_diff, shift):
     )
 
 
-def _centred_squares(resp_sum, sum_diff, sum_sq, shift):
-    """Diagonal of ``_centred_scatter``: sum q (x - mu)^2 per feature."""
-    return sum_sq - 2.0 * sum_diff * shift + resp_sum[:, None] * shift * shift
+def _centred_squares(resp, sum_diff, sum_sq, shift):
+    """Diagonal of ``_scatter_shift``'s scatter: sum q (x - mu)^2 per feature, with ``resp``
+    the (K, 1) or per-feature (K, D) sums of q_ik the moments hold."""
+    return sum_sq - 2.0 * sum_diff * shift + resp * shift * shift
 
 
 def _factorise_full(covariances):
@@ -106,6 +112,10 @@ class CovarianceType(ABC):
 
     name: str  # the ``covariance_type`` value
     kernels: object  # the module of its ``statistics`` and ``score`` kernels
+    missing_kernels: MissingKernels  # the same for data with NaN, and imputation
+    # Whether the M-step divides each feature's moments by its own count (the types with
+    # independent features, whose rows with missing values add to observed features only).
+    per_feature_counts = False
 
     # -- sufficient statistics and the M-step -------------------------------------------
     @staticmethod
@@ -121,7 +131,11 @@ class CovarianceType(ABC):
     @staticmethod
     @abstractmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        """The M-step's covariances from moments about c_k, with ``shift`` = mu_k - c_k."""
+        """The M-step's covariances from moments about c_k, with ``shift`` = mu_k - c_k.
+
+        ``resp_sum`` and ``nk`` (N_k + 10 eps) are (K,), or with ``per_feature_counts``
+        (K, 1), or (K, D) when each feature has its own count (missing values).
+        """
 
     @staticmethod
     @abstractmethod
@@ -197,6 +211,11 @@ class CovarianceType(ABC):
     def copy_component(covariances, source, target):
         """A copy with component ``target``'s covariance set to ``source``'s."""
 
+    @staticmethod
+    def dense_precisions(precisions_cholesky):
+        """The ``precisions`` argument of the missing-value kernels (float64, 3-D)."""
+        return np.zeros((1, 1, 1))  # the diagonal types' kernels read none
+
     # -- shared -------------------------------------------------------------------------
     @staticmethod
     def moments_reference(kernel_means):
@@ -217,6 +236,11 @@ class FullCovariance(CovarianceType):
 
     name = "full"
     kernels = full_kernels
+    missing_kernels = MissingKernels(
+        missing_value_kernels.statistics_full,
+        missing_value_kernels.score_full,
+        missing_value_kernels.impute_dense,
+    )
 
     @staticmethod
     def sum_sq_shape(n_components, n_features):
@@ -276,6 +300,10 @@ class FullCovariance(CovarianceType):
         return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
 
     @staticmethod
+    def dense_precisions(precisions_cholesky):
+        return np.ascontiguousarray(FullCovariance.precisions(precisions_cholesky))
+
+    @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
         return np.log(np.einsum("kii->ki", precisions_cholesky)).sum(axis=1)
 
@@ -305,6 +333,11 @@ class TiedCovariance(CovarianceType):
 
     name = "tied"
     kernels = tied_kernels
+    missing_kernels = MissingKernels(
+        missing_value_kernels.statistics_tied,
+        missing_value_kernels.score_tied,
+        missing_value_kernels.impute_dense,
+    )
 
     @staticmethod
     def sum_sq_shape(n_components, n_features):
@@ -369,6 +402,10 @@ class TiedCovariance(CovarianceType):
         return precisions_cholesky @ precisions_cholesky.T
 
     @staticmethod
+    def dense_precisions(precisions_cholesky):
+        return np.ascontiguousarray(TiedCovariance.precisions(precisions_cholesky)[None])
+
+    @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
         return np.log(np.diag(precisions_cholesky)).sum()
 
@@ -393,6 +430,12 @@ class _DiagonalPrecisions(CovarianceType):
     """What 'diag' and 'spherical' share: precisions are element-wise."""
 
     kernels = diag_kernels
+    missing_kernels = MissingKernels(
+        missing_value_kernels.statistics_diag,
+        missing_value_kernels.score_diag,
+        missing_value_kernels.impute_diagonal,
+    )
+    per_feature_counts = True
 
     @staticmethod
     def sum_sq_shape(n_components, n_features):
@@ -427,7 +470,7 @@ class _DiagonalPrecisions(CovarianceType):
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
-        squares = _centred_squares(resp_sum, sum_diff, sum_sq, shift)
+        squares = _centred_squares(resp_sum[:, None], sum_diff, sum_sq, shift)
         return float(np.sum(np.asarray(kernel_precisions, dtype=np.float64) ** 2 * squares))
 
     @staticmethod
@@ -458,7 +501,7 @@ class DiagCovariance(_DiagonalPrecisions):
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        return _centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk[:, None] + reg_covar
+        return _centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk + reg_covar
 
     @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
@@ -492,9 +535,13 @@ class SphericalCovariance(_DiagonalPrecisions):
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        return DiagCovariance.covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar).mean(
-            axis=1
-        )
+        if nk.shape[1] == 1:  # one count for every feature: the mean of the diag variances
+            return DiagCovariance.covariances(
+                resp_sum, sum_diff, sum_sq, shift, nk, reg_covar
+            ).mean(axis=1)
+        # Per-feature counts (missing values): all the squares over all the counts.
+        squares = _centred_squares(resp_sum, sum_diff, sum_sq, shift).sum(axis=1)
+        return squares / nk.sum(axis=1) + reg_covar
 
     @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):
@@ -524,14 +571,21 @@ def m_step(covariance, statistics, reg_covar):
     Returns float64 ``(weights, means, covariances)``, computed as sklearn's
     ``_estimate_gaussian_parameters`` would from the same responsibilities:
     nk = N_k + 10 eps, mu_k = sum_i q_ik x_i / nk, Sigma_k = scatter_k / nk + reg_covar I.
+    With missing values, the types of ``per_feature_counts`` divide each feature's
+    moments by its own count, N_k less ``statistics.missing_resp`` (``_kernels/missing.py``).
     """
     resp_sum = statistics.resp_sum
     nk = resp_sum + RESP_SUM_EPS
+    feature_resp = resp_sum[:, None]
+    if statistics.missing_resp is not None:
+        feature_resp = feature_resp - statistics.missing_resp
+    feature_nk = feature_resp + RESP_SUM_EPS
     reference = statistics.reference
-    means = reference * (resp_sum / nk)[:, None] + statistics.sum_diff / nk[:, None]
+    means = reference * (feature_resp / feature_nk) + statistics.sum_diff / feature_nk
     shift = means - reference
+    counts = (feature_resp, feature_nk) if covariance.per_feature_counts else (resp_sum, nk)
     covariances = covariance.covariances(
-        resp_sum, statistics.sum_diff, statistics.sum_sq, shift, nk, reg_covar
+        counts[0], statistics.sum_diff, statistics.sum_sq, shift, counts[1], reg_covar
     )
     return nk / nk.sum(), means, covariances
 

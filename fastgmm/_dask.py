@@ -37,8 +37,9 @@ from ._covariance import COVARIANCE_TYPES
 from ._sources import (
     SCORE_OUTPUTS,
     ArraySource,
-    init_sample_size,
-    row_sample,
+    check_observed_features,
+    fill_missing,
+    initialisation_rows,
     score_rows,
 )
 from ._threads import resolve_n_jobs, thread_limit
@@ -68,10 +69,17 @@ def kernel_slot(n_jobs):
     return thread_limit(worker_threads(n_jobs))
 
 
-def _chunk_statistics(block, sample_weight, covariance_name, n_components, n_jobs, parameters):
+def _chunk_statistics(
+    block, sample_weight, labels, marginalize, covariance_name, n_components, n_jobs, parameters
+):
     """The statistics of one row chunk (a Dask task)."""
     source = ArraySource(
-        np.ascontiguousarray(block), COVARIANCE_TYPES[covariance_name], n_components, sample_weight
+        np.ascontiguousarray(block),
+        COVARIANCE_TYPES[covariance_name],
+        n_components,
+        sample_weight,
+        component_labels=labels,
+        marginalize=marginalize,
     )
     with kernel_slot(n_jobs):
         return source.statistics(*parameters)
@@ -106,7 +114,16 @@ class DaskSource:
     ``check_sample_weight`` takes, or a Dask vector.
     """
 
-    def __init__(self, X, covariance, n_components, sample_weight=None, n_jobs=None):
+    def __init__(
+        self,
+        X,
+        covariance,
+        n_components,
+        sample_weight=None,
+        n_jobs=None,
+        component_labels=None,
+        marginalize=False,
+    ):
         self.X = X
         self.covariance = covariance
         self.n_components = n_components
@@ -114,10 +131,15 @@ class DaskSource:
         self.sample_weight, self.total_weight = _validation.check_dask_sample_weight(
             sample_weight, X, n_components
         )
+        self.component_labels = component_labels  # numpy (checked), or None
+        self.marginalize = marginalize
+        self.has_missing = False  # found by prepare_fit
         self._feature_moments = None
 
     def prepare_fit(self, persist):
-        """Persist the data for the passes of a fit, then check its values once.
+        """Persist the data for the passes of a fit, then check its values once (and with
+        ``marginalize``, find the missing values and the weight of the rows without any
+        observed value, which the total weight leaves out).
 
         ``persist``: True, False or 'auto' (persist when the data take at most
         ``PERSIST_MEMORY_FRACTION`` of the memory available to the scheduler).
@@ -126,7 +148,28 @@ class DaskSource:
             persist = self.X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_available()
         if persist:
             self.X = self.X.persist()
-        _validation.check_dask_finite(self.X)
+        _validation.check_dask_finite(self.X, allow_nan=self.marginalize)
+        if self.marginalize:
+            import dask
+            import dask.array as da
+
+            missing = da.isnan(self.X)
+            empty = missing.all(axis=1)
+            if self.sample_weight is not None:
+                empty = empty * self.sample_weight
+            n_missing, empty_weight, n_observed = dask.compute(
+                missing.sum(), empty.sum(), (~missing).sum(axis=0)
+            )
+            self.has_missing = bool(n_missing)
+            if self.has_missing:
+                check_observed_features(n_observed)
+                self.total_weight -= float(empty_weight)
+
+    def _label_blocks(self):
+        if self.component_labels is None:
+            return [None] * self.X.numblocks[0]
+        bounds = np.cumsum((0,) + self.X.chunks[0])
+        return [self.component_labels[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     @property
     def n_samples(self):
@@ -148,21 +191,38 @@ class DaskSource:
         parameters = dask.delayed((log_weights, means, precisions_cholesky), traverse=False)
         task = dask.delayed(_chunk_statistics, pure=True)
         parts = [
-            task(block, weight, self.covariance.name, self.n_components, self.n_jobs, parameters)
-            for block, weight in zip(self.X.to_delayed().ravel(), self._weight_blocks())
+            task(
+                block,
+                weight,
+                labels,
+                self.has_missing,
+                self.covariance.name,
+                self.n_components,
+                self.n_jobs,
+                parameters,
+            )
+            for block, weight, labels in zip(
+                self.X.to_delayed().ravel(), self._weight_blocks(), self._label_blocks()
+            )
         ]
         (statistics,) = dask.compute(tree_sum(parts))
         return statistics
 
     def feature_moments(self):
-        """Per-feature (weighted) mean and variance, float64 (one Dask computation)."""
+        """Per-feature (weighted) mean and variance, float64 (one Dask computation), of the
+        observed values when some are missing."""
         if self._feature_moments is None:
             import dask
+            import dask.array as da
 
             X = self.X
             weights = 1.0 if self.sample_weight is None else self.sample_weight[:, None]
-            mean = (weights * X).sum(axis=0, dtype=np.float64) / self.total_weight
-            variance = (weights * (X - mean) ** 2).sum(axis=0) / self.total_weight
+            if self.has_missing:
+                weights = weights * ~da.isnan(X)
+                X = da.where(da.isnan(X), 0.0, X)
+            total = (weights * da.ones_like(X, dtype=np.float64)).sum(axis=0)
+            mean = (weights * X).sum(axis=0, dtype=np.float64) / total
+            variance = (weights * (X - mean) ** 2).sum(axis=0) / total
             self._feature_moments = tuple(
                 np.asarray(a, dtype=np.float64) for a in dask.compute(mean, variance)
             )
@@ -179,16 +239,22 @@ class DaskSource:
         return np.asarray(scatter, dtype=np.float64) / self.total_weight
 
     def initialisation_data(self, random_state, n_components):
-        """A row sample (``row_sample``), or all rows if there are few, as numpy arrays."""
+        """A row sample (``row_sample``), or all rows if there are few, as numpy arrays:
+        ``(X, sample_weight, component_labels)``, X's missing values filled with their
+        features' observed means."""
         import dask
 
-        indices = row_sample(self.n_samples, init_sample_size(n_components), random_state)
-        X, weights = self.X, self.sample_weight
+        X, weights, labels = self.X, self.sample_weight, self.component_labels
+        indices = initialisation_rows(self.n_samples, n_components, labels, random_state)
         if indices is not None:
             X = X[indices]
             weights = None if weights is None else weights[indices]
+            labels = None if labels is None else labels[indices]
         X, weights = dask.compute(X, weights)
-        return np.ascontiguousarray(X), weights
+        X = np.ascontiguousarray(X)
+        if self.has_missing:
+            X = fill_missing(X, self.feature_moments()[0])
+        return X, weights, labels
 
     def total_log_likelihood(self, log_weights, means, precisions_cholesky):
         """``sum_i w_i log p(x_i)`` under the given parameters (computed now)."""
@@ -223,6 +289,7 @@ class DaskSource:
             precisions_cholesky,
             self.n_jobs,
             output,
+            self.marginalize,
             dtype=dtype,
             meta=meta,
             **layout,
@@ -260,9 +327,12 @@ def _active_client():
     return client if isinstance(client, distributed.Client) else None
 
 
-def _score_block(block, covariance_name, log_weights, means, precisions_cholesky, n_jobs, output):
-    """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values."""
-    block = _validation.check_data(block)
+def _score_block(
+    block, covariance_name, log_weights, means, precisions_cholesky, n_jobs, output, marginalize
+):
+    """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values
+    (NaN are missing values with ``marginalize``)."""
+    block = _validation.check_data(block, allow_nan=marginalize)
     with kernel_slot(n_jobs):
         (result,) = score_rows(
             COVARIANCE_TYPES[covariance_name],
@@ -270,6 +340,7 @@ def _score_block(block, covariance_name, log_weights, means, precisions_cholesky
             log_weights,
             means,
             precisions_cholesky,
+            marginalize=marginalize and bool(np.isnan(block).any()),
             **{output: True},
         )
     return result

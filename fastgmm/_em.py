@@ -228,7 +228,9 @@ def fit_em(source, options, random_state, warm_start_from=None):
 
     def run_once(repair):
         if warm_start_from is None:
-            X, sample_weight = source.initialisation_data(random_state, options.n_components)
+            X, sample_weight, labels = source.initialisation_data(
+                random_state, options.n_components
+            )
             parameters = MixtureParameters(
                 *initial_parameters(
                     covariance,
@@ -242,6 +244,7 @@ def fit_em(source, options, random_state, warm_start_from=None):
                     options.weights_init,
                     options.means_init,
                     options.precisions_init,
+                    component_labels=labels,
                 )
             )
             lower_bound = -np.inf

@@ -9,6 +9,8 @@ On many rows the seeds are drawn from a stratified row sample of
 over the rows it reads, Lloyd's iterations one pass each, and a 100,000-row
 sample places seeds as well as all the rows would; Lloyd's iterations then run
 on every row.
+
+Partly labelled rows (``fixed_labels``) constrain the clustering: see ``kmeans``.
 """
 
 import numpy as np
@@ -23,31 +25,48 @@ LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature va
 
 
 _UNIT_WEIGHTS = np.empty(0)
+_NO_FIXED_LABELS = np.empty(0, dtype=np.int64)
 
 
-def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None):
+def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None, centers=None):
     """Row indices of ``n_clusters`` seeds chosen by greedy k-means++.
 
     Arthur & Vassilvitskii (2007): each new seed is drawn with probability
     proportional to the squared distance to the nearest seed so far (times the
     row's weight); the greedy variant draws ``2 + log(k)`` candidates and keeps
     the one that lowers the total squared distance most.
+
+    ``centers`` (m, D), if given, are seeds fixed beforehand (float64): the
+    distances are taken to them from the start, the ``2 + log(m + n_clusters)``
+    candidates are drawn from the first new seed on, and only the new seeds'
+    indices are returned.  Without them the first seed is drawn in proportion
+    to the weights alone.
     """
     n_samples = X.shape[0]
-    n_chunks = n_chunks_for(n_samples)
-    n_trials = 2 + int(np.log(n_clusters))
+    n_fixed = 0 if centers is None else centers.shape[0]
     indices = np.empty(n_clusters, dtype=np.int64)
-    seeds = np.empty((n_clusters, X.shape[1]))
-    if sample_weight is None:
-        indices[0] = random_state.randint(n_samples)
-    else:
-        indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    if n_clusters == 0:
+        return indices
+    n_chunks = n_chunks_for(n_samples)
+    n_trials = 2 + int(np.log(n_fixed + n_clusters))
+    seeds = np.empty((n_fixed + n_clusters, X.shape[1]))
     weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
-    seeds[0] = X[indices[0]]
     closest_sq = np.full(n_samples, np.inf)
-    launch(kernels.update_closest, X, seeds, 0, closest_sq)
+    if n_fixed:
+        seeds[:n_fixed] = centers
+        for t in range(n_fixed):
+            launch(kernels.update_closest, X, seeds, t, closest_sq)
+        first_drawn = 0
+    else:
+        if sample_weight is None:
+            indices[0] = random_state.randint(n_samples)
+        else:
+            indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+        seeds[0] = X[indices[0]]
+        launch(kernels.update_closest, X, seeds, 0, closest_sq)
+        first_drawn = 1
     potentials = np.empty((n_chunks, n_trials))
-    for k in range(1, n_clusters):
+    for k in range(first_drawn, n_clusters):
         cumulative = np.cumsum(closest_sq if sample_weight is None else weights * closest_sq)
         targets = random_state.uniform(size=n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets), n_samples - 1)
@@ -62,29 +81,97 @@ def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None):
         )
         best = int(np.argmin(potentials.sum(axis=0)))
         indices[k] = candidates[best]
-        seeds[k] = X[indices[k]]
-        launch(kernels.update_closest, X, seeds, k, closest_sq)
+        seeds[n_fixed + k] = X[indices[k]]
+        launch(kernels.update_closest, X, seeds, n_fixed + k, closest_sq)
     return indices
 
 
-def kmeans(X, n_clusters, random_state, sample_weight=None):
+def free_row_weights(fixed_labels, sample_weight=None):
+    """The rows' weights (1 without ``sample_weight``) with the labelled rows' set to 0:
+    what seeds the clusters that the labels leave free."""
+    weights = np.ones(fixed_labels.shape[0]) if sample_weight is None else sample_weight.copy()
+    weights[fixed_labels >= 0] = 0.0
+    return weights
+
+
+def has_fixed_labels(fixed_labels):
+    """Whether ``fixed_labels`` (None, or -1 / a cluster per row) fixes any row."""
+    return fixed_labels is not None and fixed_labels.shape[0] > 0 and fixed_labels.max() >= 0
+
+
+def _checked_fixed_labels(fixed_labels, n_samples, n_clusters):
+    # The kernels index the clusters' sums with the labels: never out of bounds.
+    fixed_labels = np.ascontiguousarray(fixed_labels, dtype=np.int64)
+    if fixed_labels.shape != (n_samples,) or (n_samples and fixed_labels.min() < -1):
+        raise ValueError("fixed_labels must hold -1 or a cluster index for every row")
+    if n_samples and fixed_labels.max() >= n_clusters:
+        raise ValueError(f"fixed_labels must be below n_clusters={n_clusters}")
+    return fixed_labels
+
+
+def _seeding_data(X, sample_weight, sample):
+    """``(rows, weights)`` that k-means++ reads: the sampled rows, or all rows when there
+    is no sample or every sampled row weighs 0."""
+    if sample is None:
+        return X, sample_weight
+    weights = None if sample_weight is None else sample_weight[sample]
+    if weights is not None and not weights.any():
+        return X, sample_weight
+    return X[sample], weights
+
+
+def _labelled_centres(X, sample_weight, fixed_labels, n_clusters, n_chunks):
+    """``(centres, labelled)``: the weighted mean of each cluster's labelled rows, and
+    whether the cluster has labelled rows of positive total weight (others: undefined)."""
+    sums = np.empty((n_chunks, n_clusters, X.shape[1]))
+    counts = np.empty((n_chunks, n_clusters))
+    weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
+    launch(kernels.labelled_sums, X, weights, fixed_labels, n_chunks, sums, counts)
+    cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
+    labelled = cluster_weights > 0
+    centres = cluster_sums / np.where(labelled, cluster_weights, 1.0)[:, None]
+    return centres, labelled
+
+
+def kmeans(X, n_clusters, random_state, sample_weight=None, fixed_labels=None):
     """(Weighted) Lloyd's k-means started from k-means++ seeds.
 
     Returns ``(labels, centres)``: each row's cluster (int64) and the (weighted) mean of
     each cluster's rows (float64; an empty cluster keeps its last centre).
+
+    ``fixed_labels`` (int64, one entry per row, each -1 or a cluster in
+    ``[0, n_clusters)``) constrains the clustering: a row labelled k >= 0 is in
+    cluster k in every iteration (and in the result) and counts in its centre;
+    rows labelled -1 are assigned to the nearest centre as usual.  A cluster
+    whose labelled rows have positive total weight starts at their (weighted)
+    mean; the other clusters are seeded by k-means++ among the unlabelled rows
+    (the row sample's, on many rows), with the distances taken to every centre
+    fixed so far, the labelled clusters' included.  None, or every entry -1,
+    gives exactly the unconstrained k-means (the same draws from
+    ``random_state``).
     """
     n_samples, n_features = X.shape
     n_chunks = n_chunks_for(n_samples)
+    if fixed_labels is not None:
+        fixed_labels = _checked_fixed_labels(fixed_labels, n_samples, n_clusters)
     sample = row_sample(n_samples, init_sample_size(n_clusters), random_state)
-    if sample is None:
-        seeding_rows, seeding_weights = X, sample_weight
+    if not has_fixed_labels(fixed_labels):
+        fixed_labels = _NO_FIXED_LABELS
+        seeding_rows, seeding_weights = _seeding_data(X, sample_weight, sample)
+        seeds = kmeans_plusplus_indices(seeding_rows, n_clusters, random_state, seeding_weights)
+        centers = seeding_rows[seeds].astype(np.float64)
     else:
-        seeding_rows = X[sample]
-        seeding_weights = None if sample_weight is None else sample_weight[sample]
-        if seeding_weights is not None and not seeding_weights.any():
-            seeding_rows, seeding_weights = X, sample_weight  # every sampled row weighs 0
-    seeds = kmeans_plusplus_indices(seeding_rows, n_clusters, random_state, seeding_weights)
-    centers = seeding_rows[seeds].astype(np.float64)
+        centers, labelled = _labelled_centres(X, sample_weight, fixed_labels, n_clusters, n_chunks)
+        seeding_rows, seeding_weights = _seeding_data(
+            X, free_row_weights(fixed_labels, sample_weight), sample
+        )
+        if not seeding_weights.any():  # every row is labelled (or weighs 0)
+            seeding_rows, seeding_weights = _seeding_data(X, sample_weight, sample)
+        free = np.flatnonzero(~labelled)
+        seeds = kmeans_plusplus_indices(
+            seeding_rows, free.shape[0], random_state, seeding_weights, centers[labelled]
+        )
+        centers[free] = seeding_rows[seeds]
     weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
     labels = np.empty(n_samples, dtype=np.int64)
     distance_sq = np.empty(n_samples)
@@ -92,17 +179,17 @@ def kmeans(X, n_clusters, random_state, sample_weight=None):
     counts = np.empty((n_chunks, n_clusters))
     variance = feature_moments(seeding_rows, seeding_weights)[1]
     tolerance = LLOYD_TOL * float(variance.mean())
+    assign = (kernels.lloyd_assign, X, weights, fixed_labels)
     for _ in range(LLOYD_MAX_ITER):
-        launch(
-            kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums, counts
-        )
+        launch(*assign, centers, n_chunks, labels, distance_sq, sums, counts)
         cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
         empty = cluster_weights == 0
         new_centers = cluster_sums / np.where(empty, 1.0, cluster_weights)[:, None]
         if sample_weight is not None:
             distance_sq[sample_weight == 0] = 0.0  # never restart at a row of weight 0
         for k in np.flatnonzero(empty):
-            # Empty cluster: restart it at the worst-explained point.
+            # Empty cluster: restart it at the worst-explained point (a free row: the
+            # kernel leaves the distance of a labelled row 0).
             far = int(np.argmax(distance_sq))
             new_centers[k] = X[far]
             distance_sq[far] = 0.0
@@ -110,7 +197,7 @@ def kmeans(X, n_clusters, random_state, sample_weight=None):
         centers = new_centers
         if shift <= tolerance:
             break
-    launch(kernels.lloyd_assign, X, weights, centers, n_chunks, labels, distance_sq, sums, counts)
+    launch(*assign, centers, n_chunks, labels, distance_sq, sums, counts)
     cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
     filled = cluster_weights > 0
     centers[filled] = cluster_sums[filled] / cluster_weights[filled, None]

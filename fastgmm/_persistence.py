@@ -1038,9 +1038,7 @@ def _checked_estimator(cls, parameters, n_features):
         raise _Invalid(f"{cls.__name__} has no parameter(s) {', '.join(map(repr, unknown))}")
     model = cls(**parameters)
     try:
-        options = _validation.FitOptions.checked(
-            **{name: getattr(model, name, None) for name in _validation.FitOptions.names()}
-        )
+        options = _validation.FitOptions.of(model)
         options.for_features(n_features)
         _validation.check_random_state(model.random_state)
         _validation.check_bool(model.warm_start, "warm_start")

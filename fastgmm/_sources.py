@@ -17,7 +17,12 @@ from typing import Protocol
 import numpy as np
 
 from ._covariance import kernel_arguments
-from ._statistics import SufficientStatistics, feature_covariance, feature_moments
+from ._statistics import (
+    SufficientStatistics,
+    feature_covariance,
+    feature_moments,
+    observed_feature_moments,
+)
 from ._threads import launch
 from ._validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
 
@@ -33,6 +38,9 @@ INIT_SAMPLE_ROWS = 100_000
 
 # Rows scored at a time when only a total log-likelihood is wanted.
 SCORE_BLOCK_ROWS = 2**20
+
+# Rows read at a time when the data are scanned for missing values.
+SCAN_ROWS = 65536
 
 
 def n_chunks_for(n_samples, bytes_per_chunk=0):
@@ -82,35 +90,103 @@ class Source(Protocol):
         """One per-row output of ``SCORE_OUTPUTS`` (into ``out`` if given and supported)."""
 
 
-def make_source(X, covariance, n_components, sample_weight=None, n_jobs=None):
+def make_source(
+    X,
+    covariance,
+    n_components,
+    sample_weight=None,
+    n_jobs=None,
+    component_labels=None,
+    marginalize=False,
+):
     """The ``Source`` of validated data ``X`` (``_validation.check_input``) and its weights.
 
     Cheap: nothing is read or allocated for the data's size until a method
-    needs it.  ``n_jobs`` reaches the workers of a Dask cluster; in this
-    process, callers set the thread count (``_threads.thread_limit``).
+    needs it (with ``marginalize``, one scan for missing values).  ``n_jobs``
+    reaches the workers of a Dask cluster; in this process, callers set the
+    thread count (``_threads.thread_limit``).  ``component_labels``: checked
+    (``_validation.check_component_labels``) known components of rows, or None.
+    ``marginalize``: NaN in ``X`` are missing values (``missing_values='marginalize'``).
     """
     if is_dask_array(X):
         from ._dask import DaskSource
 
-        return DaskSource(X, covariance, n_components, sample_weight, n_jobs)
+        return DaskSource(
+            X, covariance, n_components, sample_weight, n_jobs, component_labels, marginalize
+        )
     sample_weight = check_sample_weight(sample_weight, X.shape[0], n_components)
-    return ArraySource(X, covariance, n_components, sample_weight)
+    return ArraySource(
+        X,
+        covariance,
+        n_components,
+        sample_weight,
+        component_labels=component_labels,
+        marginalize=marginalize,
+    )
+
+
+def scan_missing(X, sample_weight=None):
+    """``(any_missing, empty_weight, n_observed)`` of validated data that may hold NaN:
+    whether any value is missing, the total weight of the rows with no observed value,
+    and the number of observed values of each feature."""
+    any_missing, empty_weight = False, 0.0
+    n_observed = np.zeros(X.shape[1], dtype=np.int64)
+    for start in range(0, X.shape[0], SCAN_ROWS):
+        missing = np.isnan(X[start : start + SCAN_ROWS])
+        if not missing.any():
+            n_observed += missing.shape[0]
+            continue
+        any_missing = True
+        n_observed += missing.shape[0] - missing.sum(axis=0)
+        empty = missing.all(axis=1)
+        if sample_weight is None:
+            empty_weight += float(empty.sum())
+        else:
+            empty_weight += float(sample_weight[start : start + SCAN_ROWS][empty].sum())
+    return any_missing, empty_weight, n_observed
+
+
+def check_observed_features(n_observed):
+    """ValueError if a feature has no observed value (a fit could estimate nothing of it)."""
+    if not np.all(n_observed):
+        raise ValueError(
+            f"Every value of feature {int(np.argmin(n_observed))} of X is missing (NaN); a "
+            "mixture cannot be fitted to a feature with no observed value. Drop that column."
+        )
 
 
 class ArraySource:
-    """An in-memory or memory-mapped data matrix (and optional validated sample weights)."""
+    """An in-memory or memory-mapped data matrix (and optional validated sample weights,
+    known component labels, and missing values)."""
 
-    def __init__(self, X, covariance, n_components, sample_weight=None, n_chunks=None):
+    def __init__(
+        self,
+        X,
+        covariance,
+        n_components,
+        sample_weight=None,
+        n_chunks=None,
+        component_labels=None,
+        marginalize=False,
+    ):
         self.X = X
         self.sample_weight = sample_weight
+        self.component_labels = component_labels
         self.total_weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+        # With missing values, the statistics kernels of _kernels/missing.py; rows with
+        # no observed value then count for nothing, in the total weight neither.
+        self.has_missing = False
+        if marginalize:
+            self.has_missing, empty_weight, self._n_observed = scan_missing(X, sample_weight)
+            self.total_weight -= empty_weight
         self.covariance = covariance
         self.n_components = n_components
         n_samples, n_features = X.shape
         self._sum_sq_shape = covariance.sum_sq_shape(n_components, n_features)
         if n_chunks is None:
+            per_component = 1 + (2 if self.has_missing else 1) * n_features  # + missing_resp
             bytes_per_chunk = 8 * (
-                n_components * (1 + n_features) + int(np.prod(self._sum_sq_shape)) + 1
+                n_components * per_component + int(np.prod(self._sum_sq_shape)) + 1
             )
             n_chunks = n_chunks_for(n_samples, bytes_per_chunk)
         self.n_chunks = n_chunks
@@ -127,10 +203,14 @@ class ArraySource:
         return self.X.dtype
 
     def prepare_fit(self, persist):
-        """Nothing to do: the data were checked when converted (``_validation.check_data``)."""
+        """The data were checked when converted (``_validation.check_data``); with missing
+        values, every feature needs an observed value."""
+        if self.has_missing:
+            check_observed_features(self._n_observed)
 
     def _accumulator_slots(self):
-        """Per-chunk accumulators (resp_sum, sum_diff, sum_sq, log-likelihood), made once."""
+        """Per-chunk accumulators (resp_sum, sum_diff, sum_sq, log-likelihood, and
+        missing_resp for missing values), made once."""
         if self._accumulators is None:
             n_chunks, n_components, n_features = self.n_chunks, self.n_components, self.X.shape[1]
             self._accumulators = (
@@ -138,51 +218,77 @@ class ArraySource:
                 np.empty((n_chunks, n_components, n_features)),
                 np.empty((n_chunks,) + self._sum_sq_shape),
                 np.empty(n_chunks),
+                np.empty((n_chunks, n_components, n_features) if self.has_missing else 0),
             )
         return self._accumulators
 
-    def statistics(self, log_weights, means, precisions_cholesky, labels=None):
+    def statistics(self, log_weights, means, precisions_cholesky, assignments=None):
         """E-step fused with accumulation: the statistics for the given parameters.
 
-        With ``labels`` (one component index per row), the responsibilities are those hard
-        assignments instead, and the moments are taken about ``means``
+        With ``assignments`` (one component index per row), the responsibilities are those
+        hard assignments instead, and the moments are taken about ``means``
         (``statistics_of_labels``); the kernel then ignores ``log_weights`` and
         ``precisions_cholesky`` (any of the right shapes will do) and the log-likelihood is
-        NaN.
+        NaN.  Otherwise the rows of known ``component_labels`` keep their label.
         """
         kernel_means, kernel_precisions, log_const = kernel_arguments(
             self.covariance, log_weights, means, precisions_cholesky, self.X.dtype
         )
         sample_weight = _EMPTY_FLOAT if self.sample_weight is None else self.sample_weight
-        resp_sum, sum_diff, sum_sq, log_likelihood = self._accumulator_slots()
-        launch(
-            self.covariance.kernels.statistics,
-            self.X,
-            sample_weight,
-            _EMPTY_LABELS if labels is None else labels,
-            kernel_means,
-            kernel_precisions,
-            log_const,
-            self.n_chunks,
-            resp_sum,
-            sum_diff,
-            sum_sq,
-            log_likelihood,
-        )
+        resp_sum, sum_diff, sum_sq, log_likelihood, missing_resp = self._accumulator_slots()
+        labels = self.component_labels
+        if labels is None:
+            labels = _EMPTY_LABELS
+        if self.has_missing and assignments is None:
+            launch(
+                self.covariance.missing_kernels.statistics,
+                self.X,
+                sample_weight,
+                labels,
+                kernel_means,
+                kernel_precisions,
+                self.covariance.dense_precisions(precisions_cholesky),
+                log_const,
+                self.n_chunks,
+                resp_sum,
+                sum_diff,
+                sum_sq,
+                missing_resp,
+                log_likelihood,
+            )
+        else:
+            launch(
+                self.covariance.kernels.statistics,
+                self.X,
+                sample_weight,
+                labels if assignments is None else assignments,
+                assignments is not None,
+                kernel_means,
+                kernel_precisions,
+                log_const,
+                self.n_chunks,
+                resp_sum,
+                sum_diff,
+                sum_sq,
+                log_likelihood,
+            )
         # Sums over axis 0 add the chunk slots in chunk order: deterministic.
         return SufficientStatistics(
             resp_sum=resp_sum.sum(axis=0),
             sum_diff=sum_diff.sum(axis=0),
             sum_sq=sum_sq.sum(axis=0),
             reference=self.covariance.moments_reference(kernel_means),
-            log_likelihood=np.nan if labels is not None else float(log_likelihood.sum()),
+            log_likelihood=np.nan if assignments is not None else float(log_likelihood.sum()),
             total_weight=self.total_weight,
+            missing_resp=missing_resp.sum(axis=0) if self.has_missing else None,
         )
 
     def feature_moments(self):
-        """Per-feature mean and variance of the data (float64), computed on first use."""
+        """Per-feature mean and variance of the data (float64; of the observed values when
+        some are missing), computed on first use."""
         if self._feature_moments is None:
-            self._feature_moments = feature_moments(self.X, self.sample_weight)
+            moments = observed_feature_moments if self.has_missing else feature_moments
+            self._feature_moments = moments(self.X, self.sample_weight)
         return self._feature_moments
 
     def feature_covariance(self):
@@ -204,6 +310,7 @@ class ArraySource:
                 means,
                 precisions_cholesky,
                 log_prob_norm=True,
+                marginalize=self.has_missing,
             )
             total += _weighted_total(
                 log_prob, None if self.sample_weight is None else self.sample_weight[start:stop]
@@ -221,20 +328,37 @@ class ArraySource:
             means,
             precisions_cholesky,
             out=check_out(out, shape, dtype),
+            marginalize=self.has_missing,
             **{output: True},
         )
         return result
 
     def initialisation_data(self, random_state, n_components):
-        """``(X, sample_weight)`` that initialisation reads: all rows, or for a
-        memory-mapped file a row sample (``row_sample``) read into memory."""
-        if not self.out_of_core:
-            return self.X, self.sample_weight
-        indices = row_sample(self.n_samples, init_sample_size(n_components), random_state)
-        if indices is None:
-            return self.X, self.sample_weight
-        weights = None if self.sample_weight is None else self.sample_weight[indices]
-        return np.ascontiguousarray(self.X[indices]), weights
+        """``(X, sample_weight, component_labels)`` that initialisation reads: all rows, or
+        for a memory-mapped file a row sample (``row_sample``) read into memory; with
+        missing values, a copy with each NaN replaced by its feature's observed mean."""
+        X, weights, labels = self.X, self.sample_weight, self.component_labels
+        indices = None
+        if self.out_of_core:
+            indices = initialisation_rows(self.n_samples, n_components, labels, random_state)
+        if indices is not None:
+            X = np.ascontiguousarray(X[indices])
+            weights = None if weights is None else weights[indices]
+            labels = None if labels is None else labels[indices]
+        if self.has_missing:
+            X = fill_missing(X, self.feature_moments()[0])
+        return X, weights, labels
+
+
+def fill_missing(X, values):
+    """A copy of ``X`` with the NaN of each feature replaced by ``values`` (one per feature)."""
+    filled = np.array(X)  # a copy in memory, also of a memory map
+    for start in range(0, filled.shape[0], SCAN_ROWS):
+        rows = filled[start : start + SCAN_ROWS]
+        np.copyto(
+            rows, np.broadcast_to(values, rows.shape).astype(rows.dtype), where=np.isnan(rows)
+        )
+    return filled
 
 
 def statistics_of_labels(covariance, X, labels, reference, sample_weight=None):
@@ -250,8 +374,24 @@ def statistics_of_labels(covariance, X, labels, reference, sample_weight=None):
         np.zeros(n_components),
         reference,
         covariance.identity_precisions_cholesky(n_components, n_features),
-        labels=np.ascontiguousarray(labels, dtype=np.int64),
+        assignments=np.ascontiguousarray(labels, dtype=np.int64),
     )
+
+
+def initialisation_rows(n_samples, n_components, labels, random_state):
+    """Sorted indices of the rows a fit not in memory is initialised on, or None for all.
+
+    A ``row_sample``, and with ``labels`` the labelled rows too (a sample of them if they
+    are more than ``init_sample_size``), so that every labelled component's rows take
+    part in the initialisation.
+    """
+    size = init_sample_size(n_components)
+    indices = row_sample(n_samples, size, random_state)
+    if indices is None or labels is None:
+        return indices
+    labelled = np.flatnonzero(labels >= 0)
+    picked = row_sample(labelled.shape[0], size, random_state)
+    return np.union1d(indices, labelled if picked is None else labelled[picked])
 
 
 def init_sample_size(n_components):
@@ -293,12 +433,15 @@ def score_rows(
     resp=False,
     labels=False,
     out=None,
+    marginalize=False,
 ):
     """Per-row ``log p(x)``, responsibilities and/or labels, computed block-wise.
 
     Returns a tuple of the arrays asked for, in that order (float64 / int64).
     ``out``, when given for a single output, is the (validated) array it is
-    written into, such as a memory-mapped file.
+    written into, such as a memory-mapped file.  With ``marginalize``, ``X`` may hold
+    NaN (missing values): the kernels of ``_kernels/missing.py`` score the observed
+    features' marginal densities.
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     kernel_means, kernel_precisions, log_const = kernel_arguments(
@@ -313,16 +456,13 @@ def score_rows(
     out_norm = output(log_prob_norm, n_samples, np.float64, _EMPTY_FLOAT)
     out_resp = output(resp, (n_samples, n_components), np.float64, _EMPTY_RESP)
     out_labels = output(labels, n_samples, np.int64, _EMPTY_LABELS)
+    parameters = (kernel_means, kernel_precisions)
+    kernel = covariance.kernels.score
+    if marginalize:
+        parameters += (covariance.dense_precisions(precisions_cholesky),)
+        kernel = covariance.missing_kernels.score
     launch(
-        covariance.kernels.score,
-        X,
-        kernel_means,
-        kernel_precisions,
-        log_const,
-        n_chunks_for(n_samples),
-        out_norm,
-        out_resp,
-        out_labels,
+        kernel, X, *parameters, log_const, n_chunks_for(n_samples), out_norm, out_resp, out_labels
     )
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
     return tuple(array for asked, array in wanted if asked)
@@ -333,3 +473,38 @@ def _weighted_total(log_prob, sample_weight):
     if sample_weight is None:
         return float(log_prob.sum())
     return float(sample_weight @ np.where(sample_weight > 0, log_prob, 0.0))
+
+
+def impute_rows(covariance, X, log_weights, means, precisions_cholesky, random_state=None):
+    """A copy of ``X`` with each NaN replaced by its conditional expectation given the row's
+    observed values under the mixture, or with ``random_state``, by a draw from the
+    conditional distribution (``_kernels/missing.py``: ``impute_dense``/``impute_diagonal``).
+
+    The draws are taken in row chunks of ``SCAN_ROWS``: a standard normal per value and
+    a uniform per row, whatever is missing, so that they do not depend on the threads.
+    """
+    kernel_means, kernel_precisions, log_const = kernel_arguments(
+        covariance, log_weights, means, precisions_cholesky, X.dtype
+    )
+    precisions = covariance.dense_precisions(precisions_cholesky)
+    out = np.array(X)  # a copy in memory, also of a memory map
+    step = X.shape[0] if random_state is None else SCAN_ROWS
+    for start in range(0, X.shape[0], max(step, 1)):
+        rows = X[start : start + step]
+        normals, uniforms = np.empty((0, 0)), _EMPTY_FLOAT
+        if random_state is not None:
+            normals = random_state.standard_normal(size=rows.shape)
+            uniforms = random_state.uniform(size=rows.shape[0])
+        launch(
+            covariance.missing_kernels.impute,
+            rows,
+            kernel_means,
+            kernel_precisions,
+            precisions,
+            log_const,
+            n_chunks_for(rows.shape[0]),
+            normals,
+            uniforms,
+            out[start : start + step],
+        )
+    return out

@@ -29,6 +29,11 @@ class SufficientStatistics:
     - ``log_likelihood = sum_i log p(x_i)`` under the parameters that gave the
       q_ik (``nan`` when the q_ik came from an initialisation)
     - ``total_weight``: the (weighted) number of rows the statistics describe
+    - ``missing_resp``: None for complete data; with missing values, for 'diag' and
+      'spherical', ``missing_resp[k, a] = sum of q_ik over the rows where feature a is
+      missing`` (those rows add nothing to feature a's moments), and for 'full' and
+      'tied' zeros (their moments hold the missing values' conditional expectations;
+      ``_kernels/missing.py``)
     """
 
     resp_sum: np.ndarray
@@ -37,9 +42,15 @@ class SufficientStatistics:
     reference: np.ndarray
     log_likelihood: float
     total_weight: float
+    missing_resp: np.ndarray | None = None
 
     def __add__(self, other):
         """The statistics of both sets of rows (taken about the same ``reference``)."""
+        missing_resp = self.missing_resp
+        if other.missing_resp is not None:
+            missing_resp = (
+                other.missing_resp if missing_resp is None else missing_resp + other.missing_resp
+            )
         return SufficientStatistics(
             resp_sum=self.resp_sum + other.resp_sum,
             sum_diff=self.sum_diff + other.sum_diff,
@@ -47,6 +58,7 @@ class SufficientStatistics:
             reference=self.reference,
             log_likelihood=self.log_likelihood + other.log_likelihood,
             total_weight=self.total_weight + other.total_weight,
+            missing_resp=missing_resp,
         )
 
 
@@ -75,6 +87,33 @@ def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
         else:
             squares += sample_weight[start : start + chunk_rows] @ centred_sq
     return mean, squares / total
+
+
+def observed_feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
+    """``feature_moments`` over each feature's observed (non-NaN) values only.
+
+    Every feature needs one observed value of positive weight (``_sources.MissingValues``
+    checks it).
+    """
+    n_features = X.shape[1]
+    totals, sums, squares = np.zeros(n_features), np.zeros(n_features), np.zeros(n_features)
+
+    def observed_weights(start):
+        rows = np.asarray(X[start : start + chunk_rows], dtype=np.float64)
+        weights = (~np.isnan(rows)).astype(np.float64)
+        if sample_weight is not None:
+            weights *= sample_weight[start : start + chunk_rows, None]
+        return np.nan_to_num(rows, nan=0.0), weights
+
+    for start in range(0, X.shape[0], chunk_rows):
+        rows, weights = observed_weights(start)
+        totals += weights.sum(axis=0)
+        sums += (weights * rows).sum(axis=0)
+    mean = sums / totals
+    for start in range(0, X.shape[0], chunk_rows):
+        rows, weights = observed_weights(start)
+        squares += (weights * (rows - mean) ** 2).sum(axis=0)
+    return mean, squares / totals
 
 
 def feature_covariance(X, mean, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):

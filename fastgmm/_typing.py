@@ -12,6 +12,7 @@ Data = ArrayLike | str | os.PathLike[str]
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
 InitParams = Literal["kmeans", "k-means++", "random", "random_from_data"]
 OnDegenerate = Literal["reseed", "raise"]
+MissingValues = Literal["raise", "marginalize"]
 Persist = bool | Literal["auto"]
 RandomState = int | np.random.RandomState | None
 SampleWeight = ArrayLike | float | None

@@ -26,10 +26,12 @@ from .exceptions import InvalidParameterError
 COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
 INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
 ON_DEGENERATE_NAMES = ("reseed", "raise")
+MISSING_VALUES_NAMES = ("raise", "marginalize")
 
 
-def check_data(X, name="X", min_samples=1):
-    """Return ``X`` as a finite 2-D C-contiguous float32/float64 array.
+def check_data(X, name="X", min_samples=1, allow_nan=False):
+    """Return ``X`` as a finite 2-D C-contiguous float32/float64 array (NaN allowed with
+    ``allow_nan``: missing values; infinity never).
 
     float32 stays float32; every other real numeric dtype (bool, ints,
     float16, ...) becomes float64.  At most one copy is made, and only when the
@@ -70,7 +72,7 @@ def check_data(X, name="X", min_samples=1):
             f"first (block by block, e.g. into np.lib.format.open_memmap(path, 'w+', ...))."
         )
     array = np.ascontiguousarray(array, dtype=dtype)
-    _check_finite(array, name)
+    _check_finite(array, name, allow_nan)
     return array
 
 
@@ -153,34 +155,43 @@ def is_memory_mapped(array):
 _FINITE_CHECK_ROWS = 65536
 
 
-def _check_finite(array, name):
+def _check_finite(array, name, allow_nan=False):
     # A sum is one cheap pass without an N x D temporary; it is finite whenever
     # the data are (barring overflow, which the exact check below then clears).
     if np.isfinite(array.sum()):
         return
+    bad = np.isinf if allow_nan else (lambda values: ~np.isfinite(values))
     n_bad, first = 0, None
     for start in range(0, array.shape[0], _FINITE_CHECK_ROWS):
-        bad_rows = ~np.isfinite(array[start : start + _FINITE_CHECK_ROWS]).all(axis=1)
+        bad_rows = bad(array[start : start + _FINITE_CHECK_ROWS]).any(axis=1)
         n_bad += int(bad_rows.sum())
         if first is None and bad_rows.any():
             first = start + int(np.flatnonzero(bad_rows)[0])
     if n_bad:
-        raise _non_finite_error(name, n_bad, array.shape[0], first)
+        raise _non_finite_error(name, n_bad, array.shape[0], first, allow_nan)
 
 
-def _non_finite_error(name, n_bad, n_samples, first):
+def _non_finite_error(name, n_bad, n_samples, first, allow_nan=False):
+    if allow_nan:
+        return ValueError(
+            f"Input {name} contains infinity in {n_bad} of {n_samples} rows (first at row "
+            f"{first}); missing values must be NaN, and infinite values are not allowed."
+        )
     return ValueError(
         f"Input {name} contains NaN or infinity in {n_bad} of {n_samples} rows "
-        f"(first at row {first}); remove or impute them before fitting."
+        f"(first at row {first}); remove or impute them before fitting, or, for NaN "
+        "standing for missing values, use missing_values='marginalize' (GaussianMixture, "
+        "fastgmm.fit) to integrate them out."
     )
 
 
-def check_input(X, min_samples=1):
+def check_input(X, min_samples=1, allow_nan=False):
     """``X`` as fastgmm computes with it: a Dask array checked lazily (``check_dask_data``),
-    anything else as a finite numpy array (``check_data``; a path: its memory map)."""
+    anything else as a finite numpy array (``check_data``; a path: its memory map); NaN
+    allowed with ``allow_nan``."""
     if is_dask_array(X):
         return check_dask_data(X, min_samples=min_samples)
-    return check_data(X, min_samples=min_samples)
+    return check_data(X, min_samples=min_samples, allow_nan=allow_nan)
 
 
 def check_dask_data(X, name="X", min_samples=1):
@@ -201,14 +212,16 @@ def check_dask_data(X, name="X", min_samples=1):
     return X
 
 
-def check_dask_finite(X, name="X"):
-    """Raise (as ``check_data``) if the Dask array ``X`` holds NaN or infinity (one pass)."""
+def check_dask_finite(X, name="X", allow_nan=False):
+    """Raise (as ``check_data``) if the Dask array ``X`` holds NaN (unless ``allow_nan``) or
+    infinity (one pass)."""
     import dask.array as da
 
-    bad_rows = ~da.isfinite(X).all(axis=1)
+    bad_rows = (da.isinf(X) if allow_nan else ~da.isfinite(X)).any(axis=1)
     n_bad = int(bad_rows.sum().compute())
     if n_bad:
-        raise _non_finite_error(name, n_bad, X.shape[0], int(da.argmax(bad_rows).compute()))
+        first = int(da.argmax(bad_rows).compute())
+        raise _non_finite_error(name, n_bad, X.shape[0], first, allow_nan)
 
 
 def check_n_features(X, n_features, estimator_name):
@@ -420,6 +433,7 @@ class FitOptions:
     n_jobs: object  # None or a non-zero int
     progress: bool = False
     callback: object = None  # None or a callable taking an _progress.IterationInfo
+    missing_values: str = "raise"  # or 'marginalize'
 
     @classmethod
     def names(cls):
@@ -447,6 +461,7 @@ class FitOptions:
         n_jobs,
         progress=False,
         callback=None,
+        missing_values="raise",
     ):
         """The options with their scalars checked and normalised (arrays as given)."""
         return cls(
@@ -471,7 +486,22 @@ class FitOptions:
             n_jobs=check_n_jobs(n_jobs),
             progress=check_bool(progress, "progress"),
             callback=check_callback(callback),
+            missing_values=check_missing_values(missing_values),
         )
+
+    @classmethod
+    def of(cls, estimator):
+        """The checked options of an estimator's parameters; an option the estimator does
+        not have (the Bayesian mixture has no ``means_init``, ``missing_values``, ...)
+        takes its default."""
+        return cls.checked(
+            **{name: getattr(estimator, name, _OPTION_DEFAULTS.get(name)) for name in cls.names()}
+        )
+
+    @property
+    def marginalize(self):
+        """Whether NaN in the data are missing values to integrate out."""
+        return self.missing_values == "marginalize"
 
     @property
     def covariance(self):
@@ -494,6 +524,49 @@ class FitOptions:
             if self.precisions_init is None
             else check_precisions_init(self.precisions_init, self.covariance_type, k, n_features),
         )
+
+
+def check_missing_values(missing_values):
+    """The ``missing_values`` option: 'raise' or 'marginalize'."""
+    return _check_choice(missing_values, "missing_values", MISSING_VALUES_NAMES)
+
+
+def check_impute_method(method):
+    """``impute``'s method: 'mean' or 'sample'."""
+    return _check_choice(method, "method", ("mean", "sample"))
+
+
+# Defaults of the options that not every estimator has (``FitOptions.of``); the others: None.
+_OPTION_DEFAULTS = {"missing_values": "raise"}
+
+
+def check_component_labels(component_labels, n_samples, n_components):
+    """``component_labels`` as an int64 array of ``n_samples`` entries in [-1, n_components),
+    or None when it is None or every entry is -1 (no row labelled)."""
+    if component_labels is None:
+        return None
+    labels = np.asarray(component_labels)
+    if labels.ndim != 1 or labels.shape[0] != n_samples:
+        raise ValueError(
+            f"component_labels must be a 1-D array with one entry per row of X "
+            f"({n_samples}), got shape {labels.shape}."
+        )
+    if labels.dtype.kind not in "iuf" or (
+        labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels)))
+    ):
+        raise ValueError(
+            f"component_labels must hold integers (a component index, or -1 for an "
+            f"unlabelled row), got {labels.dtype} values such as {labels.ravel()[:1]}."
+        )
+    out_of_range = (labels < -1) | (labels >= n_components)
+    if np.any(out_of_range):
+        raise ValueError(
+            f"component_labels must be in [-1, {n_components}) (-1: unlabelled; "
+            f"n_components={n_components}), got {labels[out_of_range][0]}."
+        )
+    if not np.any(labels >= 0):
+        return None
+    return np.ascontiguousarray(labels, dtype=np.int64)
 
 
 PRIOR_TYPE_NAMES = ("dirichlet_process", "dirichlet_distribution")

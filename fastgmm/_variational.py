@@ -312,9 +312,9 @@ def fit_variational(source, options, priors, random_state, warm_start_from=None)
 
     def run_once(repair):
         if warm_start_from is None:
-            X, sample_weight = source.initialisation_data(random_state, options.n_components)
+            X, sample_weight, _ = source.initialisation_data(random_state, options.n_components)
             statistics = INITIAL_STATISTICS[options.init_params](
-                covariance, X, options.n_components, random_state, sample_weight
+                covariance, X, options.n_components, random_state, sample_weight, None
             )
             posterior = update(covariance, statistics, options.reg_covar, priors, repair.factorise)
             start = -np.inf

@@ -189,9 +189,7 @@ class BayesianGaussianMixture(MixtureBase):
         -------
         self : BayesianGaussianMixture
         """
-        options = FitOptions.checked(
-            **{name: getattr(self, name, None) for name in FitOptions.names()}
-        )
+        options = FitOptions.of(self)
         random_state = _validation.check_random_state(self.random_state)
         warm_start = _validation.check_bool(self.warm_start, "warm_start")
         prior_type = _validation.check_prior_type(self.weight_concentration_prior_type)

@@ -13,7 +13,7 @@ from . import _validation
 from ._base import NOT_CONVERGED, MixtureBase
 from ._covariance import n_parameters
 from ._em import EMRun, MixtureParameters, fit_em
-from ._sources import make_source
+from ._sources import impute_rows, make_source
 from ._threads import thread_limit
 from ._validation import FitOptions
 from .exceptions import (
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         CovarianceType,
         Data,
         InitParams,
+        MissingValues,
         OnDegenerate,
         Persist,
         RandomState,
@@ -47,7 +48,9 @@ _DEGENERATE = (
 )
 
 
-def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from=None):
+def _fit_validated(
+    X, options, random_state, sample_weight=None, warm_start_from=None, component_labels=None
+):
     """Run EM on the validated ``X`` (``_validation.check_input``) with checked ``options``.
 
     Returns the best ``EMRun`` and the source of statistics it ran on.
@@ -56,7 +59,18 @@ def _fit_validated(X, options, random_state, sample_weight=None, warm_start_from
     """
     _validation.check_n_samples(X, options.n_components)
     options = options.for_features(X.shape[1])
-    source = make_source(X, options.covariance, options.n_components, sample_weight, options.n_jobs)
+    component_labels = _validation.check_component_labels(
+        component_labels, X.shape[0], options.n_components
+    )
+    source = make_source(
+        X,
+        options.covariance,
+        options.n_components,
+        sample_weight,
+        options.n_jobs,
+        component_labels,
+        options.marginalize,
+    )
     source.prepare_fit(options.persist)
     run = fit_em(source, options, random_state, warm_start_from)
     if run.n_degenerate:
@@ -165,6 +179,20 @@ class GaussianMixture(MixtureBase):
         asked for. An exception raised by the callback propagates out of
         ``fit``. Uses: a time budget (``lambda info: info.elapsed_seconds >
         60``), custom logging or a progress bar of your own.
+    missing_values : {'raise', 'marginalize'}, default='raise'
+        What a NaN in ``X`` means. 'raise': an error (scikit-learn's behaviour).
+        'marginalize': a value missing at random, integrated out exactly. Each
+        row's responsibilities and log-likelihood use the marginal density of
+        its observed features; the M-step uses expected statistics: the
+        missing values' conditional means given the observed ones, and their
+        conditional covariances ('full', 'tied'), or each feature's moments
+        over the rows that observe it ('diag', 'spherical'). Complete rows
+        cost what they cost without the option, incomplete ones a few times
+        more. ``predict``, ``predict_proba``, ``score_samples`` and ``score``
+        then accept NaN as well, and :meth:`impute` fills them in. A row with
+        no observed value adds nothing to the fit (nor to the total weight
+        ``lower_bound_`` is divided by); it scores ``log p = 0`` and its
+        ``predict_proba`` is ``weights_``. Infinity is an error either way.
 
     Attributes
     ----------
@@ -229,6 +257,7 @@ class GaussianMixture(MixtureBase):
         verbose_interval: int = 10,
         progress: bool = False,
         callback: Callable[[IterationInfo], Any] | None = None,
+        missing_values: MissingValues = "raise",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -249,40 +278,110 @@ class GaussianMixture(MixtureBase):
         self.verbose_interval = verbose_interval
         self.progress = progress
         self.callback = callback
+        self.missing_values = missing_values
 
     # -- scikit-learn estimator protocol -------------------------------------------------
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def fit(self, X: Data, y: Any = None, sample_weight: SampleWeight = None) -> GaussianMixture:
+    def fit(
+        self,
+        X: Data,
+        y: Any = None,
+        sample_weight: SampleWeight = None,
+        component_labels: ArrayLike | None = None,
+    ) -> GaussianMixture:
         """Estimate the model parameters with EM.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), .npy path or Dask array
+            May hold NaN with ``missing_values='marginalize'``.
         y : ignored
         sample_weight : array-like of shape (n_samples,) or float, default=None
             Non-negative weight of every row (None: all 1).  Weighted EM: a row
             of integer weight m counts as m copies of it, in the initialisation
             too (k-means, 'random_from_data' draw rows in proportion to it);
             ``lower_bound_`` is then the weighted mean log-likelihood.
+        component_labels : array-like of int, shape (n_samples,), default=None
+            Known components of some rows (semi-supervised fitting): row i
+            belongs to component ``component_labels[i]``, or is unlabelled if
+            it is -1 (scikit-learn's convention). Labelled rows keep one-hot
+            responsibilities throughout, in the initialisation too (k-means
+            keeps them in their cluster, and a component's seed is one of its
+            labelled rows), so component k holds the rows labelled k; they
+            add ``log pi_k N(x | k)`` to the lower bound, the likelihood of
+            their known component. Unlabelled rows are ordinary EM rows. A
+            keyword of its own rather than ``y``, which pipelines pass along.
 
         Returns
         -------
         self : GaussianMixture
         """
-        options = FitOptions.checked(**{name: getattr(self, name) for name in FitOptions.names()})
+        options = FitOptions.of(self)
         random_state = _validation.check_random_state(self.random_state)
         warm_start = _validation.check_bool(self.warm_start, "warm_start")
         names = _validation.feature_names(X)
-        X = _validation.check_input(X, min_samples=2)
+        X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
         previous = None
         if warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
         with thread_limit(options.n_jobs):
-            run, _ = _fit_validated(X, options, random_state, sample_weight, previous)
+            run, _ = _fit_validated(
+                X, options, random_state, sample_weight, previous, component_labels
+            )
         self._set_fitted(run, options.covariance, X.dtype, X.shape[1], names)
         return self
+
+    def fit_predict(
+        self,
+        X: Data,
+        y: Any = None,
+        sample_weight: SampleWeight = None,
+        component_labels: ArrayLike | None = None,
+    ) -> Any:
+        """Fit the model and return the component label of every row of ``X``.
+
+        Equal to ``fit(X, sample_weight=..., component_labels=...).predict(X)``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,) (a lazy Dask array for Dask input)
+        """
+        self.fit(X, sample_weight=sample_weight, component_labels=component_labels)
+        return self.predict(X)
+
+    def impute(
+        self, X: ArrayLike, method: str = "mean", random_state: RandomState = None
+    ) -> np.ndarray:
+        """``X`` with every missing value (NaN) filled in from the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or .npy path
+            NaN marks a missing value (whatever ``missing_values`` says).
+        method : {'mean', 'sample'}, default='mean'
+            'mean': the conditional expectation given the row's observed values,
+            ``sum_k p(k | x_o) E[x_m | x_o, k]``. 'sample': a draw from the
+            conditional distribution: a component k with probability
+            ``p(k | x_o)``, then ``x_m ~ N(E[x_m | x_o, k], Cov[x_m | x_o, k])``.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws of ``method='sample'`` (unused by 'mean').
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            A new array in ``X``'s dtype (float32 or float64); observed values
+            are copied unchanged. A row with no observed value gets the mixture's
+            mean (or a draw from the mixture).
+        """
+        covariance, X = self._checked_input(X, allow_nan=True)
+        method = _validation.check_impute_method(method)
+        draws = None
+        if method == "sample":
+            draws = _validation.check_random_state(random_state)
+        with thread_limit(_validation.check_n_jobs(self.n_jobs)):
+            return impute_rows(covariance, X, *self._fitted_parameters(), draws)
 
     def _previous_run(self, n_features):
         """The fitted model as an ``EMRun`` to continue from (``warm_start``)."""
@@ -431,7 +530,9 @@ def fit(
     verbose_interval: int = 10,
     progress: bool = False,
     callback: Callable[[IterationInfo], Any] | None = None,
+    missing_values: MissingValues = "raise",
     sample_weight: SampleWeight = None,
+    component_labels: ArrayLike | None = None,
 ) -> GaussianMixtureResult:
     """Fit a Gaussian mixture by EM and return the result, without an estimator object.
 
@@ -446,10 +547,12 @@ def fit(
     n_components : int, default=1
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
 means_init, precisions_init, random_state, n_jobs, persist, on_degenerate, verbose, \
-verbose_interval, progress, callback
+verbose_interval, progress, callback, missing_values
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
     sample_weight : array-like of shape (n_samples,) or float, default=None
         As in :meth:`GaussianMixture.fit`.
+    component_labels : array-like of int, shape (n_samples,), default=None
+        Known components of some rows (-1: unlabelled), as in :meth:`GaussianMixture.fit`.
 
     Returns
     -------
@@ -473,11 +576,14 @@ verbose_interval, progress, callback
         n_jobs=n_jobs,
         progress=progress,
         callback=callback,
+        missing_values=missing_values,
     )
     random_state = _validation.check_random_state(random_state)
-    X = _validation.check_input(X, min_samples=2)
+    X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
     with thread_limit(options.n_jobs):
-        run, source = _fit_validated(X, options, random_state, sample_weight)
+        run, source = _fit_validated(
+            X, options, random_state, sample_weight, component_labels=component_labels
+        )
         parameters = run.parameters
         log_likelihood = source.total_log_likelihood(
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky

@@ -123,7 +123,8 @@ def select_n_components(
     sizes, types = _validation.check_candidates(
         n_components, covariance_types, criterion, tuple(CRITERIA), options
     )
-    X = _validation.check_data(X, min_samples=2)
+    marginalize = options.get("missing_values", "raise") == "marginalize"
+    X = _validation.check_data(X, min_samples=2, allow_nan=marginalize)
     attribute, lower_is_better = CRITERIA[criterion]
     candidates, best, best_model = [], None, None
     for covariance_type in types:

@@ -145,3 +145,191 @@ def initial_parameters(covariance_type, n_components, n_features, seed, centers=
         means_init=means,
         precisions_init=precisions(covariances, covariance_type),
     )
+
+
+# Incomplete data (NaN = missing at random): one EM step on the observed values.
+# Row by row, on the observed sub-vector of each row, with the Gaussian
+# conditioning formulas written out; see the docstring of missing_data_em_step.
+
+
+def conditional_gaussian(mean, covariance, x, observed):
+    """Mean and covariance of ``x[~observed]`` given ``x[observed]`` when x ~ N(mean, covariance).
+
+    mean_m + S_mo S_oo^-1 (x_o - mean_o) and S_mm - S_mo S_oo^-1 S_om; with nothing
+    observed, the marginal (mean_m, S_mm).
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    covariance = np.asarray(covariance, dtype=np.float64)
+    o, m = np.flatnonzero(observed), np.flatnonzero(~np.asarray(observed))
+    if len(o) == 0:
+        return mean[m], covariance[np.ix_(m, m)]
+    gain = np.linalg.solve(covariance[np.ix_(o, o)], covariance[np.ix_(o, m)]).T  # S_mo S_oo^-1
+    conditional_mean = mean[m] + gain @ (np.asarray(x, dtype=np.float64)[o] - mean[o])
+    conditional_covariance = covariance[np.ix_(m, m)] - gain @ covariance[np.ix_(o, m)]
+    return conditional_mean, conditional_covariance
+
+
+def observed_weighted_log_prob(x, weights, means, dense):
+    """log pi_k + log N(x_o | mu_k,o, Sigma_k,oo) for one row ``x`` (NaN = missing);
+    ``dense`` is the (K, D, D) stack of covariances.  With nothing observed, log pi_k."""
+    observed = ~np.isnan(x)
+    o = np.flatnonzero(observed)
+    log_prob = np.log(np.asarray(weights, dtype=np.float64)).copy()
+    if len(o):
+        for k in range(len(log_prob)):
+            log_prob[k] += multivariate_normal(means[k][o], dense[k][np.ix_(o, o)]).logpdf(x[o])
+    return log_prob
+
+
+def _incomplete_rows(X, means, covariances, covariance_type):
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    n_components, n_features = means.shape
+    return X, means, dense_covariances(covariances, covariance_type, n_components, n_features)
+
+
+def marginal_log_prob(X, weights, means, covariances, covariance_type):
+    """log p(x_i,o) of the mixture: the density of each row's observed values (0 for a row
+    with nothing observed)."""
+    X, means, dense = _incomplete_rows(X, means, covariances, covariance_type)
+    return np.array(
+        [
+            logsumexp(observed_weighted_log_prob(x, weights, means, dense))
+            if (~np.isnan(x)).any()
+            else 0.0
+            for x in X
+        ]
+    )
+
+
+def marginal_responsibilities(X, weights, means, covariances, covariance_type):
+    """p(k | x_i,o); the weights for a row with nothing observed."""
+    X, means, dense = _incomplete_rows(X, means, covariances, covariance_type)
+    rows = []
+    for x in X:
+        log_prob = observed_weighted_log_prob(x, weights, means, dense)
+        rows.append(np.exp(log_prob - logsumexp(log_prob)))
+    return np.array(rows)
+
+
+def conditional_expectation(X, weights, means, covariances, covariance_type):
+    """X with every NaN replaced by E[x_m | x_o] = sum_k p(k | x_o) E[x_m | x_o, k]."""
+    X, means, dense = _incomplete_rows(X, means, covariances, covariance_type)
+    resp = marginal_responsibilities(X, weights, means, covariances, covariance_type)
+    imputed = X.copy()
+    for i, x in enumerate(X):
+        observed = ~np.isnan(x)
+        if observed.all():
+            continue
+        imputed[i, ~observed] = sum(
+            resp[i, k] * conditional_gaussian(means[k], dense[k], x, observed)[0]
+            for k in range(len(means))
+        )
+    return imputed
+
+
+def missing_data_em_step(
+    X,
+    weights,
+    means,
+    covariances,
+    covariance_type,
+    reg_covar=1e-6,
+    sample_weight=None,
+    component_labels=None,
+):
+    """One EM iteration on data with NaN (missing at random).
+
+    Returns ``(log_likelihood, weights, means, covariances)``: the weighted
+    log-likelihood of the observed values under the *given* parameters, summed
+    over the rows (a row with nothing observed adds nothing), and the parameters
+    after the M-step, in sklearn's layouts.
+
+    E-step: r_ik = pi_k N(x_o | mu_k,o, S_k,oo) / sum_j (...), on each row's
+    observed features o (missing m).  A row labelled y (``component_labels[i] >= 0``;
+    -1 = unlabelled) has r_ik = [k == y] and adds log(pi_y N(x_o | y)) instead of
+    log p(x_o).
+
+    M-step, 'full' and 'tied' (Ghahramani & Jordan 1994): the expected sufficient
+    statistics, with x_m replaced by E[x_m | x_o, k] and the conditional covariance
+    C_ik (zero outside the (m, m) block) added to each outer product.
+    'diag' and 'spherical': each feature's mean and variance from the rows that
+    observe it (their own counts n_kj), the exact maximiser of the expected
+    complete-data log-likelihood with the components as the only latent variables.
+    N_k + 10 eps as sklearn, everywhere a count divides.
+    """
+    X, means, dense = _incomplete_rows(X, means, covariances, covariance_type)
+    n_samples, n_features = X.shape
+    n_components = len(means)
+    eps10 = 10 * np.finfo(np.float64).eps
+    if sample_weight is None:
+        sample_weight = np.ones(n_samples)
+    sample_weight = np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), (n_samples,))
+    if component_labels is None:
+        component_labels = np.full(n_samples, -1)
+
+    # E-step.
+    log_likelihood = 0.0
+    resp = np.zeros((n_samples, n_components))
+    for i, x in enumerate(X):
+        if np.isnan(x).all():
+            continue
+        log_prob = observed_weighted_log_prob(x, weights, means, dense)
+        label = component_labels[i]
+        if label >= 0:
+            resp[i, label] = 1.0
+            log_likelihood += sample_weight[i] * log_prob[label]
+        else:
+            log_norm = logsumexp(log_prob)
+            resp[i] = np.exp(log_prob - log_norm)
+            log_likelihood += sample_weight[i] * log_norm
+    weighted_resp = sample_weight[:, None] * resp
+    nk = weighted_resp.sum(axis=0) + eps10
+    new_weights = nk / nk.sum()
+
+    # M-step.
+    if covariance_type in ("full", "tied"):
+        completed = np.zeros((n_samples, n_components, n_features))  # xhat_ik
+        correction = np.zeros((n_samples, n_components, n_features, n_features))  # C_ik
+        for i, x in enumerate(X):
+            observed = ~np.isnan(x)
+            m = np.flatnonzero(~observed)
+            for k in range(n_components):
+                conditional_mean, conditional_covariance = conditional_gaussian(
+                    means[k], dense[k], x, observed
+                )
+                completed[i, k] = x
+                completed[i, k, m] = conditional_mean
+                correction[i, k][np.ix_(m, m)] = conditional_covariance
+        new_means = np.stack(
+            [
+                sum(weighted_resp[i, k] * completed[i, k] for i in range(n_samples)) / nk[k]
+                for k in range(n_components)
+            ]
+        )
+        scatter = np.zeros((n_components, n_features, n_features))
+        for k in range(n_components):
+            for i in range(n_samples):
+                d = completed[i, k] - new_means[k]
+                scatter[k] += weighted_resp[i, k] * (np.outer(d, d) + correction[i, k])
+        eye = np.eye(n_features)
+        if covariance_type == "full":
+            new_covariances = scatter / nk[:, None, None] + reg_covar * eye
+        else:
+            new_covariances = scatter.sum(axis=0) / nk.sum() + reg_covar * eye
+        return log_likelihood, new_weights, new_means, new_covariances
+
+    observed = ~np.isnan(X)
+    values = np.where(observed, X, 0.0)
+    counts = weighted_resp.T @ observed + eps10  # n_kj + 10 eps
+    new_means = weighted_resp.T @ values / counts
+    squares = np.zeros((n_components, n_features))
+    for k in range(n_components):
+        for j in range(n_features):
+            rows = observed[:, j]
+            squares[k, j] = np.sum(weighted_resp[rows, k] * (X[rows, j] - new_means[k, j]) ** 2)
+    if covariance_type == "diag":
+        new_covariances = squares / counts + reg_covar
+    else:
+        new_covariances = squares.sum(axis=1) / counts.sum(axis=1) + reg_covar
+    return log_likelihood, new_weights, new_means, new_covariances

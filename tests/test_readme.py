@@ -78,6 +78,10 @@ def test_progress_example_runs(tmp_path):
     run_blocks("Progress, callbacks and the lower-bound history", tmp_path, 1)
 
 
+def test_missing_values_example_runs(tmp_path):
+    run_blocks("Missing values and partly labelled rows", tmp_path, 1)
+
+
 @pytest.mark.slow
 def test_plots_example_runs(tmp_path):
     pytest.importorskip("matplotlib", reason="fastgmm.plotting needs matplotlib")

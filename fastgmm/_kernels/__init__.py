@@ -4,6 +4,7 @@
   (see ``fastgmm._covariance``);
 - ``tied``: the same for 'tied', with the shared factor applied once per row;
 - ``diag``: the same for 'diag' and 'spherical';
+- ``missing``: the same for data with missing values (NaN), and imputation;
 - ``kmeans``: k-means++ seeding potentials and Lloyd steps;
 - ``linalg``: the serial Cholesky factors of the M-step;
 - ``_common``: the chunk grid, block workspace, log-sum-exp/responsibilities;

@@ -49,9 +49,10 @@ def block_workspace(X, n_components):
     the block's rows transposed, centred, and centred and weighted by the
     responsibilities (features x rows, in X's dtype), two scratch rows ``y``
     and one row ``mahalanobis`` in X's dtype, the component-major
-    ``log_prob`` (float64), ``row_stats`` (float64, 3 x rows: log p(x),
-    row maximum, row sum) for ``normalise_block`` and ``rows`` (int64 row
-    indices, for ``significant_rows``).
+    ``log_prob`` (float64), ``row_stats`` (float64, 4 x rows: log p(x),
+    row maximum, row sum for ``normalise_block``, and a labelled row's own
+    log-probability for ``e_step_block``) and ``rows`` (int64 row indices, for
+    ``significant_rows``).
     """
     n_features = X.shape[1]
     return (
@@ -61,7 +62,7 @@ def block_workspace(X, n_components):
         np.empty((2, BLOCK_ROWS), dtype=X.dtype),
         np.empty(BLOCK_ROWS, dtype=X.dtype),
         np.empty((n_components, BLOCK_ROWS)),
-        np.empty((3, BLOCK_ROWS)),
+        np.empty((4, BLOCK_ROWS)),
         np.empty(BLOCK_ROWS, dtype=np.int64),
     )
 
@@ -184,13 +185,20 @@ def one_hot_block(labels, start, n_rows, sample_weight, resp):
 
 
 @njit(**NJIT_OPTIONS)
-def e_step_block(log_prob, start, n_rows, row_stats, sample_weight):
-    """``normalise_block``, then the sample weights: q_ik <- w_i q_ik.
+def e_step_block(log_prob, start, n_rows, row_stats, sample_weight, labels):
+    """``normalise_block``, the known labels, then the sample weights: q_ik <- w_i q_ik.
 
+    ``labels`` (length N, else 0) holds a component index per row, or -1: a
+    labelled row i keeps the one-hot responsibilities of its label y_i, and
+    its log-likelihood term is log pi_y N(x_i | y) (the complete-data
+    log-likelihood of a known component) instead of log p(x_i).
     Returns the block's sum_i w_i log p(x_i); rows of weight 0 add nothing
     (even where log p(x_i) = -inf).  A length-0 ``sample_weight`` means all 1.
     """
-    total = normalise_block(log_prob, n_rows, row_stats)
+    if labels.shape[0] == 0:
+        total = normalise_block(log_prob, n_rows, row_stats)
+    else:
+        total = _labelled_normalise(log_prob, start, n_rows, row_stats, labels)
     if sample_weight.shape[0] == 0:
         return total
     total = 0.0
@@ -201,6 +209,27 @@ def e_step_block(log_prob, start, n_rows, row_stats, sample_weight):
     for k in range(log_prob.shape[0]):
         for i in range(n_rows):
             log_prob[k, i] *= sample_weight[start + i]
+    return total
+
+
+@njit(**NJIT_OPTIONS)
+def _labelled_normalise(log_prob, start, n_rows, row_stats, labels):
+    """``normalise_block`` with the labelled rows (``labels[start + i] >= 0``) pinned."""
+    own = row_stats[3]
+    for i in range(n_rows):
+        label = labels[start + i]
+        if label >= 0:
+            own[i] = log_prob[label, i]
+    normalise_block(log_prob, n_rows, row_stats)
+    total = 0.0
+    for i in range(n_rows):
+        label = labels[start + i]
+        if label >= 0:
+            for k in range(log_prob.shape[0]):
+                log_prob[k, i] = 0.0
+            log_prob[label, i] = 1.0
+            row_stats[0, i] = own[i]
+        total += row_stats[0, i]
     return total
 
 

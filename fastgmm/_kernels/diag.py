@@ -73,6 +73,7 @@ def statistics(
     X,
     sample_weight,
     labels,
+    one_hot,
     means,
     precisions_cholesky,
     log_const,
@@ -85,9 +86,11 @@ def statistics(
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
 
     ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
-    responsibilities and log-likelihood.  With ``labels`` (length N, else 0) the
-    responsibilities are those hard assignments instead of an E-step (``one_hot_block``):
-    the first M-step of a k-means start, at kernel speed; ``log_likelihood`` is then 0.
+    responsibilities and log-likelihood.  ``labels`` (length N, else 0) holds a
+    component index per row: with ``one_hot`` they are the responsibilities
+    (``one_hot_block``, no E-step: the first M-step of a k-means start, at kernel
+    speed; ``log_likelihood`` is then 0), else labelled rows (index >= 0) keep their
+    label in the E-step and unlabelled ones (-1) do not (``e_step_block``).
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
@@ -102,13 +105,15 @@ def statistics(
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            if labels.shape[0] > 0:
+            if one_hot:
                 one_hot_block(labels, start, n_rows, sample_weight, log_prob)
             else:
                 _log_prob_block(
                     x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
                 )
-                log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
+                log_likelihood[c] += e_step_block(
+                    log_prob, start, n_rows, row_stats, sample_weight, labels
+                )
             _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
 
 

@@ -49,56 +49,63 @@ def _log_prob_block(
     log N = -D/2 log 2pi + log det U - |y|^2 / 2   (Bishop 2.43).
     ``y`` and ``y_next`` are scratch rows.
     """
-    n_features = x_t.shape[0]
-    zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
-        lower = precisions_cholesky_t[k]
         centre_block(x_t, n_rows, means[k], diff_t)
-        for i in range(n_rows):
-            mahalanobis[i] = zero
-        # Rows j and j + 1 of y together, four terms of each per pass over the
-        # block: per row, 4 loads of diff_t and 2 of y feed 8 FMAs and 2 stores
-        # (one term per pass would store y once per FMA: store-bound).
-        for j in range(0, n_features, 2):
-            j1 = min(j + 1, n_features - 1)
-            for i in range(n_rows):
-                y[i] = zero
-                y_next[i] = zero
-            n_terms = j1 + 1  # lower[j, j + 1] = 0: lower is triangular
-            n_quads = n_terms // 4
-            for q in range(n_quads):
-                a = 4 * q
-                c0, c1, c2, c3 = lower[j, a], lower[j, a + 1], lower[j, a + 2], lower[j, a + 3]
-                e0, e1, e2, e3 = (
-                    lower[j1, a],
-                    lower[j1, a + 1],
-                    lower[j1, a + 2],
-                    lower[j1, a + 3],
-                )
-                for i in range(n_rows):
-                    d0, d1, d2, d3 = (
-                        diff_t[a, i],
-                        diff_t[a + 1, i],
-                        diff_t[a + 2, i],
-                        diff_t[a + 3, i],
-                    )
-                    y[i] += c0 * d0 + c1 * d1 + c2 * d2 + c3 * d3
-                    y_next[i] += e0 * d0 + e1 * d1 + e2 * d2 + e3 * d3
-            for a in range(4 * n_quads, n_terms):
-                coefficient = lower[j, a]
-                coefficient_next = lower[j1, a]
-                for i in range(n_rows):
-                    d = diff_t[a, i]
-                    y[i] += coefficient * d
-                    y_next[i] += coefficient_next * d
-            if j1 == j:  # odd n_features: the last row alone
-                for i in range(n_rows):
-                    mahalanobis[i] += y[i] * y[i]
-            else:
-                for i in range(n_rows):
-                    mahalanobis[i] += y[i] * y[i] + y_next[i] * y_next[i]
+        mahalanobis_block(diff_t, n_rows, precisions_cholesky_t[k], y, y_next, mahalanobis)
         for i in range(n_rows):
             log_prob[k, i] = log_const[k] - 0.5 * np.float64(mahalanobis[i])
+
+
+@njit(**NJIT_OPTIONS)
+def mahalanobis_block(diff_t, n_rows, lower, y, y_next, mahalanobis):
+    """``mahalanobis[i] = |U^T d_i|^2`` for the centred rows ``diff_t[:, i]`` (``lower`` = U^T).
+
+    Rows j and j + 1 of y = U^T d together, four terms of each per pass over the
+    block: per row, 4 loads of diff_t and 2 of y feed 8 FMAs and 2 stores (one
+    term per pass would store y once per FMA: store-bound).
+    """
+    n_features = diff_t.shape[0]
+    zero = diff_t.dtype.type(0)
+    for i in range(n_rows):
+        mahalanobis[i] = zero
+    for j in range(0, n_features, 2):
+        j1 = min(j + 1, n_features - 1)
+        for i in range(n_rows):
+            y[i] = zero
+            y_next[i] = zero
+        n_terms = j1 + 1  # lower[j, j + 1] = 0: lower is triangular
+        n_quads = n_terms // 4
+        for q in range(n_quads):
+            a = 4 * q
+            c0, c1, c2, c3 = lower[j, a], lower[j, a + 1], lower[j, a + 2], lower[j, a + 3]
+            e0, e1, e2, e3 = (
+                lower[j1, a],
+                lower[j1, a + 1],
+                lower[j1, a + 2],
+                lower[j1, a + 3],
+            )
+            for i in range(n_rows):
+                d0, d1, d2, d3 = (
+                    diff_t[a, i],
+                    diff_t[a + 1, i],
+                    diff_t[a + 2, i],
+                    diff_t[a + 3, i],
+                )
+                y[i] += c0 * d0 + c1 * d1 + c2 * d2 + c3 * d3
+                y_next[i] += e0 * d0 + e1 * d1 + e2 * d2 + e3 * d3
+        for a in range(4 * n_quads, n_terms):
+            coefficient = lower[j, a]
+            coefficient_next = lower[j1, a]
+            for i in range(n_rows):
+                d = diff_t[a, i]
+                y[i] += coefficient * d
+                y_next[i] += coefficient_next * d
+        if j1 == j:  # odd n_features: the last row alone
+            for i in range(n_rows):
+                mahalanobis[i] += y[i] * y[i]
+        else:
+            for i in range(n_rows):
+                mahalanobis[i] += y[i] * y[i] + y_next[i] * y_next[i]
 
 
 @njit(**NJIT_OPTIONS)
@@ -217,6 +224,7 @@ def statistics(
     X,
     sample_weight,
     labels,
+    one_hot,
     means,
     precisions_cholesky_t,
     log_const,
@@ -229,9 +237,11 @@ def statistics(
     """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
 
     ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
-    responsibilities and log-likelihood.  With ``labels`` (length N, else 0) the
-    responsibilities are those hard assignments instead of an E-step (``one_hot_block``):
-    the first M-step of a k-means start, at kernel speed; ``log_likelihood`` is then 0.
+    responsibilities and log-likelihood.  ``labels`` (length N, else 0) holds a
+    component index per row: with ``one_hot`` they are the responsibilities
+    (``one_hot_block``, no E-step: the first M-step of a k-means start, at kernel
+    speed; ``log_likelihood`` is then 0), else labelled rows (index >= 0) keep their
+    label in the E-step and unlabelled ones (-1) do not (``e_step_block``).
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     for c in prange(n_chunks):
@@ -246,7 +256,7 @@ def statistics(
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            if labels.shape[0] > 0:
+            if one_hot:
                 one_hot_block(labels, start, n_rows, sample_weight, log_prob)
             else:
                 _log_prob_block(
@@ -261,7 +271,9 @@ def statistics(
                     mahalanobis,
                     log_prob,
                 )
-                log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
+                log_likelihood[c] += e_step_block(
+                    log_prob, start, n_rows, row_stats, sample_weight, labels
+                )
             _accumulate_block(
                 x_t,
                 n_rows,

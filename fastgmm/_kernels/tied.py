@@ -109,6 +109,7 @@ def statistics(
     X,
     sample_weight,
     labels,
+    one_hot,
     means,
     precisions_cholesky_t,
     log_const,
@@ -122,10 +123,11 @@ def statistics(
 
     Moments are about c = ``means[0]`` (``sum_sq[c]`` is a single D x D lower
     triangle); ``sample_weight`` (length N, or 0 for unit weights) multiplies
-    each row's responsibilities and log-likelihood.  With ``labels`` (length N, else 0)
-    the responsibilities are those hard assignments instead of an E-step
-    (``one_hot_block``): the first M-step of a k-means start, at kernel speed;
-    ``log_likelihood`` is then 0.
+    each row's responsibilities and log-likelihood.  ``labels`` (length N, else 0) holds a
+    component index per row: with ``one_hot`` they are the responsibilities
+    (``one_hot_block``, no E-step: the first M-step of a k-means start, at kernel
+    speed; ``log_likelihood`` is then 0), else labelled rows (index >= 0) keep their
+    label in the E-step and unlabelled ones (-1) do not (``e_step_block``).
     """
     n_samples, n_components = X.shape[0], means.shape[0]
     lower = precisions_cholesky_t[0]
@@ -143,7 +145,7 @@ def statistics(
         for start in range(first, last, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, last - start)
             transpose_block(X, start, n_rows, x_t)
-            if labels.shape[0] > 0:
+            if one_hot:
                 centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
                 one_hot_block(labels, start, n_rows, sample_weight, log_prob)
             else:
@@ -159,7 +161,9 @@ def statistics(
                     mahalanobis,
                     log_prob,
                 )
-                log_likelihood[c] += e_step_block(log_prob, start, n_rows, row_stats, sample_weight)
+                log_likelihood[c] += e_step_block(
+                    log_prob, start, n_rows, row_stats, sample_weight, labels
+                )
             _accumulate_block(
                 diff_t,
                 n_rows,
