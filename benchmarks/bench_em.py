@@ -10,6 +10,7 @@ import numpy as np
 
 from .roofline import iteration_limit
 from .workloads import (
+    MISSING_PATTERNS,
     MODELS,
     QUICK,
     default_fit_seconds,
@@ -20,6 +21,7 @@ from .workloads import (
     seconds_per_iteration,
     seconds_per_iteration_on_threads,
     warm_up,
+    with_missing,
     workload,
     workload_arguments,
 )
@@ -187,6 +189,30 @@ class Threads:
 
     def track_seconds_per_iteration(self, threads):
         return seconds_per_iteration_on_threads(*self.args, threads)
+
+    track_seconds_per_iteration.unit = "seconds"
+
+
+class MissingValues:
+    """fastgmm's seconds per W2 iteration with ``missing_values='marginalize'``: the complete
+    data (the ordinary path), 10% of the values missing at random and 1% of the rows missing
+    one value (``workloads.MISSING_PATTERNS``)."""
+
+    params = (["complete", *MISSING_PATTERNS],)
+    param_names = ["pattern"]
+    timeout = 600
+    unit = "seconds"
+    options = {"missing_values": "marginalize"}
+
+    def setup(self, pattern):
+        X, n_components, covariance_type = workload_arguments("W2")
+        if pattern != "complete":
+            X = with_missing(X, pattern)
+        self.args = (X, n_components, covariance_type)
+        warm_up(*self.args, options=self.options)
+
+    def track_seconds_per_iteration(self, pattern):
+        return seconds_per_iteration("fastgmm", *self.args, options=self.options)
 
     track_seconds_per_iteration.unit = "seconds"
 

@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
                                  [--scale-only] [--bayesian-only] [--start-only]
+                                 [--missing-only]
 
 Rows (medians over ``--repeats`` runs unless said otherwise, every ratio from numbers measured in
 this one process, fastgmm's JIT warmed up first):
@@ -17,6 +18,9 @@ this one process, fastgmm's JIT warmed up first):
 - fastgmm on 1 thread against all threads (W2);
 - ``predict_proba`` and ``score_samples`` on W2's data, sklearn and fastgmm
   with the same parameters;
+- fastgmm's seconds per W2 iteration with ``missing_values='marginalize'`` on data with 10% of
+  the values missing and with 1% of the rows missing one value, against the complete data
+  (minimum of ``--repeats``, the three measured in turn in each repeat);
 - the peak memory a W2 fit adds over its data, each library in a fresh process;
 - for the EM-iteration and float32 rows, the machine's limit (``roofline.py``: max of
   the data's bytes over the streaming bandwidth and the unavoidable flops over the matmul
@@ -59,6 +63,7 @@ START_TARGET_ITERATIONS = 3.0  # fastgmm's start (and fixed costs) in its own EM
 FIRST_CALL_TARGETS = {"cold default": 5.0, "cold all types": 30.0, "cached": 0.3}  # seconds
 MEMORY_TARGET_MB = 64.0  # peak memory of a W2 fit over the data
 RSS_ANON_TARGET = 0.1  # peak anonymous memory of a memory-mapped fit over the data
+MISSING_TARGETS = {"10% values": 3.0, "1% rows": 1.2}  # s/iter over the complete data's, at most
 
 
 def _median(repeats, function, *args):
@@ -243,6 +248,41 @@ def predict_rows(repeats):
         )
 
 
+def missing_rows(repeats):
+    """fastgmm's seconds per W2 iteration with ``missing_values='marginalize'``: the complete
+    data and each of ``workloads.MISSING_PATTERNS``, measured in turn within each repeat (the
+    machine's noise hits them alike), minimum of ``repeats``; lower ratios are better."""
+    X, n_components, covariance_type = workloads.workload_arguments("W2")
+    data = {"complete": X}
+    data.update((pattern, workloads.with_missing(X, pattern)) for pattern in MISSING_TARGETS)
+    options = {"missing_values": "marginalize"}
+    for X_pattern in data.values():
+        workloads.warm_up(X_pattern, n_components, covariance_type, options=options)
+    times = {pattern: [] for pattern in data}
+    for _ in range(repeats):
+        for pattern, X_pattern in data.items():
+            times[pattern].append(
+                workloads.seconds_per_iteration(
+                    "fastgmm", X_pattern, n_components, covariance_type, options=options
+                )
+            )
+    seconds = {pattern: min(values) for pattern, values in times.items()}
+    n_samples, n_features = X.shape
+    print(
+        f"{'missing values, W2 s/iter (fastgmm)':<40}{'complete':>14}{'missing':>14}"
+        f"{'ratio':>9}{'target':>8}  met"
+    )
+    for pattern, target in MISSING_TARGETS.items():
+        ratio = seconds[pattern] / seconds["complete"]
+        met = "yes" if ratio <= target else "no"
+        label = f"{pattern} N={n_samples} D={n_features} K={n_components}"
+        print(
+            f"{label:<40}{seconds['complete']:>12.4f}s {seconds[pattern]:>12.4f}s "
+            f"{ratio:>8.2f}x{'<=' + format(target, '.1f'):>7}x  {met}",
+            flush=True,
+        )
+
+
 def bayesian_rows(repeats, memory=True):
     """BayesianGaussianMixture against scikit-learn's: s/iter on the W2 and W3 shapes, and
     the peak memory of a W2-shaped fit."""
@@ -367,6 +407,9 @@ def main(argv=None):
         action="store_true",
         help="only the whole-fit (start and EM) and first-call rows",
     )
+    parser.add_argument(
+        "--missing-only", action="store_true", help="only the missing-values (W2) rows"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -388,6 +431,9 @@ def main(argv=None):
         whole_fit_rows(list(WHOLE_FIT_TARGETS), args.repeats)
         first_call_rows(args.repeats)
         return
+    if args.missing_only:
+        missing_rows(args.repeats)
+        return
     if not args.scale_only:
         iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):
@@ -396,6 +442,7 @@ def main(argv=None):
         float32_rows(args.repeats)
         thread_rows(args.repeats)
         predict_rows(args.repeats)
+        missing_rows(args.repeats)
         if not args.quick:  # the memory rows always use the full-size W2
             memory_rows()
         bayesian_rows(args.repeats, memory=not args.quick)
