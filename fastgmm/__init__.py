@@ -2,7 +2,8 @@
 
 A drop-in for ``sklearn.mixture.GaussianMixture`` (:class:`GaussianMixture`)
 and ``BayesianGaussianMixture`` (:class:`BayesianGaussianMixture`), and a plain
-function (:func:`fit`), with the same answers, much faster;
+function (:func:`fit`), with the same answers, much faster; mini-batch and
+streaming EM (``batch_size``, ``partial_fit``, :func:`fit_stream`) for data read in pieces;
 :func:`select_n_components` picks the number of components by BIC or AIC.
 Data bigger than memory can be given as a memory-mapped ``.npy`` file (or its
 path) or as a Dask array (:func:`dask_array_from_npy` makes one from a file).
@@ -23,7 +24,7 @@ from .exceptions import (
     InvalidParameterError,
     NotFittedError,
 )
-from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit
+from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit, fit_stream
 from .model_selection import ModelSelection, select_n_components
 
 # Before any kernel runs (importing the modules above runs none): a fork-safe Numba
@@ -44,6 +45,7 @@ __all__ = [
     "NotFittedError",
     "dask_array_from_npy",
     "fit",
+    "fit_stream",
     "load",
     "select_n_components",
     "warmup",

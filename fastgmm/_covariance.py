@@ -139,6 +139,13 @@ class CovarianceType(ABC):
 
     @staticmethod
     @abstractmethod
+    def moved_sum_sq(counts, sum_diff, sum_sq, delta):
+        """``sum_sq`` about c - ``delta`` instead of c: S2 + S1 delta^T + delta S1^T +
+        N delta delta^T (its diagonal for the diagonal types), with ``counts`` N (K, 1) or
+        per feature (K, D); for stepwise EM (``_online.moved``)."""
+
+    @staticmethod
+    @abstractmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
         """sum_k sum_i q_ik |(x_i - mu_k) U_k|^2 from moments about c_k (``shift`` = mu_k -
         c_k) and the factors as the kernels read them: the variational bound's entropy."""
@@ -259,6 +266,10 @@ class FullCovariance(CovarianceType):
         return covariances
 
     @staticmethod
+    def moved_sum_sq(counts, sum_diff, sum_sq, delta):
+        return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta)
+
+    @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
         scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
         lower = np.asarray(kernel_precisions, dtype=np.float64)  # U_k^T
@@ -360,6 +371,10 @@ class TiedCovariance(CovarianceType):
         covariance = scatter / nk.sum()
         covariance[np.diag_indices_from(covariance)] += reg_covar
         return covariance
+
+    @staticmethod
+    def moved_sum_sq(counts, sum_diff, sum_sq, delta):
+        return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta).sum(axis=0)  # pooled
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
@@ -467,6 +482,10 @@ class _DiagonalPrecisions(CovarianceType):
     @staticmethod
     def covariances_from_precisions(precisions):
         return 1.0 / precisions
+
+    @staticmethod
+    def moved_sum_sq(counts, sum_diff, sum_sq, delta):
+        return sum_sq + 2.0 * sum_diff * delta + counts * delta * delta
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):

@@ -238,6 +238,30 @@ class DaskSource:
         (scatter,) = dask.compute(weighted.T @ centred)
         return np.asarray(scatter, dtype=np.float64) / self.total_weight
 
+    def minibatches(self, batch_size, random_state):
+        """One pass in a random order: the row chunks in a random order, each computed and
+        cut into in-memory ``ArraySource`` batches of ``batch_size`` of its rows, drawn in a
+        random order (``ArraySource.minibatches``); with ``batch_size >= n_samples``, this
+        source itself."""
+        import dask
+
+        if batch_size >= self.n_samples:
+            yield self
+            return
+        blocks = self.X.to_delayed().ravel()
+        weights, labels = self._weight_blocks(), self._label_blocks()
+        for b in random_state.permutation(len(blocks)):
+            block, weight = dask.compute(blocks[b], weights[b])
+            chunk = ArraySource(
+                np.ascontiguousarray(block),
+                self.covariance,
+                self.n_components,
+                None if weight is None else np.asarray(weight, dtype=np.float64),
+                component_labels=labels[b],
+                marginalize=self.has_missing,
+            )
+            yield from chunk.minibatches(batch_size, random_state)
+
     def initialisation_data(self, random_state, n_components):
         """A row sample (``row_sample``), or all rows if there are few, as numpy arrays:
         ``(X, sample_weight, component_labels)``, X's missing values filled with their

@@ -6,6 +6,7 @@ parameters *before* the M-step, exactly as sklearn's ``lower_bound_``.
 """
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import numpy as np
 from ._covariance import m_step
 from ._degenerate import ComponentRepair
 from ._initialization import initial_parameters
+from ._online import StepwiseEM
 from ._progress import IterationInfo, ProgressLine
 
 
@@ -212,6 +214,85 @@ def iterate(
     return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
+def minibatch_passes(stepwise, batches_of_pass, parameters, *, max_passes, tol, reporter):
+    """Passes of stepwise EM (``_online.StepwiseEM``) until the mean log-likelihood of a
+    pass's batches changes by less than ``tol`` from the previous pass's, ``max_passes``,
+    or the callback asks to stop.
+
+    ``batches_of_pass(p)`` yields the sources of pass p's batches.  Each pass is one
+    iteration for ``reporter`` and in ``lower_bounds``; its lower bound is the weighted
+    mean of its batches' mean log-likelihoods, each under the parameters before its own
+    step (a running estimate, not one set of parameters' exact value).  Returns an
+    ``EMRun``.
+    """
+    lower_bound, lower_bounds, converged, n_passes = -np.inf, [], False, 0
+    for n_passes in range(1, max_passes + 1):
+        started, events = time.perf_counter(), stepwise.repair.n_events
+        batch_lower_bounds, batch_weights = [], []
+        for source in batches_of_pass(n_passes - 1):
+            parameters, batch_lower_bound = stepwise.step(source, parameters)
+            batch_lower_bounds.append(batch_lower_bound)
+            batch_weights.append(source.total_weight)
+        previous = lower_bound
+        lower_bound = batch_lower_bounds[0]  # one batch: as batch EM's, bit for bit
+        if len(batch_lower_bounds) > 1:
+            lower_bound = float(np.average(batch_lower_bounds, weights=batch_weights))
+        lower_bounds.append(lower_bound)
+        change = lower_bound - previous
+        converged = bool(
+            math.isfinite(change) and abs(change) < tol and stepwise.repair.n_events == events
+        )
+        stop = reporter is not None and reporter.iteration_ends(
+            n_passes, lower_bound, change, converged, time.perf_counter() - started
+        )
+        if converged or stop:
+            break
+    return EMRun(
+        parameters, lower_bound, lower_bounds, n_passes, converged, stepwise.repair.n_events
+    )
+
+
+def minibatch_em(source, options, parameters, repair, random_state, reporter):
+    """Mini-batch EM (``options.batch_size``): ``options.max_iter`` passes at most of
+    stepwise EM over ``source``'s rows in a random order (``source.minibatches``), then
+    at most ``options.polish`` iterations of full-batch EM from where they end."""
+    stepwise = StepwiseEM(
+        options.covariance,
+        options.reg_covar,
+        options.learning_decay,
+        options.learning_offset,
+        repair,
+        whole_data=options.batch_size >= source.n_samples,
+    )
+    run = minibatch_passes(
+        stepwise,
+        lambda _: source.minibatches(options.batch_size, random_state),
+        parameters,
+        max_passes=options.max_iter,
+        tol=options.tol,
+        reporter=reporter,
+    )
+    repair.source = source
+    if options.polish == 0 or (reporter is not None and reporter.stopped):
+        return run
+    polished = iterate(
+        source,
+        options.covariance,
+        run.parameters,
+        repair,
+        tol=options.tol,
+        max_iter=options.polish,
+        reg_covar=options.reg_covar,
+        lower_bound=run.lower_bound,
+        reporter=reporter,
+    )
+    return dataclasses.replace(
+        polished,
+        lower_bounds=run.lower_bounds + polished.lower_bounds,
+        n_iter=run.n_iter + polished.n_iter,
+    )
+
+
 def fit_em(source, options, random_state, warm_start_from=None):
     """Fit with ``options.n_init`` restarts and keep the best run (sklearn's rule).
 
@@ -253,6 +334,8 @@ def fit_em(source, options, random_state, warm_start_from=None):
             lower_bound = warm_start_from.lower_bound
         if options.max_iter == 0:
             return EMRun(parameters, -np.inf, [], 0, False, repair.n_events)
+        if options.batch_size is not None:
+            return minibatch_em(source, options, parameters, repair, random_state, reporter)
         return iterate(
             source,
             covariance,

@@ -333,6 +333,28 @@ class ArraySource:
         )
         return result
 
+    def minibatches(self, batch_size, random_state):
+        """One pass over the rows in a random order (``random_state.permutation``), as
+        in-memory ``ArraySource`` batches of ``batch_size`` rows (the last one smaller);
+        with ``batch_size >= n_samples``, this source itself (no copy)."""
+        if batch_size >= self.n_samples:
+            yield self
+            return
+        order = random_state.permutation(self.n_samples)
+        for start in range(0, self.n_samples, batch_size):
+            yield self.batch(np.sort(order[start : start + batch_size]))
+
+    def batch(self, rows):
+        """The rows ``rows`` (sorted indices), their weights and labels, in memory."""
+        return ArraySource(
+            np.ascontiguousarray(self.X[rows]),
+            self.covariance,
+            self.n_components,
+            None if self.sample_weight is None else self.sample_weight[rows],
+            component_labels=None if self.component_labels is None else self.component_labels[rows],
+            marginalize=self.has_missing,
+        )
+
     def initialisation_data(self, random_state, n_components):
         """``(X, sample_weight, component_labels)`` that initialisation reads: all rows, or
         for a memory-mapped file a row sample (``row_sample``) read into memory; with

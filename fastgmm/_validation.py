@@ -434,6 +434,10 @@ class FitOptions:
     progress: bool = False
     callback: object = None  # None or a callable taking an _progress.IterationInfo
     missing_values: str = "raise"  # or 'marginalize'
+    batch_size: object = None  # None (full-batch EM) or an int >= 1: mini-batch EM
+    polish: int = 0  # full-batch iterations after mini-batch EM
+    learning_decay: float = 0.7  # stepwise EM's step sizes (_online.py)
+    learning_offset: float = 2.0
 
     @classmethod
     def names(cls):
@@ -462,6 +466,10 @@ class FitOptions:
         progress=False,
         callback=None,
         missing_values="raise",
+        batch_size=None,
+        polish=0,
+        learning_decay=0.7,
+        learning_offset=2.0,
     ):
         """The options with their scalars checked and normalised (arrays as given)."""
         return cls(
@@ -487,6 +495,10 @@ class FitOptions:
             progress=check_bool(progress, "progress"),
             callback=check_callback(callback),
             missing_values=check_missing_values(missing_values),
+            batch_size=None if batch_size is None else check_integer(batch_size, "batch_size", 1),
+            polish=check_integer(polish, "polish", 0),
+            learning_decay=check_learning_decay(learning_decay),
+            learning_offset=_check_real(learning_offset, "learning_offset"),
         )
 
     @classmethod
@@ -537,7 +549,27 @@ def check_impute_method(method):
 
 
 # Defaults of the options that not every estimator has (``FitOptions.of``); the others: None.
-_OPTION_DEFAULTS = {"missing_values": "raise"}
+_OPTION_DEFAULTS = {
+    "missing_values": "raise",
+    "polish": 0,
+    "learning_decay": 0.7,
+    "learning_offset": 2.0,
+}
+
+
+def check_learning_decay(learning_decay):
+    """Stepwise EM's ``learning_decay``: a float in (0.5, 1] (``_online.py``)."""
+    if (
+        isinstance(learning_decay, bool)
+        or not isinstance(learning_decay, numbers.Real)
+        or not 0.5 < learning_decay <= 1.0
+    ):
+        raise InvalidParameterError(
+            "The 'learning_decay' parameter must be a float in (0.5, 1] (the step sizes "
+            f"(t + learning_offset)^-learning_decay must sum to infinity, their squares "
+            f"not), got {learning_decay!r}."
+        )
+    return float(learning_decay)
 
 
 def check_component_labels(component_labels, n_samples, n_components):

@@ -12,7 +12,10 @@ import numpy as np
 from . import _validation
 from ._base import NOT_CONVERGED, MixtureBase
 from ._covariance import n_parameters
-from ._em import EMRun, MixtureParameters, fit_em
+from ._degenerate import ComponentRepair
+from ._em import EMRun, MixtureParameters, Reporter, fit_em, minibatch_passes
+from ._initialization import initial_parameters
+from ._online import StepwiseEM
 from ._sources import impute_rows, make_source
 from ._threads import thread_limit
 from ._validation import FitOptions
@@ -24,7 +27,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from numpy.typing import ArrayLike
 
@@ -77,7 +80,9 @@ def _fit_validated(
         warnings.warn(
             _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=3
         )
-    if not run.converged and options.max_iter > 0 and not run.stopped:
+    # Mini-batch EM warns only if batch EM polishes: a set number of passes is its normal end.
+    minibatch = options.batch_size is not None and options.polish == 0
+    if not run.converged and options.max_iter > 0 and not run.stopped and not minibatch:
         warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
     return run, source
 
@@ -193,6 +198,30 @@ class GaussianMixture(MixtureBase):
         no observed value adds nothing to the fit (nor to the total weight
         ``lower_bound_`` is divided by); it scores ``log p = 0`` and its
         ``predict_proba`` is ``weights_``. Infinity is an error either way.
+    batch_size : int or None, default=None
+        None: batch EM, every iteration a pass over all rows. An int: mini-batch
+        (stepwise) EM in ``fit``: each pass visits the rows in a random order
+        (drawn with ``random_state``), ``batch_size`` at a time, and updates
+        running sufficient statistics and the parameters after every batch
+        (see ``learning_decay``); ``max_iter`` then counts passes, and ``tol``
+        applies to the mean log-likelihood of a pass's batches (reaching
+        ``max_iter`` passes gives no ``ConvergenceWarning``). On big data it
+        gets near the batch optimum in one or two passes. Memory-mapped data is
+        read in that random order; Dask arrays chunk by chunk in a random order
+        of chunks. ``batch_size >= n_samples`` is batch EM, bit for bit.
+    polish : int, default=0
+        With ``batch_size``: at most this many iterations of batch EM after the
+        mini-batch passes, from where they end (until ``tol``).
+    learning_decay : float in (0.5, 1], default=0.7
+        Step sizes of stepwise EM (``batch_size`` and :meth:`partial_fit`): after
+        t batches, the running statistics s become ``(1 - eta) s + eta s(batch)``
+        with ``eta = (t + learning_offset) ** -learning_decay`` (Cappe & Moulines
+        2009; the first batch's statistics start s). Smaller values forget old
+        batches faster: close to 0.5 the model follows data that drift; 1 makes
+        s a plain running mean of all batches, the least noisy for data that do
+        not change.
+    learning_offset : float >= 0, default=2.0
+        See ``learning_decay``: larger values make the early steps smaller.
 
     Attributes
     ----------
@@ -258,6 +287,10 @@ class GaussianMixture(MixtureBase):
         progress: bool = False,
         callback: Callable[[IterationInfo], Any] | None = None,
         missing_values: MissingValues = "raise",
+        batch_size: int | None = None,
+        polish: int = 0,
+        learning_decay: float = 0.7,
+        learning_offset: float = 2.0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -279,6 +312,10 @@ class GaussianMixture(MixtureBase):
         self.progress = progress
         self.callback = callback
         self.missing_values = missing_values
+        self.batch_size = batch_size
+        self.polish = polish
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- scikit-learn estimator protocol -------------------------------------------------
 
@@ -330,8 +367,123 @@ class GaussianMixture(MixtureBase):
             run, _ = _fit_validated(
                 X, options, random_state, sample_weight, previous, component_labels
             )
+        vars(self).pop("_stepwise", None)  # partial_fit starts its running statistics afresh
         self._set_fitted(run, options.covariance, X.dtype, X.shape[1], names)
         return self
+
+    def partial_fit(
+        self, X: Data, y: Any = None, sample_weight: SampleWeight = None
+    ) -> GaussianMixture:
+        """Update the model with one batch of rows: one step of stepwise EM.
+
+        scikit-learn's incremental convention (as ``MiniBatchKMeans.partial_fit``):
+        call it once per batch, in any number of calls. The first call on an
+        unfitted model initialises the parameters from its batch (``init_params``,
+        ``weights_init``, ...: the batch needs ``n_components`` rows); on a fitted
+        model (``fit``, :func:`fastgmm.load`) it starts from the fitted
+        parameters. Every call then runs the E-step on its batch, updates the
+        running sufficient statistics with step size ``(t + learning_offset) **
+        -learning_decay`` (1 for the first call), and sets the parameters by the
+        M-step. ``fit`` discards the running statistics; ``save`` does not keep
+        them (a loaded model starts them afresh).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features), .npy path or Dask array
+            At least one row (NaN with ``missing_values='marginalize'``).
+        y : ignored
+        sample_weight : array-like of shape (n_batch,) or float, default=None
+            Weights of the batch's rows; a batch counts in proportion to its rows'
+            weights only through its own statistics (every batch's statistics are
+            averaged per unit weight).
+
+        Returns
+        -------
+        self : GaussianMixture
+            With every fitted attribute valid: ``n_iter_`` counts the calls,
+            ``lower_bound_`` is this batch's mean log-likelihood under the
+            parameters before the update (``lower_bounds_`` one per call), and
+            ``converged_`` is False (a stream has no convergence test).
+        """
+        options = FitOptions.of(self)
+        names = _validation.feature_names(X)
+        X = _validation.check_input(X, min_samples=1, allow_nan=options.marginalize)
+        stepwise = getattr(self, "_stepwise", None)
+        if stepwise is not None:
+            _validation.check_feature_names(
+                names, getattr(self, "feature_names_in_", None), type(self).__name__
+            )
+            X = _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
+        options = options.for_features(X.shape[1])
+        with thread_limit(options.n_jobs):
+            source = make_source(
+                X,
+                options.covariance,
+                options.n_components,
+                sample_weight,
+                options.n_jobs,
+                marginalize=options.marginalize,
+            )
+            source.prepare_fit(options.persist)
+            if stepwise is None:
+                stepwise = self._start_stepwise(source, options)
+            events = stepwise.repair.n_events
+            stepwise.parameters, lower_bound = stepwise.step(source, stepwise.parameters)
+        stepwise.repair.source = None  # no reference to the batch's data is kept
+        stepwise.lower_bounds.append(lower_bound)
+        self._stepwise = stepwise
+        run = EMRun(
+            stepwise.parameters,
+            lower_bound,
+            list(stepwise.lower_bounds),
+            stepwise.n_steps,
+            False,
+            stepwise.repair.n_events,
+        )
+        self._set_fitted(run, options.covariance, X.dtype, X.shape[1], names)
+        if stepwise.repair.n_events > events:
+            warnings.warn(
+                _DEGENERATE.format(n=stepwise.repair.n_events - events),
+                DegenerateComponentWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _start_stepwise(self, source, options):
+        """The running state of ``partial_fit``: from the fitted parameters, or initialised
+        on the first batch."""
+        repair = ComponentRepair(source, options.covariance, options.on_degenerate)
+        stepwise = StepwiseEM(
+            options.covariance,
+            options.reg_covar,
+            options.learning_decay,
+            options.learning_offset,
+            repair,
+        )
+        if hasattr(self, "converged_"):
+            stepwise.parameters = self._previous_run(source.X.shape[1]).parameters
+            stepwise.lower_bounds = list(self.lower_bounds_)
+            return stepwise
+        _validation.check_n_samples(source.X, options.n_components)
+        random_state = _validation.check_random_state(self.random_state)
+        X, sample_weight, _ = source.initialisation_data(random_state, options.n_components)
+        stepwise.parameters = MixtureParameters(
+            *initial_parameters(
+                options.covariance,
+                X,
+                options.n_components,
+                options.init_params,
+                options.reg_covar,
+                random_state,
+                repair.factorise,
+                sample_weight,
+                options.weights_init,
+                options.means_init,
+                options.precisions_init,
+            )
+        )
+        stepwise.lower_bounds = []
+        return stepwise
 
     def fit_predict(
         self,
@@ -531,6 +683,10 @@ def fit(
     progress: bool = False,
     callback: Callable[[IterationInfo], Any] | None = None,
     missing_values: MissingValues = "raise",
+    batch_size: int | None = None,
+    polish: int = 0,
+    learning_decay: float = 0.7,
+    learning_offset: float = 2.0,
     sample_weight: SampleWeight = None,
     component_labels: ArrayLike | None = None,
 ) -> GaussianMixtureResult:
@@ -547,8 +703,10 @@ def fit(
     n_components : int, default=1
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
 means_init, precisions_init, random_state, n_jobs, persist, on_degenerate, verbose, \
-verbose_interval, progress, callback, missing_values
-        Keyword-only, with the meanings and defaults of :class:`GaussianMixture`.
+verbose_interval, progress, callback, missing_values, batch_size, polish, learning_decay, \
+learning_offset
+        Keyword-only, with the meanings and defaults of :class:`GaussianMixture`
+        (``batch_size``: mini-batch EM).
     sample_weight : array-like of shape (n_samples,) or float, default=None
         As in :meth:`GaussianMixture.fit`.
     component_labels : array-like of int, shape (n_samples,), default=None
@@ -577,6 +735,10 @@ verbose_interval, progress, callback, missing_values
         progress=progress,
         callback=callback,
         missing_values=missing_values,
+        batch_size=batch_size,
+        polish=polish,
+        learning_decay=learning_decay,
+        learning_offset=learning_offset,
     )
     random_state = _validation.check_random_state(random_state)
     X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
@@ -589,8 +751,15 @@ verbose_interval, progress, callback, missing_values
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
 
+    return _result(run, covariance_type, X.dtype, log_likelihood)
+
+
+def _result(run, covariance_type, dtype, log_likelihood):
+    """The ``GaussianMixtureResult`` of a run, its arrays read-only in ``dtype``."""
+    parameters = run.parameters
+
     def frozen(array):
-        array = np.array(array, dtype=X.dtype)
+        array = np.array(array, dtype=dtype)
         array.setflags(write=False)
         return array
 
@@ -607,3 +776,192 @@ verbose_interval, progress, callback, missing_values
         converged=run.converged,
         n_degenerate=run.n_degenerate,
     )
+
+
+def fit_stream(
+    batches: Iterable[Data] | Callable[[], Iterable[Data]],
+    n_components: int = 1,
+    *,
+    covariance_type: CovarianceType = "full",
+    max_passes: int = 1,
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    init_params: InitParams = "kmeans",
+    weights_init: ArrayLike | None = None,
+    means_init: ArrayLike | None = None,
+    precisions_init: ArrayLike | None = None,
+    random_state: RandomState = None,
+    n_jobs: int | None = None,
+    on_degenerate: OnDegenerate = "reseed",
+    progress: bool = False,
+    callback: Callable[[IterationInfo], Any] | None = None,
+    missing_values: MissingValues = "raise",
+    learning_decay: float = 0.7,
+    learning_offset: float = 2.0,
+) -> GaussianMixtureResult:
+    """Fit a Gaussian mixture by stepwise EM to batches of rows that come one at a time.
+
+    For data that can be read only in pieces, or only once: a generator, the chunks of
+    a CSV or Parquet file, a queue. The first batch initialises the parameters
+    (``init_params``; it needs ``n_components`` rows); every batch then updates the
+    running sufficient statistics and the parameters, as
+    :meth:`GaussianMixture.partial_fit` (see ``learning_decay``). Nothing but the
+    current batch is held in memory.
+
+    Parameters
+    ----------
+    batches : iterable of array-like, or a callable returning one
+        Each batch an array-like of shape (n_batch, n_features), at least one row,
+        the same n_features throughout. For more than one pass, a callable that
+        returns a fresh iterable each time it is called (a generator can be read
+        only once).
+    n_components : int, default=1
+    max_passes : int, default=1
+        Passes over the batches at most; after the first, the fit stops when the mean
+        log-likelihood of a pass's batches changes by less than ``tol``.
+    covariance_type, tol, reg_covar, init_params, weights_init, means_init, \
+precisions_init, random_state, n_jobs, on_degenerate, progress, callback, missing_values, \
+learning_decay, learning_offset
+        Keyword-only, as in :class:`GaussianMixture` (``progress`` and ``callback``
+        report once per pass).
+
+    Returns
+    -------
+    GaussianMixtureResult
+        ``n_iter`` counts the passes; ``lower_bound`` is the last pass's mean
+        log-likelihood of its batches (each under the parameters before its update);
+        ``log_likelihood`` is NaN (a stream cannot be read again to compute it).
+    """
+    restartable = callable(batches)
+    options = FitOptions.checked(
+        n_components=n_components,
+        covariance_type=covariance_type,
+        tol=tol,
+        reg_covar=reg_covar,
+        max_iter=_validation.check_integer(max_passes, "max_passes", 1),
+        n_init=1,
+        init_params=init_params,
+        weights_init=weights_init,
+        means_init=means_init,
+        precisions_init=precisions_init,
+        on_degenerate=on_degenerate,
+        verbose=0,
+        verbose_interval=10,
+        persist=False,
+        n_jobs=n_jobs,
+        progress=progress,
+        callback=callback,
+        missing_values=missing_values,
+        learning_decay=learning_decay,
+        learning_offset=learning_offset,
+    )
+    if options.max_iter > 1 and not restartable:
+        raise ValueError(
+            f"max_passes={options.max_iter} needs batches that can be read again: pass a "
+            "callable that returns a fresh iterable of batches (e.g. lambda: read_chunks(path))."
+        )
+    random_state = _validation.check_random_state(random_state)
+    stream = _BatchStream(batches if restartable else (lambda: batches), options)
+    reporter = Reporter(options)
+    with thread_limit(options.n_jobs):
+        first = stream.first()
+        repair = ComponentRepair(first, options.covariance, options.on_degenerate)
+        _validation.check_n_samples(first.X, options.n_components)
+        X, sample_weight, _ = first.initialisation_data(random_state, options.n_components)
+        parameters = MixtureParameters(
+            *initial_parameters(
+                options.covariance,
+                X,
+                options.n_components,
+                options.init_params,
+                options.reg_covar,
+                random_state,
+                repair.factorise,
+                sample_weight,
+                options.weights_init,
+                options.means_init,
+                options.precisions_init,
+            )
+        )
+        stepwise = StepwiseEM(
+            options.covariance,
+            options.reg_covar,
+            options.learning_decay,
+            options.learning_offset,
+            repair,
+        )
+        reporter.init_begins(0)
+        try:
+            run = minibatch_passes(
+                stepwise,
+                stream.sources,
+                parameters,
+                max_passes=options.max_iter,
+                tol=options.tol,
+                reporter=reporter,
+            )
+        except BaseException:
+            reporter.abort()
+            raise
+        reporter.init_ends(run)
+        reporter.fit_ends(run, 0, 1)
+    if run.n_degenerate:
+        warnings.warn(
+            _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=2
+        )
+    return _result(run, covariance_type, stream.dtype, np.nan)
+
+
+class _BatchStream:
+    """The batches of ``fit_stream`` as sources, checked one by one as they come."""
+
+    def __init__(self, open_batches, options):
+        self.open_batches = open_batches
+        self.options = options
+        self.n_features = None
+        self.dtype = None
+        self._first = None
+
+    def _source(self, batch, index):
+        try:
+            X = _validation.check_input(batch, min_samples=1, allow_nan=self.options.marginalize)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"Batch {index} of the stream: {exc}") from None
+        if self.n_features is None:
+            self.n_features, self.dtype = X.shape[1], X.dtype
+        elif X.shape[1] != self.n_features:
+            raise ValueError(
+                f"Batch {index} of the stream has {X.shape[1]} features, the first batch "
+                f"{self.n_features}: every batch needs the same columns."
+            )
+        source = make_source(
+            X,
+            self.options.covariance,
+            self.options.n_components,
+            n_jobs=self.options.n_jobs,
+            marginalize=self.options.marginalize,
+        )
+        source.prepare_fit(False)
+        return source
+
+    def first(self):
+        """The first batch's source (the initialisation reads it)."""
+        iterator = iter(self.open_batches())
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            raise ValueError("The stream of batches is empty: there is nothing to fit.") from None
+        self._first = (self._source(batch, 0), iterator)
+        return self._first[0]
+
+    def sources(self, n_pass):
+        """The sources of pass ``n_pass`` (the first pass reuses the batch ``first`` read)."""
+        if n_pass == 0 and self._first is not None:
+            first, iterator = self._first
+            self._first = None
+            yield first
+            start = 1
+        else:
+            iterator, start = iter(self.open_batches()), 0
+        for index, batch in enumerate(iterator, start):
+            yield self._source(batch, index)
