@@ -214,6 +214,29 @@ def iterate(
     return EMRun(parameters, lower_bound, lower_bounds, n_iter, converged, repair.n_events)
 
 
+def initial_mixture(source, options, random_state, repair):
+    """The ``MixtureParameters`` an EM run starts from: ``options.init_params`` (and the
+    ``*_init`` options) on what ``source.initialisation_data`` gives (all rows, or a row
+    sample; known labels pinned), collapsed covariances mended by ``repair``."""
+    X, sample_weight, labels = source.initialisation_data(random_state, options.n_components)
+    return MixtureParameters(
+        *initial_parameters(
+            options.covariance,
+            X,
+            options.n_components,
+            options.init_params,
+            options.reg_covar,
+            random_state,
+            repair.factorise,
+            sample_weight,
+            options.weights_init,
+            options.means_init,
+            options.precisions_init,
+            component_labels=labels,
+        )
+    )
+
+
 def minibatch_passes(stepwise, batches_of_pass, parameters, *, max_passes, tol, reporter):
     """Passes of stepwise EM (``_online.StepwiseEM``) until the mean log-likelihood of a
     pass's batches changes by less than ``tol`` from the previous pass's, ``max_passes``,
@@ -256,13 +279,8 @@ def minibatch_em(source, options, parameters, repair, random_state, reporter):
     """Mini-batch EM (``options.batch_size``): ``options.max_iter`` passes at most of
     stepwise EM over ``source``'s rows in a random order (``source.minibatches``), then
     at most ``options.polish`` iterations of full-batch EM from where they end."""
-    stepwise = StepwiseEM(
-        options.covariance,
-        options.reg_covar,
-        options.learning_decay,
-        options.learning_offset,
-        repair,
-        whole_data=options.batch_size >= source.n_samples,
+    stepwise = StepwiseEM.for_options(
+        options, repair, whole_data=options.batch_size >= source.n_samples
     )
     run = minibatch_passes(
         stepwise,
@@ -309,25 +327,7 @@ def fit_em(source, options, random_state, warm_start_from=None):
 
     def run_once(repair):
         if warm_start_from is None:
-            X, sample_weight, labels = source.initialisation_data(
-                random_state, options.n_components
-            )
-            parameters = MixtureParameters(
-                *initial_parameters(
-                    covariance,
-                    X,
-                    options.n_components,
-                    options.init_params,
-                    options.reg_covar,
-                    random_state,
-                    repair.factorise,
-                    sample_weight,
-                    options.weights_init,
-                    options.means_init,
-                    options.precisions_init,
-                    component_labels=labels,
-                )
-            )
+            parameters = initial_mixture(source, options, random_state, repair)
             lower_bound = -np.inf
         else:
             parameters = warm_start_from.parameters

@@ -109,6 +109,18 @@ class StepwiseEM:
         self.average = None  # SufficientStatistics per unit weight
         self.n_steps = 0
 
+    @classmethod
+    def for_options(cls, options, repair, whole_data=False):
+        """The state for a fit's ``_validation.FitOptions``."""
+        return cls(
+            options.covariance,
+            options.reg_covar,
+            options.learning_decay,
+            options.learning_offset,
+            repair,
+            whole_data,
+        )
+
     def step_size(self):
         """eta_t of the next step (1 for the first)."""
         if self.average is None:

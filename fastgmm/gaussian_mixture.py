@@ -13,8 +13,14 @@ from . import _validation
 from ._base import NOT_CONVERGED, MixtureBase
 from ._covariance import n_parameters
 from ._degenerate import ComponentRepair
-from ._em import EMRun, MixtureParameters, Reporter, fit_em, minibatch_passes
-from ._initialization import initial_parameters
+from ._em import (
+    EMRun,
+    MixtureParameters,
+    Reporter,
+    fit_em,
+    initial_mixture,
+    minibatch_passes,
+)
 from ._online import StepwiseEM
 from ._sources import impute_rows, make_source
 from ._threads import thread_limit
@@ -453,35 +459,14 @@ class GaussianMixture(MixtureBase):
         """The running state of ``partial_fit``: from the fitted parameters, or initialised
         on the first batch."""
         repair = ComponentRepair(source, options.covariance, options.on_degenerate)
-        stepwise = StepwiseEM(
-            options.covariance,
-            options.reg_covar,
-            options.learning_decay,
-            options.learning_offset,
-            repair,
-        )
+        stepwise = StepwiseEM.for_options(options, repair)
         if hasattr(self, "converged_"):
             stepwise.parameters = self._previous_run(source.X.shape[1]).parameters
             stepwise.lower_bounds = list(self.lower_bounds_)
             return stepwise
         _validation.check_n_samples(source.X, options.n_components)
         random_state = _validation.check_random_state(self.random_state)
-        X, sample_weight, _ = source.initialisation_data(random_state, options.n_components)
-        stepwise.parameters = MixtureParameters(
-            *initial_parameters(
-                options.covariance,
-                X,
-                options.n_components,
-                options.init_params,
-                options.reg_covar,
-                random_state,
-                repair.factorise,
-                sample_weight,
-                options.weights_init,
-                options.means_init,
-                options.precisions_init,
-            )
-        )
+        stepwise.parameters = initial_mixture(source, options, random_state, repair)
         stepwise.lower_bounds = []
         return stepwise
 
@@ -867,29 +852,8 @@ learning_decay, learning_offset
         first = stream.first()
         repair = ComponentRepair(first, options.covariance, options.on_degenerate)
         _validation.check_n_samples(first.X, options.n_components)
-        X, sample_weight, _ = first.initialisation_data(random_state, options.n_components)
-        parameters = MixtureParameters(
-            *initial_parameters(
-                options.covariance,
-                X,
-                options.n_components,
-                options.init_params,
-                options.reg_covar,
-                random_state,
-                repair.factorise,
-                sample_weight,
-                options.weights_init,
-                options.means_init,
-                options.precisions_init,
-            )
-        )
-        stepwise = StepwiseEM(
-            options.covariance,
-            options.reg_covar,
-            options.learning_decay,
-            options.learning_offset,
-            repair,
-        )
+        parameters = initial_mixture(first, options, random_state, repair)
+        stepwise = StepwiseEM.for_options(options, repair)
         reporter.init_begins(0)
         try:
             run = minibatch_passes(
