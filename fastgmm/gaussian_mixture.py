@@ -460,14 +460,13 @@ class GaussianMixture(MixtureBase):
         on the first batch."""
         repair = ComponentRepair(source, options.covariance, options.on_degenerate)
         stepwise = StepwiseEM.for_options(options, repair)
+        stepwise.lower_bounds = []  # one per partial_fit call
         if hasattr(self, "converged_"):
             stepwise.parameters = self._previous_run(source.X.shape[1]).parameters
-            stepwise.lower_bounds = list(self.lower_bounds_)
             return stepwise
         _validation.check_n_samples(source.X, options.n_components)
         random_state = _validation.check_random_state(self.random_state)
         stepwise.parameters = initial_mixture(source, options, random_state, repair)
-        stepwise.lower_bounds = []
         return stepwise
 
     def fit_predict(
