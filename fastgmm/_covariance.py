@@ -146,6 +146,13 @@ class CovarianceType(ABC):
 
     @staticmethod
     @abstractmethod
+    def model_sum_sq(weights, covariances, reg_covar):
+        """The second moments per unit weight that a mixture expects of its own data,
+        about its means: pi_k (Sigma_k - reg_covar I) (``_online.model_statistics``), in a
+        shape that broadcasts to ``sum_sq_shape``."""
+
+    @staticmethod
+    @abstractmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
         """sum_k sum_i q_ik |(x_i - mu_k) U_k|^2 from moments about c_k (``shift`` = mu_k -
         c_k) and the factors as the kernels read them: the variational bound's entropy."""
@@ -270,6 +277,11 @@ class FullCovariance(CovarianceType):
         return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta)
 
     @staticmethod
+    def model_sum_sq(weights, covariances, reg_covar):
+        identity = np.eye(covariances.shape[-1])
+        return weights[:, None, None] * (covariances - reg_covar * identity)
+
+    @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
         scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
         lower = np.asarray(kernel_precisions, dtype=np.float64)  # U_k^T
@@ -375,6 +387,11 @@ class TiedCovariance(CovarianceType):
     @staticmethod
     def moved_sum_sq(counts, sum_diff, sum_sq, delta):
         return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta).sum(axis=0)  # pooled
+
+    @staticmethod
+    def model_sum_sq(weights, covariance, reg_covar):
+        # The weights sum to 1: the pooled second moment is the shared covariance.
+        return covariance - reg_covar * np.eye(covariance.shape[0])
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
@@ -486,6 +503,12 @@ class _DiagonalPrecisions(CovarianceType):
     @staticmethod
     def moved_sum_sq(counts, sum_diff, sum_sq, delta):
         return sum_sq + 2.0 * sum_diff * delta + counts * delta * delta
+
+    @staticmethod
+    def model_sum_sq(weights, covariances, reg_covar):
+        # 'spherical': one variance per component, for every feature (broadcast by the caller).
+        variances = covariances if covariances.ndim == 2 else covariances[:, None]
+        return weights[:, None] * (variances - reg_covar)
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):

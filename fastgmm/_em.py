@@ -253,12 +253,14 @@ def minibatch_passes(stepwise, batches_of_pass, parameters, *, max_passes, tol, 
         started, events = time.perf_counter(), stepwise.repair.n_events
         batch_lower_bounds, batch_weights = [], []
         for source in batches_of_pass(n_passes - 1):
+            if not source.total_weight > 0.0:
+                continue  # no row of positive weight (or no observed value): nothing to learn
             parameters, batch_lower_bound = stepwise.step(source, parameters)
             batch_lower_bounds.append(batch_lower_bound)
             batch_weights.append(source.total_weight)
         previous = lower_bound
-        lower_bound = batch_lower_bounds[0]  # one batch: as batch EM's, bit for bit
-        if len(batch_lower_bounds) > 1:
+        lower_bound = batch_lower_bounds[0] if batch_lower_bounds else -np.inf
+        if len(batch_lower_bounds) > 1:  # (one batch: as batch EM's, bit for bit)
             lower_bound = float(np.average(batch_lower_bounds, weights=batch_weights))
         lower_bounds.append(lower_bound)
         change = lower_bound - previous

@@ -7,8 +7,10 @@ kernel over the batch, per unit weight):
 
     s <- (1 - eta_t) s + eta_t s(B_t),    eta_t = (t + learning_offset)^(-learning_decay),
 
-with eta_0 = 1 (the first batch's statistics start the average), then the usual M-step
-(``_covariance.m_step``) and the repairs of degenerate components.  With 0.5 <
+starting from the statistics the initial parameters expect of their own data
+(``model_statistics``: the first batches refine the initial model rather than replace
+it; with learning_offset = 1 the first batch's statistics replace them), then the usual
+M-step (``_covariance.m_step``) and the repairs of degenerate components.  With 0.5 <
 learning_decay <= 1 the steps satisfy sum eta_t = inf and sum eta_t^2 < inf, the
 conditions under which the average converges to a fixed point of batch EM; a smaller
 decay forgets old batches faster (it follows data that drift), a decay of 1 averages all
@@ -87,6 +89,23 @@ def _missing_resp(statistics):
     return statistics.missing_resp
 
 
+def model_statistics(covariance, parameters, reg_covar):
+    """The statistics per unit weight that the mixture ``parameters`` expect of its own data
+    (N_k = pi_k, S1 = 0 about the means, S2 = pi_k (Sigma_k - reg_covar I)): where the
+    running average starts, so that the first batches refine the initial model rather
+    than replace it."""
+    weights = parameters.weights / parameters.weights.sum()
+    second = covariance.model_sum_sq(weights, parameters.covariances, reg_covar)
+    return SufficientStatistics(
+        resp_sum=weights,
+        sum_diff=np.zeros_like(parameters.means),
+        sum_sq=np.broadcast_to(second, covariance.sum_sq_shape(*parameters.means.shape)).copy(),
+        reference=parameters.means,
+        log_likelihood=0.0,
+        total_weight=1.0,
+    )
+
+
 class StepwiseEM:
     """The running statistics of stepwise EM and its step counter.
 
@@ -122,16 +141,16 @@ class StepwiseEM:
         )
 
     def step_size(self):
-        """eta_t of the next step (1 for the first)."""
-        if self.average is None:
-            return 1.0
+        """eta_t of the next step."""
         return (self.n_steps + self.learning_offset) ** -self.learning_decay
 
     def step(self, source, parameters):
         """One E-step over ``source`` (a batch), the running average, one M-step.
 
         ``parameters`` and the result are ``_em.MixtureParameters``; also returns the
-        batch's mean log-likelihood under the parameters before the step.
+        batch's mean log-likelihood under the parameters before the step.  A batch with
+        no weight (no row of positive weight, or with missing values no observed value)
+        raises ValueError (``_em.minibatch_passes`` skips such batches).
         """
         statistics = source.statistics(
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
@@ -144,9 +163,9 @@ class StepwiseEM:
         batch = rescaled(statistics, 1.0 / statistics.total_weight)
         if self.whole_data:
             self.average = statistics
-        elif self.average is None:
-            self.average = batch
         else:
+            if self.average is None:
+                self.average = model_statistics(self.covariance, parameters, self.reg_covar)
             self.average = blended(self.covariance, self.average, batch, self.step_size())
         self.n_steps += 1
         self.repair.source = source

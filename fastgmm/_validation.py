@@ -498,7 +498,7 @@ class FitOptions:
             batch_size=None if batch_size is None else check_integer(batch_size, "batch_size", 1),
             polish=check_integer(polish, "polish", 0),
             learning_decay=check_learning_decay(learning_decay),
-            learning_offset=_check_real(learning_offset, "learning_offset"),
+            learning_offset=check_learning_offset(learning_offset),
         )
 
     @classmethod
@@ -555,6 +555,19 @@ _OPTION_DEFAULTS = {
     "learning_decay": 0.7,
     "learning_offset": 2.0,
 }
+
+
+def check_learning_offset(learning_offset):
+    """Stepwise EM's ``learning_offset``: a finite float >= 1 (so that every step size
+    (t + learning_offset)^-learning_decay is at most 1)."""
+    value = _check_real(learning_offset, "learning_offset")
+    if value < 1.0:
+        raise InvalidParameterError(
+            "The 'learning_offset' parameter must be a finite float >= 1 (step sizes "
+            f"(t + learning_offset)^-learning_decay above 1 would overshoot), got "
+            f"{learning_offset!r}."
+        )
+    return value
 
 
 def check_learning_decay(learning_decay):

@@ -219,15 +219,16 @@ class GaussianMixture(MixtureBase):
         With ``batch_size``: at most this many iterations of batch EM after the
         mini-batch passes, from where they end (until ``tol``).
     learning_decay : float in (0.5, 1], default=0.7
-        Step sizes of stepwise EM (``batch_size`` and :meth:`partial_fit`): after
-        t batches, the running statistics s become ``(1 - eta) s + eta s(batch)``
-        with ``eta = (t + learning_offset) ** -learning_decay`` (Cappe & Moulines
-        2009; the first batch's statistics start s). Smaller values forget old
-        batches faster: close to 0.5 the model follows data that drift; 1 makes
-        s a plain running mean of all batches, the least noisy for data that do
-        not change.
-    learning_offset : float >= 0, default=2.0
-        See ``learning_decay``: larger values make the early steps smaller.
+        Step sizes of stepwise EM (``batch_size`` and :meth:`partial_fit`): with
+        t batches before, the running statistics s become ``(1 - eta) s + eta
+        s(batch)`` with ``eta = (t + learning_offset) ** -learning_decay``
+        (Cappe & Moulines 2009); s starts as the statistics the initial model
+        expects of its own data. Smaller values forget old batches faster: close
+        to 0.5 the model follows data that drift; 1 makes s a running mean of all
+        batches, the least noisy for data that do not change.
+    learning_offset : float >= 1, default=2.0
+        See ``learning_decay``: larger values make the early steps smaller; 1
+        makes the first batch's statistics replace the initial model's.
 
     Attributes
     ----------
@@ -389,9 +390,12 @@ class GaussianMixture(MixtureBase):
         model (``fit``, :func:`fastgmm.load`) it starts from the fitted
         parameters. Every call then runs the E-step on its batch, updates the
         running sufficient statistics with step size ``(t + learning_offset) **
-        -learning_decay`` (1 for the first call), and sets the parameters by the
-        M-step. ``fit`` discards the running statistics; ``save`` does not keep
-        them (a loaded model starts them afresh).
+        -learning_decay`` (t: the calls before; the average starts from the
+        statistics the initial or fitted parameters expect of their own data), and
+        sets the parameters by the M-step. ``fit`` discards the running statistics;
+        ``save`` does not keep them (a loaded model starts them afresh). Changing
+        ``covariance_type`` or ``n_components`` between calls is an error; the
+        ``learning_*`` parameters apply from the next call.
 
         Parameters
         ----------
@@ -415,11 +419,12 @@ class GaussianMixture(MixtureBase):
         names = _validation.feature_names(X)
         X = _validation.check_input(X, min_samples=1, allow_nan=options.marginalize)
         stepwise = getattr(self, "_stepwise", None)
-        if stepwise is not None:
+        if hasattr(self, "converged_"):  # fitted: by partial_fit, fit or load
             _validation.check_feature_names(
                 names, getattr(self, "feature_names_in_", None), type(self).__name__
             )
             X = _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
+            self._check_partial_fit_continues()
         options = options.for_features(X.shape[1])
         with thread_limit(options.n_jobs):
             source = make_source(
@@ -433,6 +438,9 @@ class GaussianMixture(MixtureBase):
             source.prepare_fit(options.persist)
             if stepwise is None:
                 stepwise = self._start_stepwise(source, options)
+            # The step sizes as set now (set_params between calls takes effect).
+            stepwise.learning_decay = options.learning_decay
+            stepwise.learning_offset = options.learning_offset
             events = stepwise.repair.n_events
             stepwise.parameters, lower_bound = stepwise.step(source, stepwise.parameters)
         stepwise.repair.source = None  # no reference to the batch's data is kept
@@ -455,6 +463,18 @@ class GaussianMixture(MixtureBase):
             )
         return self
 
+    def _check_partial_fit_continues(self):
+        """ValueError if ``covariance_type`` or ``n_components`` changed since the fit that
+        ``partial_fit`` continues."""
+        fitted = (self._fitted_covariance_type, self.means_.shape[0])
+        wanted = (self.covariance_type, self.n_components)
+        if fitted != wanted:
+            raise ValueError(
+                f"partial_fit continues the fitted model ({fitted[0]!r} covariances, "
+                f"{fitted[1]} components), but the parameters now ask for {wanted[0]!r} and "
+                f"{wanted[1]}. Call fit (or make a new estimator) to start afresh."
+            )
+
     def _start_stepwise(self, source, options):
         """The running state of ``partial_fit``: from the fitted parameters, or initialised
         on the first batch."""
@@ -462,7 +482,7 @@ class GaussianMixture(MixtureBase):
         stepwise = StepwiseEM.for_options(options, repair)
         stepwise.lower_bounds = []  # one per partial_fit call
         if hasattr(self, "converged_"):
-            stepwise.parameters = self._previous_run(source.X.shape[1]).parameters
+            stepwise.parameters = self._previous_run(self.n_features_in_).parameters
             return stepwise
         _validation.check_n_samples(source.X, options.n_components)
         random_state = _validation.check_random_state(self.random_state)
@@ -816,6 +836,11 @@ learning_decay, learning_offset
         log-likelihood of its batches (each under the parameters before its update);
         ``log_likelihood`` is NaN (a stream cannot be read again to compute it).
     """
+    if getattr(batches, "ndim", None) == 2:
+        raise TypeError(
+            "fit_stream takes an iterable of batches (or a callable returning one), not one "
+            "2-D array; for an array, use fastgmm.fit(X, n_components, batch_size=...)."
+        )
     restartable = callable(batches)
     options = FitOptions.checked(
         n_components=n_components,
