@@ -2,7 +2,7 @@
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
                                  [--scale-only] [--bayesian-only] [--start-only]
-                                 [--missing-only]
+                                 [--missing-only] [--online-only]
 
 Rows (medians over ``--repeats`` runs unless said otherwise, every ratio from numbers measured in
 this one process, fastgmm's JIT warmed up first):
@@ -28,7 +28,12 @@ this one process, fastgmm's JIT warmed up first):
 - the scale paths: seconds per iteration of a 2M x 16 x 8 Dask array in 8
   chunks on a LocalCluster of 2 worker processes against the same data in
   memory, and of a 10M x 16 float32 memory-mapped file against the same data
-  in memory, with the peak anonymous memory of the memory-mapped fit.
+  in memory, with the peak anonymous memory of the memory-mapped fit;
+- mini-batch EM (``--online-only``): a 10M x 16 float32 memory-mapped file, K=16 'full',
+  with components far apart and overlapping: batch EM to convergence (default options),
+  mini-batch EM (``batch_size=100_000``) after 1 and 2 passes from the same start, and one
+  pass of ``partial_fit`` in calls of 10,000 rows, with their scores on the file, their
+  distance to batch EM's and their times over batch EM's.
 
 Workloads, method and targets: benchmarks/README.md.  Run it with OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE unset (see there).
@@ -390,6 +395,111 @@ def memmap_rows(repeats):
     )
 
 
+def _passes(n):
+    return f"{n} pass" + ("" if n == 1 else "es")
+
+
+def online_rows(repeats):
+    """Mini-batch (stepwise) EM against batch EM on a memory-mapped float32 file, for each
+    data set of ``workloads.ONLINE_SEPARATIONS``: batch EM with the default options to
+    convergence (seconds T, score L*), mini-batch EM after 1 and after 2 passes (each its own
+    fit from the same start), and one pass of ``partial_fit``; every score is ``model.score``
+    on the whole file, every time the median of ``repeats`` (the fits measured in turn within
+    each repeat). Mini-batch EM's time to L* - 1e-3 is that of the fewest passes that reach
+    it; target: at most 2 passes and 0.75 T. The speed-up on overlapping components against
+    separated ones is printed last."""
+    print(
+        f"{'mini-batch EM, memory-mapped file':<44}{'seconds':>12}{'score':>12}{'- L*':>11}"
+        f"{'x T':>8}{'target':>12}  met"
+    )
+    speed_ups = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for data in workloads.ONLINE_SEPARATIONS:
+            path = os.path.join(folder, f"{data}.npy")
+            workloads.write_online_file(path, data)
+            speed_ups[data] = _online_data_set_rows(data, path, repeats)
+            os.remove(path)
+    if None not in speed_ups.values():
+        tol = workloads.ONLINE_TOLERANCE
+        print(
+            f"mini-batch EM's speed-up to L* - {tol:g}: {speed_ups['overlapping']:.2f}x on "
+            f"overlapping components, {speed_ups['separated']:.2f}x on separated ones "
+            f"({speed_ups['overlapping'] / speed_ups['separated']:.1f} times the gain)",
+            flush=True,
+        )
+
+
+def _online_data_set_rows(data, path, repeats):
+    """``online_rows`` of one data set (its file at ``path``); returns mini-batch EM's
+    speed-up T / (its time to L* - 1e-3), or None if 2 passes do not reach it."""
+    n_samples, n_features, n_components, covariance_type, dtype, batch_size = (
+        workloads.online_workload()
+    )
+    tol, passes = workloads.ONLINE_TOLERANCE, range(1, workloads.ONLINE_MAX_PASSES + 1)
+    X = np.load(path, mmap_mode="r")
+    args = (X, n_components, covariance_type, batch_size)
+    workloads.warm_up_online(*args)
+    fits = {"batch EM": ("batch EM", None)}
+    fits.update((n, ("mini-batch EM", n)) for n in passes)
+    fits["partial_fit"] = ("partial_fit", None)
+    times, models = {name: [] for name in fits}, {}
+    for _ in range(repeats):
+        for name, (fit, n_passes) in fits.items():
+            seconds, models[name] = workloads.online_fit(fit, *args, passes=n_passes)
+            times[name].append(seconds)
+    seconds = {name: float(np.median(values)) for name, values in times.items()}
+    scores = {name: model.score(X) for name, model in models.items()}
+    batch, best, T = models["batch EM"], scores["batch EM"], seconds["batch EM"]
+    # Batch EM's lower_bounds_[i] is the score after i iterations (0: the start).
+    within = next(
+        (i for i, value in enumerate(batch.lower_bounds_) if value >= best - tol),
+        batch.n_iter_,
+    )
+    separation = workloads.ONLINE_SEPARATIONS[data]
+    print(
+        f"{data}: N={n_samples} D={n_features} K={n_components} {covariance_type} {dtype}, "
+        f"centres' scale {separation:g}, batch_size={batch_size}",
+        flush=True,
+    )
+    print(
+        f"  {f'batch EM to convergence ({batch.n_iter_} it.)':<42}{T:>11.4f}s{best:>12.5f}"
+        f"{'(L*)':>11}{1.0:>7.2f}x   within {tol:g} of L* after {within} it.",
+        flush=True,
+    )
+
+    def line(label, name, suffix=""):
+        print(
+            f"  {label:<42}{seconds[name]:>11.4f}s{scores[name]:>12.5f}"
+            f"{scores[name] - best:>+11.1e}{seconds[name] / T:>7.2f}x{suffix}",
+            flush=True,
+        )
+
+    for n in passes:
+        line(f"mini-batch EM, {_passes(n)}", n)
+    reached = next((n for n in passes if scores[n] >= best - tol), None)
+    speed_up = None
+    if reached is None:
+        label = f"not at L* - {tol:g} in {_passes(passes[-1])}"
+        print(f"  {label:<42}{'':>43}{'x T<=0.75':>12}  no", flush=True)
+    else:
+        ratio = seconds[reached] / T
+        speed_up = 1.0 / ratio
+        met = "yes" if ratio <= 0.75 else "no"
+        label = f"mini-batch EM to L* - {tol:g}: {_passes(reached)}"
+        print(
+            f"  {label:<42}{seconds[reached]:>11.4f}s{'':>23}{ratio:>7.2f}x{'x T<=0.75':>12}"
+            f"  {met}   speed-up {speed_up:.2f}x",
+            flush=True,
+        )
+    met = "yes" if scores["partial_fit"] >= best - tol else "no"
+    line(
+        f"partial_fit, {workloads.PARTIAL_FIT_ROWS} rows a call, 1 pass",
+        "partial_fit",
+        f"{'-L*>=-' + format(tol, 'g'):>12}  {met}",
+    )
+    return speed_up
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -409,6 +519,11 @@ def main(argv=None):
     )
     parser.add_argument(
         "--missing-only", action="store_true", help="only the missing-values (W2) rows"
+    )
+    parser.add_argument(
+        "--online-only",
+        action="store_true",
+        help="only the mini-batch EM rows (batch EM, mini-batch EM, partial_fit)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -434,6 +549,9 @@ def main(argv=None):
     if args.missing_only:
         missing_rows(args.repeats)
         return
+    if args.online_only:
+        online_rows(args.repeats)
+        return
     if not args.scale_only:
         iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):
@@ -449,6 +567,8 @@ def main(argv=None):
     if not args.no_extras:
         dask_rows(args.repeats)
         memmap_rows(args.repeats)
+    if not (args.no_extras or args.scale_only):
+        online_rows(args.repeats)
     print(f"Numba threading layer: {numba.threading_layer()}")
     if _PEAKS:
         peaks = ", ".join(f"{np.dtype(t).name} {p / 1e9:.0f}" for t, p in _PEAKS.items())

@@ -49,6 +49,21 @@ QUICK_SCALE_WORKLOADS = {
 }
 DASK_CHUNKS = 8
 
+# Issue 16's mini-batch (stepwise) EM workload: a memory-mapped float32 .npy file fitted by
+# batch EM, by mini-batch EM (``batch_size``) and by ``partial_fit`` over its rows, on two
+# data sets. (n_samples, n_features, n_components, covariance_type, dtype, batch_size):
+# 100 batches a pass at either size.
+ONLINE_WORKLOAD = (10_000_000, 16, 16, "full", "float32", 100_000)
+QUICK_ONLINE_WORKLOAD = (200_000, 16, 16, "full", "float32", 2_000)
+PARTIAL_FIT_ROWS = 10_000  # rows per partial_fit call, one pass over the file
+ONLINE_MAX_PASSES = 2  # mini-batch EM is timed after 1 and after 2 passes
+# The data sets, by the scale of their centres (``make_data``'s ``separation``; unit noise):
+# 5, components far apart (batch EM from the k-means start converges in a few
+# iterations); 0.2, components that overlap (centres about 1.1 noise standard deviations
+# apart: batch EM needs 12 iterations).
+ONLINE_SEPARATIONS = {"separated": 5.0, "overlapping": 0.2}
+ONLINE_TOLERANCE = 1e-3  # "reached": a mean log-likelihood at most this below batch EM's
+
 
 def workload(name):
     return (QUICK_WORKLOADS if QUICK else WORKLOADS)[name]
@@ -58,9 +73,17 @@ def scale_workload(name):
     return (QUICK_SCALE_WORKLOADS if QUICK else SCALE_WORKLOADS)[name]
 
 
-def make_data(n_samples, n_features, n_components, dtype=np.float64):
+def online_workload():
+    """``(n_samples, n_features, n_components, covariance_type, dtype, batch_size)`` of the
+    mini-batch EM workload (tiny with QUICK)."""
+    return QUICK_ONLINE_WORKLOAD if QUICK else ONLINE_WORKLOAD
+
+
+def make_data(n_samples, n_features, n_components, dtype=np.float64, separation=5.0):
+    """Blobs: ``n_components`` centres drawn with standard deviation ``separation`` (5: far
+    apart), each row one centre plus unit Gaussian noise, all from seed 0."""
     rng = np.random.default_rng(0)
-    centers = rng.normal(scale=5, size=(n_components, n_features))
+    centers = rng.normal(scale=separation, size=(n_components, n_features))
     X = centers[rng.integers(n_components, size=n_samples)] + rng.normal(
         size=(n_samples, n_features)
     )
@@ -306,11 +329,14 @@ def peak_fit_memory(rival, name, dtype="float64", model="GaussianMixture"):
     return int(completed.stdout.split()[-1])
 
 
-def write_data_file(path, n_samples, n_features, n_components, dtype, block_rows=1_000_000):
-    """``make_data``'s kind of blobs as a .npy file, written block by block (never whole)."""
+def write_data_file(
+    path, n_samples, n_features, n_components, dtype, block_rows=1_000_000, separation=5.0
+):
+    """``make_data``'s kind of blobs (centres' scale ``separation``) as a .npy file, written
+    block by block (never whole)."""
     out = np.lib.format.open_memmap(path, "w+", dtype, (n_samples, n_features))
     rng = np.random.default_rng(0)
-    centers = rng.normal(scale=5, size=(n_components, n_features))
+    centers = rng.normal(scale=separation, size=(n_components, n_features))
     for start in range(0, n_samples, block_rows):
         n_rows = min(block_rows, n_samples - start)
         out[start : start + n_rows] = centers[rng.integers(n_components, size=n_rows)] + rng.normal(
@@ -318,6 +344,72 @@ def write_data_file(path, n_samples, n_features, n_components, dtype, block_rows
         )
     out.flush()
     del out
+
+
+def write_online_file(path, data):
+    """The mini-batch EM workload's .npy file of data set ``data`` (``ONLINE_SEPARATIONS``)."""
+    n_samples, n_features, n_components, _, dtype, _ = online_workload()
+    write_data_file(
+        path,
+        n_samples,
+        n_features,
+        n_components,
+        np.dtype(dtype),
+        separation=ONLINE_SEPARATIONS[data],
+    )
+
+
+def timed_fit(X, n_components, covariance_type, **options):
+    """``(seconds, model)`` of one fastgmm ``GaussianMixture`` fit with the default options
+    (k-means start, ``tol=1e-3``) but ``options``, ``random_state=0``."""
+    from fastgmm import GaussianMixture
+
+    model = GaussianMixture(
+        n_components, covariance_type=covariance_type, random_state=0, **options
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a ConvergenceWarning is still a timing
+        start = time.perf_counter()
+        model.fit(X)
+        return time.perf_counter() - start, model
+
+
+def partial_fit_pass(X, n_components, covariance_type, rows=PARTIAL_FIT_ROWS):
+    """``(seconds, model)`` of one pass of ``partial_fit`` over ``X`` in file order, ``rows``
+    rows a call (the first call initialises: k-means start, ``random_state=0``)."""
+    from fastgmm import GaussianMixture
+
+    model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        for first in range(0, X.shape[0], rows):
+            model.partial_fit(X[first : first + rows])
+        return time.perf_counter() - start, model
+
+
+def online_fit(fit, X, n_components, covariance_type, batch_size, passes=None):
+    """``(seconds, model)`` of ``fit``: 'batch EM' (to convergence, default options),
+    'mini-batch EM' (``batch_size`` rows a batch, ``passes`` passes, default
+    ``ONLINE_MAX_PASSES``) or 'partial_fit' (one pass, ``PARTIAL_FIT_ROWS`` rows a call)."""
+    passes = ONLINE_MAX_PASSES if passes is None else passes
+    if fit == "batch EM":
+        return timed_fit(X, n_components, covariance_type)
+    if fit == "mini-batch EM":
+        return timed_fit(X, n_components, covariance_type, batch_size=batch_size, max_iter=passes)
+    if fit == "partial_fit":
+        return partial_fit_pass(X, n_components, covariance_type)
+    raise ValueError(f"Unknown fit {fit!r}.")
+
+
+def warm_up_online(X, n_components, covariance_type, batch_size):
+    """Compile (or load) the kernels of ``online_fit``'s fits and of ``score`` on ``X``'s
+    dtype and memory layout (a memory map is read-only; mini-batches are in-memory copies)."""
+    X = X[: min(len(X), 4096)]
+    _, model = timed_fit(X, n_components, covariance_type, max_iter=2)
+    model.score(X)
+    timed_fit(X, n_components, covariance_type, batch_size=min(batch_size, 1024), max_iter=1)
+    partial_fit_pass(X, n_components, covariance_type, rows=len(X) // 2)
 
 
 class PeakRssAnon:

@@ -42,6 +42,9 @@ SCORE_BLOCK_ROWS = 2**20
 # Rows read at a time when the data are scanned for missing values.
 SCAN_ROWS = 65536
 
+# Mini-batch EM: each batch gathers this many runs of contiguous rows from random places.
+BLOCKS_PER_BATCH = 64
+
 
 def n_chunks_for(n_samples, bytes_per_chunk=0):
     """Number of chunks for ``n_samples`` rows, keeping all accumulators under budget."""
@@ -334,15 +337,26 @@ class ArraySource:
         return result
 
     def minibatches(self, batch_size, random_state):
-        """One pass over the rows in a random order (``random_state.permutation``), as
-        in-memory ``ArraySource`` batches of ``batch_size`` rows (the last one smaller);
-        with ``batch_size >= n_samples``, this source itself (no copy)."""
-        if batch_size >= self.n_samples:
+        """One pass over the rows in a random order, as in-memory ``ArraySource`` batches
+        of ``batch_size`` rows (the last one smaller); with ``batch_size >= n_samples``,
+        this source itself (no copy).
+
+        The order is random by runs of ``batch_size // BLOCKS_PER_BATCH`` contiguous rows:
+        each batch gathers ``BLOCKS_PER_BATCH`` runs drawn from anywhere in the data
+        (``random_state.permutation`` of the runs), so that a memory-mapped file is read
+        in long sequential pieces and a pass costs no permutation of every row.
+        """
+        n_samples = self.n_samples
+        if batch_size >= n_samples:
             yield self
             return
-        order = random_state.permutation(self.n_samples)
-        for start in range(0, self.n_samples, batch_size):
-            yield self.batch(np.sort(order[start : start + batch_size]))
+        run = max(1, batch_size // BLOCKS_PER_BATCH)
+        runs_per_batch = max(1, batch_size // run)
+        order = random_state.permutation(-(-n_samples // run))
+        for first in range(0, order.shape[0], runs_per_batch):
+            starts = np.sort(order[first : first + runs_per_batch]) * run
+            rows = np.concatenate([np.arange(a, min(a + run, n_samples)) for a in starts])
+            yield self.batch(rows)
 
     def batch(self, rows):
         """The rows ``rows`` (sorted indices), their weights and labels, in memory."""

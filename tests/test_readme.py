@@ -82,6 +82,10 @@ def test_missing_values_example_runs(tmp_path):
     run_blocks("Missing values and partly labelled rows", tmp_path, 1)
 
 
+def test_online_example_runs(tmp_path):
+    run_blocks("Mini-batch and streaming EM", tmp_path, 1)
+
+
 @pytest.mark.slow
 def test_plots_example_runs(tmp_path):
     pytest.importorskip("matplotlib", reason="fastgmm.plotting needs matplotlib")
