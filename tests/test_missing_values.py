@@ -321,6 +321,74 @@ def test_one_iteration_agrees_with_the_reference(covariance_type, dtype, weighte
     assert model.n_iter_ == 1
 
 
+def every_missing_count(n_samples, n_features, incomplete_rows=None, seed=3):
+    """Blobs in ``n_features`` dimensions where the incomplete rows miss 1, 2, ...,
+    ``n_features`` values in turn (each count a code path of the dense kernels: closed
+    forms up to four, factored together beyond), at random features; ``incomplete_rows``
+    (default every row but the first few) says which rows are incomplete."""
+    rng = np.random.default_rng(seed)
+    X, centers = ref.make_blobs(
+        n_samples, n_features, N_COMPONENTS, seed=seed, scale=2.0, return_centers=True
+    )
+    if incomplete_rows is None:
+        incomplete_rows = np.arange(3, n_samples)
+    for count, row in enumerate(incomplete_rows):
+        X[row, rng.permutation(n_features)[: count % n_features + 1]] = np.nan
+    return X, centers
+
+
+def agrees_with_reference_step(X, centers, covariance_type, dtype, sample_weight=None):
+    """One fitted iteration on ``X`` (as ``dtype``) against ``ref.missing_data_em_step``,
+    from well-conditioned parameters near ``centers``; and the fitted model's scores and
+    imputations against the references."""
+    X = X.astype(dtype)
+    rng = np.random.default_rng(4)
+    means = centers + rng.normal(scale=0.5, size=centers.shape)
+    parameters = ref.random_parameters(rng, covariance_type, *centers.shape, means=means)
+    model = fit_quietly(
+        X,
+        N_COMPONENTS,
+        sample_weight,
+        max_iter=1,
+        tol=0.0,
+        covariance_type=covariance_type,
+        weights_init=parameters[0],
+        means_init=parameters[1],
+        precisions_init=ref.precisions(parameters[2], covariance_type),
+        **MARGINALIZE,
+    )
+    log_likelihood, *expected = ref.missing_data_em_step(
+        X.astype(np.float64), *parameters, covariance_type, 1e-6, sample_weight
+    )
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    for name, desired in zip(("weights_", "means_", "covariances_"), expected):
+        assert_close(getattr(model, name), desired, rtol=rtol)
+    lower_bound = log_likelihood / observed_weight(X, sample_weight)
+    assert model.lower_bound_ == pytest.approx(lower_bound, rel=rtol / 10)
+    fitted = (*fitted_parameters(model), covariance_type)
+    assert_close(model.score_samples(X), ref.marginal_log_prob(X, *fitted), rtol=rtol)
+    assert_close(model.impute(X), ref.conditional_expectation(X, *fitted), rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_number_of_missing_values_agrees_with_the_reference(covariance_type, dtype):
+    # 9 features: rows missing 1-4 values (closed forms) and 5-8 (factored several rows
+    # at a time, each padded to the largest count in its group); 700 rows span three
+    # 256-row blocks.
+    X, centers = every_missing_count(700, 9)
+    weight = np.random.default_rng(5).uniform(0.2, 3.0, len(X))
+    agrees_with_reference_step(X, centers, covariance_type, dtype, sample_weight=weight)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_blocks_with_few_incomplete_rows_agree_with_the_reference(covariance_type):
+    # A few incomplete rows per 256-row block (rows 1% incomplete): the dense kernels
+    # multiply them by the precision row by row instead of as a matrix.
+    X, centers = every_missing_count(600, 7, incomplete_rows=[5, 100, 101, 300, 599])
+    agrees_with_reference_step(X, centers, covariance_type, np.float64)
+
+
 def test_fit_function_takes_missing_values():
     X, centers = incomplete_blobs()
     _, options = start("full", centers)
