@@ -16,14 +16,16 @@ import numpy as np
 
 from . import _validation
 from ._covariance import COVARIANCE_TYPES
-from ._sources import make_source
+from ._sources import impute_rows, make_source
 from ._threads import thread_limit
 from .exceptions import NotFittedError
 
 if TYPE_CHECKING:
     import os
 
-    from ._typing import Data, SampleWeight
+    from numpy.typing import ArrayLike
+
+    from ._typing import Data, RandomState, SampleWeight
 
 _Mixture = TypeVar("_Mixture", bound="MixtureBase")
 
@@ -234,6 +236,40 @@ class MixtureBase:
         source, n_jobs = self._scoring_source(X, sample_weight)
         with thread_limit(n_jobs):
             return source.total_log_likelihood(*self._fitted_parameters()), source.total_weight
+
+    def impute(
+        self, X: ArrayLike, method: str = "mean", random_state: RandomState = None
+    ) -> np.ndarray:
+        """``X`` with every missing value (NaN) filled in from the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or .npy path
+            NaN marks a missing value (whatever ``missing_values`` says).
+        method : {'mean', 'sample'}, default='mean'
+            'mean': the conditional expectation given the row's observed values,
+            ``sum_k p(k | x_o) E[x_m | x_o, k]``. 'sample': a draw from the
+            conditional distribution: a component k with probability
+            ``p(k | x_o)``, then ``x_m ~ N(E[x_m | x_o, k], Cov[x_m | x_o, k])``.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws of ``method='sample'`` (unused by 'mean').
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            A new array in ``X``'s dtype (float32 or float64); observed values
+            are copied unchanged. A row with no observed value gets the mixture's
+            mean (or a draw from the mixture). For the Bayesian mixture, the
+            responsibilities are its ``predict_proba`` and component k is
+            N(m_k, (nu_k W_k)^-1), the missing values' variational posterior.
+        """
+        covariance, X = self._checked_input(X, allow_nan=True)
+        method = _validation.check_impute_method(method)
+        draws = None
+        if method == "sample":
+            draws = _validation.check_random_state(random_state)
+        with thread_limit(_validation.check_n_jobs(self.n_jobs)):
+            return impute_rows(covariance, X, *self._fitted_parameters(), draws)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` points from the fitted mixture.

@@ -42,6 +42,7 @@ from ._sources import (
     initialisation_rows,
     score_rows,
 )
+from ._statistics import with_variances
 from ._threads import resolve_n_jobs, thread_limit
 
 # persist='auto' keeps the data in the cluster's memory when it takes at most
@@ -229,14 +230,19 @@ class DaskSource:
         return self._feature_moments
 
     def feature_covariance(self):
-        """(Weighted) covariance matrix of the features over the total weight (computed now)."""
+        """(Weighted) covariance matrix of the features over the total weight (computed now;
+        with missing values as ``ArraySource.feature_covariance``)."""
         import dask
+        import dask.array as da
 
-        mean = self.feature_moments()[0]
+        mean, variance = self.feature_moments()
         centred = self.X - mean
+        if self.has_missing:  # as ArraySource.feature_covariance
+            centred = da.where(da.isnan(centred), 0.0, centred)
         weighted = centred if self.sample_weight is None else centred * self.sample_weight[:, None]
         (scatter,) = dask.compute(weighted.T @ centred)
-        return np.asarray(scatter, dtype=np.float64) / self.total_weight
+        covariance = np.asarray(scatter, dtype=np.float64) / self.total_weight
+        return with_variances(covariance, variance) if self.has_missing else covariance
 
     def minibatches(self, batch_size, random_state):
         """One pass in a random order: the row chunks in a random order, each computed and

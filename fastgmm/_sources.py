@@ -22,6 +22,7 @@ from ._statistics import (
     feature_covariance,
     feature_moments,
     observed_feature_moments,
+    with_variances,
 )
 from ._threads import launch
 from ._validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
@@ -295,8 +296,12 @@ class ArraySource:
         return self._feature_moments
 
     def feature_covariance(self):
-        """(Weighted) covariance matrix of the features over the total weight, float64."""
-        return feature_covariance(self.X, self.feature_moments()[0], self.sample_weight)
+        """(Weighted) covariance matrix of the features over the total weight, float64; with
+        missing values, ``with_variances`` of the mean-filled data's and the observed
+        variances."""
+        mean, variance = self.feature_moments()
+        covariance = feature_covariance(self.X, mean, self.sample_weight, fill_nan=self.has_missing)
+        return with_variances(covariance, variance) if self.has_missing else covariance
 
     def total_log_likelihood(self, log_weights, means, precisions_cholesky):
         """``sum_i w_i log p(x_i)`` (all w_i = 1 without weights), scored block-wise.

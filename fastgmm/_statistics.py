@@ -116,12 +116,15 @@ def observed_feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     return mean, squares / totals
 
 
-def feature_covariance(X, mean, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
+def feature_covariance(X, mean, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS, fill_nan=False):
     """(Weighted) covariance matrix of ``X``'s features about ``mean``, float64, divided by
-    the total weight (no Bessel correction), by row chunks."""
+    the total weight (no Bessel correction), by row chunks; ``fill_nan``: NaN count as
+    ``mean`` (they add nothing)."""
     scatter = np.zeros((X.shape[1], X.shape[1]))
     for start in range(0, X.shape[0], chunk_rows):
         centred = X[start : start + chunk_rows] - mean
+        if fill_nan:
+            centred = np.where(np.isnan(centred), 0.0, centred)
         weighted = (
             centred
             if sample_weight is None
@@ -129,6 +132,18 @@ def feature_covariance(X, mean, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
         )
         scatter += weighted.T @ centred
     return scatter / _total_weight(X, sample_weight)
+
+
+def with_variances(covariance, variance):
+    """The correlations of ``covariance`` with ``variance`` on the diagonal: positive
+    semi-definite with ``covariance`` (a rescaling on both sides).  With missing values,
+    the default prior covariance: the variances of each feature's observed values, and
+    the correlations of the data with missing values filled in by feature means (which
+    a covariance over the rows observing each pair of features would not guarantee)."""
+    scale = np.sqrt(np.diag(covariance))
+    scale = np.where(scale > 0.0, scale, 1.0)  # a constant feature: its row stays 0
+    std = np.sqrt(variance)
+    return covariance * np.outer(std / scale, std / scale)
 
 
 def _total_weight(X, sample_weight):

@@ -19,6 +19,19 @@ forms; one iteration is
   c_k the kernels' constants and the middle sum from the centred second moments
   (``CovarianceType.mahalanobis_sum``).  No N x K array is needed.
 
+Missing values (``missing_values='marginalize'``) are latent variables of the
+posterior, q(z_i, x_i,m) q(pi, mu, Lambda).  Given component k, E[log N(x | mu_k,
+Lambda_k)] is -1/2 nu_k (x - m_k)^T W_k (x - m_k) in x_m plus terms free of it, so
+q(x_m | k) is the conditional of N(m_k, (nu_k W_k)^-1) given x_o and, integrated
+out, leaves the marginal density of x_o: the kernels' missing-value E-step with the
+same ``log_weights``.  The M-step takes the expected statistics; the 'full' and
+'tied' kernels make them, and ``expected_statistics`` completes the diagonal
+types' (their kernels leave missing values out, for EM's per-feature counts).  The
+entropy of q(x_m | k), |m|/2 (1 + log 2 pi) - 1/2 log det (nu_k W_k)_mm, belongs in
+the bound: with the expected statistics, ``sum_resp_log_resp``'s formula gives
+sum r log r less that entropy exactly (the log-determinants cancel against the
+marginal densities', and tr(P_mm P_mm^-1) = |m| completes the constant).
+
 scikit-learn's ``lower_bound_`` leaves out the terms that do not change during
 a fit but depend on ``n_components`` (prior normalisers and constants), so it
 cannot compare fits of different sizes.  ``full_lower_bound`` adds them
@@ -38,6 +51,7 @@ from scipy.special import betaln, digamma, gammaln
 from ._covariance import RESP_SUM_EPS, kernel_arguments, m_step
 from ._em import Reporter, best_of_restarts, until_converged
 from ._initialization import INITIAL_STATISTICS
+from ._statistics import SufficientStatistics
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
@@ -163,6 +177,31 @@ def update(covariance, statistics, reg_covar, priors, factorise):
     )
 
 
+def expected_statistics(covariance, statistics, means, precisions_cholesky):
+    """The statistics of the complete data expected under q(x_m | k), for the diagonal
+    types with missing values (the others' kernels make them; see the module
+    docstring): each missing value of feature a, with responsibility mass
+    ``missing_resp[k, a]``, adds its mean m_k,a to the first moments and
+    (m_k,a - c_k,a)^2 + 1 / (nu_k W_k)_a to the second, about the reference c_k.
+    ``means`` and ``precisions_cholesky`` are the posterior's that gave the
+    statistics (the E-step's).  Other statistics are returned as they are.
+    """
+    if statistics.missing_resp is None or not covariance.per_feature_counts:
+        return statistics
+    n_components, n_features = means.shape
+    factors = covariance.kernel_precisions(precisions_cholesky, n_components, n_features)
+    shift = means - statistics.reference
+    missing_resp = statistics.missing_resp
+    return SufficientStatistics(
+        resp_sum=statistics.resp_sum,
+        sum_diff=statistics.sum_diff + missing_resp * shift,
+        sum_sq=statistics.sum_sq + missing_resp * (shift * shift + 1.0 / factors**2),
+        reference=statistics.reference,
+        log_likelihood=statistics.log_likelihood,
+        total_weight=statistics.total_weight,
+    )
+
+
 # -- the E-step's constants (Bishop 10.64-10.66) -----------------------------------------
 
 
@@ -277,7 +316,12 @@ def iterate(
 
     def step(posterior):
         log_weights = expected_log_terms(posterior, priors.prior_type, n_features)
-        statistics = source.statistics(log_weights, posterior.means, posterior.precisions_cholesky)
+        statistics = expected_statistics(
+            covariance,
+            source.statistics(log_weights, posterior.means, posterior.precisions_cholesky),
+            posterior.means,
+            posterior.precisions_cholesky,
+        )
         entropy = sum_resp_log_resp(
             covariance,
             statistics,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         CovarianceType,
         Data,
         InitParams,
+        MissingValues,
         OnDegenerate,
         Persist,
         RandomState,
@@ -97,6 +98,22 @@ class BayesianGaussianMixture(MixtureBase):
         fastgmm's additions, as in :class:`GaussianMixture` (``on_degenerate``
         regularises covariances that are not positive definite; components
         are never reseeded: emptying them is the point of the prior).
+    missing_values : {'raise', 'marginalize'}, default='raise'
+        As in :class:`GaussianMixture`: 'marginalize' treats NaN as values
+        missing at random. They become latent variables of the variational
+        posterior, q(z_i, x_i,m) q(pi, mu, Lambda): given component k, the
+        missing values of a row are Gaussian, with the conditional mean and
+        covariance of N(m_k, (nu_k W_k)^-1) given the observed values, so
+        the E-step uses each row's observed features only and the M-step the
+        expected statistics (for every covariance type; 'diag' and
+        'spherical' fill a missing value with m_k,a and add 1 / (nu_k W_k,a)
+        to its square). ``lower_bound_`` includes their entropy. With
+        missing values the default ``mean_prior`` is the mean of each
+        feature's observed values, and the default ``covariance_prior`` has
+        their variances on its diagonal and the correlations of the data
+        with missing values replaced by those means (positive
+        semi-definite). ``predict``, ``score_samples``, ... and ``impute``
+        take NaN as :class:`GaussianMixture`'s do.
 
     Attributes
     ----------
@@ -148,6 +165,7 @@ class BayesianGaussianMixture(MixtureBase):
         verbose_interval: int = 10,
         progress: bool = False,
         callback: Callable[[IterationInfo], Any] | None = None,
+        missing_values: MissingValues = "raise",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -171,6 +189,7 @@ class BayesianGaussianMixture(MixtureBase):
         self.verbose_interval = verbose_interval
         self.progress = progress
         self.callback = callback
+        self.missing_values = missing_values
 
     def fit(
         self, X: Data, y: Any = None, sample_weight: SampleWeight = None
@@ -180,6 +199,7 @@ class BayesianGaussianMixture(MixtureBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), .npy path or Dask array
+            May hold NaN with ``missing_values='marginalize'``.
         y : ignored
         sample_weight : array-like of shape (n_samples,) or float, default=None
             Non-negative weight of every row: a row of integer weight m counts
@@ -194,7 +214,7 @@ class BayesianGaussianMixture(MixtureBase):
         warm_start = _validation.check_bool(self.warm_start, "warm_start")
         prior_type = _validation.check_prior_type(self.weight_concentration_prior_type)
         names = _validation.feature_names(X)
-        X = _validation.check_input(X, min_samples=2)
+        X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
         _validation.check_n_samples(X, options.n_components)
         n_features = X.shape[1]
         priors = _validation.check_priors(
@@ -220,7 +240,12 @@ class BayesianGaussianMixture(MixtureBase):
             previous = VariationalRun(self._posterior, self.lower_bound_, [], 0, False)
         with thread_limit(options.n_jobs):
             source = make_source(
-                X, options.covariance, options.n_components, sample_weight, options.n_jobs
+                X,
+                options.covariance,
+                options.n_components,
+                sample_weight,
+                options.n_jobs,
+                marginalize=options.marginalize,
             )
             source.prepare_fit(options.persist)
             priors = _validation.data_priors(priors, options.covariance_type, source)

@@ -22,7 +22,7 @@ from ._em import (
     minibatch_passes,
 )
 from ._online import StepwiseEM
-from ._sources import impute_rows, make_source
+from ._sources import make_source
 from ._threads import thread_limit
 from ._validation import FitOptions
 from .exceptions import (
@@ -506,38 +506,6 @@ class GaussianMixture(MixtureBase):
         """
         self.fit(X, sample_weight=sample_weight, component_labels=component_labels)
         return self.predict(X)
-
-    def impute(
-        self, X: ArrayLike, method: str = "mean", random_state: RandomState = None
-    ) -> np.ndarray:
-        """``X`` with every missing value (NaN) filled in from the fitted mixture.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or .npy path
-            NaN marks a missing value (whatever ``missing_values`` says).
-        method : {'mean', 'sample'}, default='mean'
-            'mean': the conditional expectation given the row's observed values,
-            ``sum_k p(k | x_o) E[x_m | x_o, k]``. 'sample': a draw from the
-            conditional distribution: a component k with probability
-            ``p(k | x_o)``, then ``x_m ~ N(E[x_m | x_o, k], Cov[x_m | x_o, k])``.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draws of ``method='sample'`` (unused by 'mean').
-
-        Returns
-        -------
-        X_imputed : ndarray of shape (n_samples, n_features)
-            A new array in ``X``'s dtype (float32 or float64); observed values
-            are copied unchanged. A row with no observed value gets the mixture's
-            mean (or a draw from the mixture).
-        """
-        covariance, X = self._checked_input(X, allow_nan=True)
-        method = _validation.check_impute_method(method)
-        draws = None
-        if method == "sample":
-            draws = _validation.check_random_state(random_state)
-        with thread_limit(_validation.check_n_jobs(self.n_jobs)):
-            return impute_rows(covariance, X, *self._fitted_parameters(), draws)
 
     def _previous_run(self, n_features):
         """The fitted model as an ``EMRun`` to continue from (``warm_start``)."""

@@ -333,3 +333,101 @@ def missing_data_em_step(
     else:
         new_covariances = squares.sum(axis=1) / counts.sum(axis=1) + reg_covar
     return log_likelihood, new_weights, new_means, new_covariances
+
+
+def variational_missing_step(model, X, sample_weight=None):
+    """One variational iteration of ``BayesianGaussianMixture`` on data with NaN, from the
+    posterior held by ``model`` (scikit-learn's estimator, e.g. fastgmm's ``to_sklearn()``).
+
+    Returns ``(model, log_rho)``: the model with the posterior after the M-step (and its
+    priors) and ``lower_bound_`` set; ``log_rho``, the E-step's log rho_ik (N x K; a row
+    with nothing observed has -inf).
+
+    Missing values are latent variables, q(z, x_m) q(pi, mu, Lambda) (Bishop 10.2 with
+    x_m beside z).  With C_k = ``model.covariances_`` = (nu_k W_k)^-1 (dense), the E-step
+    is scikit-learn's ``_estimate_weighted_log_prob`` with the observed features' marginal
+    density in place of the full one:
+
+        log rho_ik = E[log pi_k] + log N(x_o | m_k,o, C_k,oo) - D/2 log nu_k
+                     + 1/2 (D log 2 + sum_d digamma((nu_k - d) / 2) - D / beta_k),
+
+    since the integral over x_m of exp(E[log N(x | mu_k, Lambda_k)]) is that of
+    N(x | m_k, C_k) up to the factors that make the complete-data formula.  q(x_m | k)
+    is N(x_m | x_o) of N(m_k, C_k): mean xhat_ik, covariance Chat_ik.  The M-step feeds
+    scikit-learn's own updates (``_estimate_weights``, ``_estimate_means``,
+    ``_estimate_precisions``) with the expected statistics of ``_estimate_gaussian_
+    parameters``: N_k = sum_i w_i r_ik + 10 eps, x_k = sum_i w_i r_ik xhat_ik / N_k,
+    S_k = sum_i w_i r_ik [(xhat_ik - x_k)(...)^T + Chat_ik] / N_k + reg_covar (pooled
+    for 'tied', the diagonal for 'diag', its mean for 'spherical').  The bound:
+    scikit-learn's without its -sum r log r, which is replaced by the entropy of
+    q(z, x_m): -sum_ik w_i r_ik (log r_ik - |m_i|/2 (1 + log 2 pi) - 1/2 log det Chat_ik).
+    """
+    from scipy.special import digamma
+
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    covariance_type = model.covariance_type
+    n_components = model.means_.shape[0]
+    weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
+    dense = dense_covariances(model.covariances_, covariance_type, n_components, n_features)
+    dof = np.broadcast_to(np.asarray(model.degrees_of_freedom_, dtype=float), (n_components,))
+    log_lambda = n_features * np.log(2.0) + np.array(
+        [np.sum(digamma(0.5 * (nu - np.arange(n_features)))) for nu in dof]
+    )
+    constant = (
+        model._estimate_log_weights()
+        - 0.5 * n_features * np.log(dof)
+        + 0.5 * (log_lambda - n_features / model.mean_precision_)
+    )
+    log_rho = np.full((n_samples, n_components), -np.inf)
+    resp = np.zeros((n_samples, n_components))
+    filled = np.zeros((n_samples, n_components, n_features))  # xhat_ik
+    corrections = np.zeros((n_samples, n_components, n_features, n_features))  # Chat_ik
+    entropy = 0.0
+    for i, x in enumerate(X):
+        observed = ~np.isnan(x)
+        if not observed.any():
+            continue
+        o, m = np.flatnonzero(observed), np.flatnonzero(~observed)
+        for k in range(n_components):
+            log_rho[i, k] = constant[k] + multivariate_normal(
+                model.means_[k][o], dense[k][np.ix_(o, o)]
+            ).logpdf(x[o])
+            mean_m, covariance_m = conditional_gaussian(model.means_[k], dense[k], x, observed)
+            filled[i, k] = x
+            filled[i, k, m] = mean_m
+            corrections[i, k][np.ix_(m, m)] = covariance_m
+        resp[i] = np.exp(log_rho[i] - logsumexp(log_rho[i]))
+        for k in range(n_components):
+            m = np.flatnonzero(~observed)
+            x_entropy = (
+                0.5 * len(m) * (1.0 + np.log(2.0 * np.pi))
+                + 0.5 * np.linalg.slogdet(corrections[i, k][np.ix_(m, m)])[1]
+                if len(m)
+                else 0.0
+            )
+            r = resp[i, k]
+            entropy -= weight[i] * r * ((np.log(r) if r > 0 else 0.0) - x_entropy)
+    weighted_resp = weight[:, None] * resp
+    nk = weighted_resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
+    xk = np.einsum("ik,ikd->kd", weighted_resp, filled) / nk[:, None]
+    centred = filled - xk[None]
+    scatter = np.einsum("ik,ikd,ike->kde", weighted_resp, centred, centred) + np.einsum(
+        "ik,ikde->kde", weighted_resp, corrections
+    )
+    eye = np.eye(n_features)
+    sk = {
+        "full": lambda: scatter / nk[:, None, None] + model.reg_covar * eye,
+        "tied": lambda: scatter.sum(axis=0) / nk.sum() + model.reg_covar * eye,
+        "diag": lambda: np.diagonal(scatter, axis1=1, axis2=2) / nk[:, None] + model.reg_covar,
+        "spherical": lambda: (
+            (np.diagonal(scatter, axis1=1, axis2=2) / nk[:, None]).mean(1) + model.reg_covar
+        ),
+    }[covariance_type]()
+    model._estimate_weights(nk)
+    model._estimate_means(nk, xk)
+    model._estimate_precisions(nk, xk, sk)
+    # scikit-learn's bound with log_resp = 0 leaves out its -sum r log r.
+    no_entropy = model._compute_lower_bound(np.zeros((1, n_components)), None)
+    model.lower_bound_ = float(np.squeeze(no_entropy) + entropy)
+    return model, log_rho

@@ -9,6 +9,7 @@ against the chain rule and numerical integration, and for monotone EM.  The
 rest compare the estimator with it.
 """
 
+import importlib.util
 import re
 import warnings
 
@@ -631,11 +632,6 @@ def test_unknown_missing_values_option_is_rejected():
         fastgmm.fit(X, 2, missing_values="bogus")
 
 
-def test_bayesian_mixture_has_no_missing_values_option():
-    with pytest.raises(TypeError):
-        fastgmm.BayesianGaussianMixture(missing_values="marginalize")
-
-
 def test_a_model_fitted_without_marginalising_rejects_missing_values():
     X, _ = incomplete_blobs()
     complete = X[~np.isnan(X).any(axis=1)]
@@ -682,3 +678,168 @@ def test_dask_data_with_missing_values_fit_as_in_memory(covariance_type):
             getattr(on_dask, name), desired, rtol=1e-10, atol=1e-10 * np.abs(desired).max()
         )
     assert on_dask.lower_bounds_ == pytest.approx(in_memory.lower_bounds_, rel=1e-10)
+
+
+# The Bayesian mixture: missing values as latent variables of the variational posterior.
+
+BAYESIAN_POSTERIOR = (
+    "weight_concentration_",
+    "mean_precision_",
+    "means_",
+    "degrees_of_freedom_",
+    "covariances_",
+    "precisions_cholesky_",
+)
+
+
+def bayesian_fit(X, covariance_type, max_iter, sample_weight=None, **options):
+    options = dict(
+        covariance_type=covariance_type,
+        max_iter=max_iter,
+        tol=0.0,
+        random_state=0,
+        estimator=fastgmm.BayesianGaussianMixture,
+        **options,
+    )
+    return fit_quietly(X, N_COMPONENTS + 1, sample_weight, **options)
+
+
+def assert_same_posterior(ours, desired, rtol):
+    for name in BAYESIAN_POSTERIOR:
+        for a, b in zip(np.atleast_2d(getattr(ours, name)), np.atleast_2d(getattr(desired, name))):
+            assert_close(a, b, rtol=rtol)
+    assert ours.lower_bound_ == pytest.approx(desired.lower_bound_, rel=rtol)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_reference_variational_step_without_missing_values_is_sklearns(covariance_type):
+    mixture = pytest.importorskip("sklearn.mixture")
+    X = ref.make_blobs(300, N_FEATURES, N_COMPONENTS, seed=6, scale=2.0)
+    options = dict(covariance_type=covariance_type, init_params="random", random_state=0, tol=0)
+    one, two = (
+        fit_quietly(X, 4, estimator=mixture.BayesianGaussianMixture, max_iter=n, **options)
+        for n in (1, 2)
+    )
+    expected_log_prob = one._estimate_weighted_log_prob(X)
+    stepped, log_rho = ref.variational_missing_step(one, X)
+    assert_close(log_rho, expected_log_prob, rtol=1e-12)
+    assert_same_posterior(stepped, two, rtol=1e-10)
+
+
+@pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bayesian_iteration_agrees_with_the_reference(covariance_type, prior_type):
+    # One fitted iteration after another: the second against the reference's step from
+    # the first's posterior; the first's scores and imputations against its E-step.
+    X, _ = incomplete_blobs(fraction=0.25)
+    weight = np.random.default_rng(7).uniform(0.2, 3.0, len(X))
+    options = dict(weight_concentration_prior_type=prior_type, **MARGINALIZE)
+    one, two = (bayesian_fit(X, covariance_type, n, weight, **options) for n in (1, 2))
+    stepped, log_rho = ref.variational_missing_step(one.to_sklearn(), X, weight)
+    assert_same_posterior(two, stepped, rtol=1e-9)
+    observed = ~np.isnan(X).all(axis=1)
+    log_norm = logsumexp(log_rho[observed], axis=1)
+    assert_close(one.score_samples(X)[observed], log_norm, rtol=1e-10)
+    resp = np.exp(log_rho[observed] - log_norm[:, None])
+    assert_close(one.predict_proba(X)[observed], resp, rtol=1e-9)
+    # impute: sum_k r_k E[x_m | x_o, k] under N(m_k, C_k), the Gaussians of the E-step.
+    imputed = one.impute(X)[observed]
+    dense = ref.dense_covariances(one.covariances_, covariance_type, N_COMPONENTS + 1, N_FEATURES)
+    for x, r, result in zip(X[observed], resp, imputed):
+        seen = ~np.isnan(x)
+        if seen.all():
+            assert_array_equal(result, x)
+            continue
+        expected = sum(
+            r[k] * ref.conditional_gaussian(one.means_[k], dense[k], x, seen)[0]
+            for k in range(N_COMPONENTS + 1)
+        )
+        assert_close(result[~seen], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bayesian_bound_never_decreases_with_missing_values(covariance_type):
+    X, _ = incomplete_blobs(fraction=0.3, seed=8)
+    model = bayesian_fit(X, covariance_type, 30, **MARGINALIZE)
+    bounds = np.array(model.lower_bounds_)
+    assert len(bounds) == 30
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bayesian_fit_without_nan_is_bitwise_the_ordinary_fit(covariance_type):
+    X = ref.make_blobs(300, N_FEATURES, N_COMPONENTS, seed=6, scale=2.0)
+    ordinary = bayesian_fit(X, covariance_type, 5)
+    marginalized = bayesian_fit(X, covariance_type, 5, **MARGINALIZE)
+    for name in (*BAYESIAN_POSTERIOR, "covariance_prior_", "mean_prior_"):
+        for a, b in zip(
+            np.atleast_2d(getattr(marginalized, name)), np.atleast_2d(getattr(ordinary, name))
+        ):
+            assert_array_equal(a, b)
+    assert marginalized.lower_bounds_ == ordinary.lower_bounds_
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bayesian_default_priors_use_the_observed_values(covariance_type):
+    X, _ = incomplete_blobs(fraction=0.25)
+    model = bayesian_fit(X, covariance_type, 1, **MARGINALIZE)
+    assert_close(model.mean_prior_, np.nanmean(X, axis=0), rtol=1e-12)
+    # Bessel's correction over the rows with something observed (as the total weight).
+    n_rows = (~np.isnan(X).all(axis=1)).sum()
+    variances = np.nanvar(X, axis=0) * n_rows / (n_rows - 1)
+    prior = model.covariance_prior_
+    if covariance_type in ("full", "tied"):
+        assert_close(np.diag(prior), variances, rtol=1e-12)
+        filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+        correlation = np.corrcoef(filled.T)
+        scale = np.sqrt(np.outer(variances, variances))
+        assert_close(prior, correlation * scale, rtol=1e-10)
+        assert np.linalg.eigvalsh(prior).min() > 0
+    elif covariance_type == "diag":
+        assert_close(prior, variances, rtol=1e-12)
+    else:
+        assert prior == pytest.approx(variances.mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bayesian_marginalising_recovers_the_mixture_better_than_mean_imputation(
+    covariance_type,
+):
+    """As the EM test above, from the default k-means start: the marginalised fit's errors
+    were at most 0.26 times mean imputation's for seeds 0-2 of every type (0.14 here)."""
+    truth = true_mixture(covariance_type, seed=0)
+    X = sample_mixture(*truth, covariance_type, 3000, seed=100)
+    X_missing, _ = remove_values(X, 0.2, seed=200)
+    X_imputed = np.where(np.isnan(X_missing), np.nanmean(X_missing, axis=0), X_missing)
+    options = dict(
+        covariance_type=covariance_type,
+        tol=1e-6,
+        max_iter=500,
+        random_state=0,
+        weight_concentration_prior_type="dirichlet_distribution",
+    )
+    marginalised = fastgmm.BayesianGaussianMixture(N_COMPONENTS, **MARGINALIZE, **options)
+    marginalised.fit(X_missing)
+    imputed = fastgmm.BayesianGaussianMixture(N_COMPONENTS, **options).fit(X_imputed)
+    assert marginalised.converged_
+    errors = errors_from_truth(fitted_parameters(marginalised), truth, covariance_type)
+    imputed_errors = errors_from_truth(fitted_parameters(imputed), truth, covariance_type)
+    assert errors[0] < 0.5 * imputed_errors[0]
+    assert errors[1] < 0.5 * imputed_errors[1]
+    assert errors[0] < 0.6
+
+
+def test_bayesian_memory_mapped_and_dask_data_with_missing_values_fit_as_in_memory(tmp_path):
+    X, _ = incomplete_blobs(n_samples=2000, fraction=0.2)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    in_memory = bayesian_fit(X, "full", 5, **MARGINALIZE)
+    assert_same_posterior(bayesian_fit(path, "full", 5, **MARGINALIZE), in_memory, rtol=1e-10)
+    if importlib.util.find_spec("dask") is None:
+        return  # Dask is an optional extra; the Dask paths have their own skipped tests
+    import dask
+    import dask.array as da
+
+    with dask.config.set(scheduler="synchronous"):
+        on_dask = bayesian_fit(da.from_array(X, chunks=(500, N_FEATURES)), "full", 5, **MARGINALIZE)
+    assert_same_posterior(on_dask, in_memory, rtol=1e-10)
