@@ -258,10 +258,11 @@ class MixtureBase:
         -------
         X_imputed : ndarray of shape (n_samples, n_features)
             A new array in ``X``'s dtype (float32 or float64); observed values
-            are copied unchanged. A row with no observed value gets the mixture's
-            mean (or a draw from the mixture). For the Bayesian mixture, the
-            responsibilities are its ``predict_proba`` and component k is
-            N(m_k, (nu_k W_k)^-1), the missing values' variational posterior.
+            are copied unchanged. A row with no observed value gets
+            ``sum_k p(k) mu_k`` with the responsibilities ``predict_proba`` gives it
+            (``weights_`` for :class:`GaussianMixture`: the mixture's mean), or a
+            draw. For the Bayesian mixture, component k is N(m_k, (nu_k W_k)^-1),
+            the missing values' variational posterior.
         """
         covariance, X = self._checked_input(X, allow_nan=True)
         method = _validation.check_impute_method(method)

@@ -156,14 +156,16 @@ class DaskSource:
 
             missing = da.isnan(self.X)
             empty = missing.all(axis=1)
+            observed = ~missing
             if self.sample_weight is not None:
                 empty = empty * self.sample_weight
-            n_missing, empty_weight, n_observed = dask.compute(
-                missing.sum(), empty.sum(), (~missing).sum(axis=0)
+                observed = observed * self.sample_weight[:, None]
+            n_missing, empty_weight, observed_weight = dask.compute(
+                missing.sum(), empty.sum(), observed.sum(axis=0)
             )
             self.has_missing = bool(n_missing)
             if self.has_missing:
-                check_observed_features(n_observed)
+                check_observed_features(observed_weight)
                 self.total_weight -= float(empty_weight)
 
     def _label_blocks(self):

@@ -130,32 +130,33 @@ def make_source(
 
 
 def scan_missing(X, sample_weight=None):
-    """``(any_missing, empty_weight, n_observed)`` of validated data that may hold NaN:
-    whether any value is missing, the total weight of the rows with no observed value,
-    and the number of observed values of each feature."""
+    """``(any_missing, empty_weight, observed_weight)`` of validated data that may hold
+    NaN: whether any value is missing, the total weight of the rows with no observed
+    value, and the total weight of each feature's observed values (their number without
+    ``sample_weight``)."""
     any_missing, empty_weight = False, 0.0
-    n_observed = np.zeros(X.shape[1], dtype=np.int64)
+    observed_weight = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], SCAN_ROWS):
         missing = np.isnan(X[start : start + SCAN_ROWS])
-        if not missing.any():
-            n_observed += missing.shape[0]
-            continue
-        any_missing = True
-        n_observed += missing.shape[0] - missing.sum(axis=0)
-        empty = missing.all(axis=1)
-        if sample_weight is None:
-            empty_weight += float(empty.sum())
+        weight = None if sample_weight is None else sample_weight[start : start + SCAN_ROWS]
+        any_missing = any_missing or bool(missing.any())
+        if weight is None:
+            observed_weight += missing.shape[0] - missing.sum(axis=0)
+            empty_weight += float(missing.all(axis=1).sum())
         else:
-            empty_weight += float(sample_weight[start : start + SCAN_ROWS][empty].sum())
-    return any_missing, empty_weight, n_observed
+            observed_weight += weight @ ~missing
+            empty_weight += float(weight[missing.all(axis=1)].sum())
+    return any_missing, empty_weight, observed_weight
 
 
-def check_observed_features(n_observed):
-    """ValueError if a feature has no observed value (a fit could estimate nothing of it)."""
-    if not np.all(n_observed):
+def check_observed_features(observed_weight):
+    """ValueError if a feature has no observed value of positive weight (a fit could
+    estimate nothing of it)."""
+    if not np.all(observed_weight > 0):
         raise ValueError(
-            f"Every value of feature {int(np.argmin(n_observed))} of X is missing (NaN); a "
-            "mixture cannot be fitted to a feature with no observed value. Drop that column."
+            f"Every value of feature {int(np.argmin(observed_weight))} of X is missing (NaN) "
+            "or in a row of weight 0; a mixture cannot be fitted to a feature with no "
+            "observed value. Drop that column."
         )
 
 
@@ -181,7 +182,7 @@ class ArraySource:
         # no observed value then count for nothing, in the total weight neither.
         self.has_missing = False
         if marginalize:
-            self.has_missing, empty_weight, self._n_observed = scan_missing(X, sample_weight)
+            self.has_missing, empty_weight, self._observed_weight = scan_missing(X, sample_weight)
             self.total_weight -= empty_weight
         self.covariance = covariance
         self.n_components = n_components
@@ -210,7 +211,7 @@ class ArraySource:
         """The data were checked when converted (``_validation.check_data``); with missing
         values, every feature needs an observed value."""
         if self.has_missing:
-            check_observed_features(self._n_observed)
+            check_observed_features(self._observed_weight)
 
     def _accumulator_slots(self):
         """Per-chunk accumulators (resp_sum, sum_diff, sum_sq, log-likelihood, and

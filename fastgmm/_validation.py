@@ -181,7 +181,7 @@ def _non_finite_error(name, n_bad, n_samples, first, allow_nan=False):
         f"Input {name} contains NaN or infinity in {n_bad} of {n_samples} rows "
         f"(first at row {first}); remove or impute them before fitting, or, for NaN "
         "standing for missing values, use missing_values='marginalize' (GaussianMixture, "
-        "fastgmm.fit) to integrate them out."
+        "BayesianGaussianMixture, fastgmm.fit) to integrate them out."
     )
 
 
@@ -504,8 +504,8 @@ class FitOptions:
     @classmethod
     def of(cls, estimator):
         """The checked options of an estimator's parameters; an option the estimator does
-        not have (the Bayesian mixture has no ``means_init``, ``missing_values``, ...)
-        takes its default."""
+        not have (the Bayesian mixture has no ``means_init``, ``batch_size``, ...) takes
+        its default."""
         return cls.checked(
             **{name: getattr(estimator, name, _OPTION_DEFAULTS.get(name)) for name in cls.names()}
         )

@@ -134,7 +134,7 @@ def warmup(args):
 
     total = 0.0
     for (covariance_type, dtype), seconds in _cache.warmup(
-        args.covariance_types, args.dtypes
+        args.covariance_types, args.dtypes, args.missing_values
     ).items():
         total += seconds
         print(f"{covariance_type:<10} {dtype:<8} {seconds:7.2f} s")
@@ -153,6 +153,12 @@ def _warmup_arguments(parser):
         help="default: all four",
     )
     parser.add_argument("--dtypes", nargs="+", choices=DTYPE_NAMES, default=list(DTYPE_NAMES))
+    parser.add_argument(
+        "--missing-values",
+        action="store_true",
+        help="also the kernels of data with NaN (missing_values='marginalize'; about twice "
+        "the time)",
+    )
 
 
 # -- helpers of the commands on models and data ---------------------------------------------------

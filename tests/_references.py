@@ -340,8 +340,9 @@ def variational_missing_step(model, X, sample_weight=None):
     posterior held by ``model`` (scikit-learn's estimator, e.g. fastgmm's ``to_sklearn()``).
 
     Returns ``(model, log_rho)``: the model with the posterior after the M-step (and its
-    priors) and ``lower_bound_`` set; ``log_rho``, the E-step's log rho_ik (N x K; a row
-    with nothing observed has -inf).
+    priors) and ``lower_bound_`` set; ``log_rho``, the E-step's log rho_ik (N x K).  A
+    row with nothing observed has the constant terms alone (the density of no observed
+    value is 1) and is left out of the M-step and the bound, as it tells nothing.
 
     Missing values are latent variables, q(z, x_m) q(pi, mu, Lambda) (Bishop 10.2 with
     x_m beside z).  With C_k = ``model.covariances_`` = (nu_k W_k)^-1 (dense), the E-step
@@ -379,7 +380,7 @@ def variational_missing_step(model, X, sample_weight=None):
         - 0.5 * n_features * np.log(dof)
         + 0.5 * (log_lambda - n_features / model.mean_precision_)
     )
-    log_rho = np.full((n_samples, n_components), -np.inf)
+    log_rho = np.empty((n_samples, n_components))
     resp = np.zeros((n_samples, n_components))
     filled = np.zeros((n_samples, n_components, n_features))  # xhat_ik
     corrections = np.zeros((n_samples, n_components, n_features, n_features))  # Chat_ik
@@ -387,6 +388,7 @@ def variational_missing_step(model, X, sample_weight=None):
     for i, x in enumerate(X):
         observed = ~np.isnan(x)
         if not observed.any():
+            log_rho[i] = constant
             continue
         o, m = np.flatnonzero(observed), np.flatnonzero(~observed)
         for k in range(n_components):

@@ -159,3 +159,49 @@ def test_warmup_compiles_every_kernel_a_fit_uses(tmp_path):
     )
     assert later.returncode == 0, later.stderr[-3000:]
     assert later.stdout.split() == ["0"]  # nothing compiled after the warm-up
+
+
+# The paths of data with NaN ('full', float64), on writable and on memory-mapped data.
+MISSING_VALUE_PATHS = """
+import warnings
+import numpy as np
+import fastgmm
+from fastgmm import _cache
+
+warnings.simplefilter("ignore")
+X = np.random.default_rng(1).normal(size=(3000, 3))
+X[np.random.default_rng(2).random(X.shape) < 0.1] = np.nan
+np.save("X.npy", X)
+for data in (X, np.load("X.npy", mmap_mode="r")):
+    for estimator in (fastgmm.GaussianMixture, fastgmm.BayesianGaussianMixture):
+        model = estimator(4, max_iter=3, random_state=0, missing_values="marginalize").fit(data)
+        model.predict_proba(data), model.score_samples(data), model.predict(data)
+        model.impute(data), model.impute(data, method="sample", random_state=0)
+misses = sum(sum(kernel.stats.cache_misses.values()) for kernel in _cache.kernel_dispatchers())
+print(misses)
+"""
+
+
+@pytest.mark.slow
+def test_warmup_with_missing_values_compiles_their_kernels(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    command = ["warmup", "--covariance-types", "full", "--dtypes", "float64", "--missing-values"]
+    warm = subprocess.run(
+        [sys.executable, "-m", "fastgmm", *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
+    )
+    assert warm.returncode == 0, warm.stderr[-3000:]
+    later = subprocess.run(
+        [sys.executable, "-c", MISSING_VALUE_PATHS],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
+    )
+    assert later.returncode == 0, later.stderr[-3000:]
+    assert later.stdout.split() == ["0"]  # nothing compiled after the warm-up

@@ -624,6 +624,24 @@ def test_infinity_is_an_error_even_when_marginalising():
         model.score_samples(bad)
 
 
+@pytest.mark.parametrize("estimator", [GaussianMixture, fastgmm.BayesianGaussianMixture])
+def test_a_feature_with_no_observed_value_is_an_error(estimator):
+    X, _ = incomplete_blobs()
+    message = "Every value of feature 2 of X is missing"
+    unobserved = X.copy()
+    unobserved[:, 2] = np.nan
+    with pytest.raises(ValueError, match=message):
+        estimator(N_COMPONENTS, **MARGINALIZE).fit(unobserved)
+    # Observed only in rows of weight 0: nothing to estimate from either.
+    only_weightless = X.copy()
+    only_weightless[5:, 2] = np.nan
+    assert not np.isnan(only_weightless[:5, 2]).all()
+    weight = np.ones(len(X))
+    weight[:5] = 0.0
+    with pytest.raises(ValueError, match=message + r" \(NaN\) or in a row of weight 0"):
+        estimator(N_COMPONENTS, **MARGINALIZE).fit(only_weightless, sample_weight=weight)
+
+
 def test_unknown_missing_values_option_is_rejected():
     X = ref.make_blobs(100, 2, 2, seed=0)
     with pytest.raises(ValueError, match="missing_values"):
@@ -737,15 +755,18 @@ def test_bayesian_iteration_agrees_with_the_reference(covariance_type, prior_typ
     one, two = (bayesian_fit(X, covariance_type, n, weight, **options) for n in (1, 2))
     stepped, log_rho = ref.variational_missing_step(one.to_sklearn(), X, weight)
     assert_same_posterior(two, stepped, rtol=1e-9)
-    observed = ~np.isnan(X).all(axis=1)
-    log_norm = logsumexp(log_rho[observed], axis=1)
-    assert_close(one.score_samples(X)[observed], log_norm, rtol=1e-10)
-    resp = np.exp(log_rho[observed] - log_norm[:, None])
-    assert_close(one.predict_proba(X)[observed], resp, rtol=1e-9)
+    # Row 3 has nothing observed: it scores by the constant terms alone (not 0, as the
+    # Bayesian mixture's scores are expected log-densities).
+    assert np.isnan(X[3]).all()
+    log_norm = logsumexp(log_rho, axis=1)
+    assert_close(one.score_samples(X), log_norm, rtol=1e-10)
+    assert abs(log_norm[3]) > 1e-3
+    resp = np.exp(log_rho - log_norm[:, None])
+    assert_close(one.predict_proba(X), resp, rtol=1e-9)
     # impute: sum_k r_k E[x_m | x_o, k] under N(m_k, C_k), the Gaussians of the E-step.
-    imputed = one.impute(X)[observed]
+    imputed = one.impute(X)
     dense = ref.dense_covariances(one.covariances_, covariance_type, N_COMPONENTS + 1, N_FEATURES)
-    for x, r, result in zip(X[observed], resp, imputed):
+    for x, r, result in zip(X, resp, imputed):
         seen = ~np.isnan(x)
         if seen.all():
             assert_array_equal(result, x)
