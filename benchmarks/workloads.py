@@ -179,17 +179,8 @@ def seconds_per_iteration(
 def default_fit_seconds(rival, X, n_components, covariance_type, max_iter=100):
     """Seconds of one fit with the default options (k-means start, tol 1e-3) but
     ``max_iter``, and the iterations it ran: ``(seconds, n_iter)``."""
-    model = estimator_class(rival)(
-        n_components=n_components,
-        covariance_type=covariance_type,
-        random_state=0,
-        max_iter=max_iter,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a ConvergenceWarning is still a timing
-        start = time.perf_counter()
-        model.fit(X)
-        return time.perf_counter() - start, model.n_iter_
+    seconds, model = timed_fit(X, n_components, covariance_type, rival, max_iter=max_iter)
+    return seconds, model.n_iter_
 
 
 def whole_fit(rival, X, n_components, covariance_type):
@@ -359,13 +350,11 @@ def write_online_file(path, data):
     )
 
 
-def timed_fit(X, n_components, covariance_type, **options):
-    """``(seconds, model)`` of one fastgmm ``GaussianMixture`` fit with the default options
-    (k-means start, ``tol=1e-3``) but ``options``, ``random_state=0``."""
-    from fastgmm import GaussianMixture
-
-    model = GaussianMixture(
-        n_components, covariance_type=covariance_type, random_state=0, **options
+def timed_fit(X, n_components, covariance_type, rival="fastgmm", **options):
+    """``(seconds, model)`` of one ``GaussianMixture`` fit of ``rival`` with the default
+    options (k-means start, ``tol=1e-3``) but ``options``, ``random_state=0``."""
+    model = estimator_class(rival)(
+        n_components=n_components, covariance_type=covariance_type, random_state=0, **options
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ConvergenceWarning is still a timing

@@ -4,10 +4,21 @@ data files and memory samplers shared with the benchmarks are in benchmarks/work
 import sys
 import warnings
 
+import numpy as np
+from numpy.testing import assert_allclose
+
 from fastgmm import ConvergenceWarning, GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
+
+
+def assert_close(actual, desired, rtol):
+    """``assert_allclose`` at ``rtol``, with an absolute floor of ``rtol`` times the largest
+    entry of ``desired`` (for entries near zero), in float64."""
+    desired = np.asarray(desired, dtype=np.float64)
+    atol = rtol * max(np.abs(desired).max(), 1e-300)
+    assert_allclose(np.asarray(actual, dtype=np.float64), desired, rtol=rtol, atol=atol)
 
 
 def fit_quietly(X, n_components, sample_weight=None, estimator=GaussianMixture, **options):

@@ -136,29 +136,30 @@ print(misses)
 """
 
 
+def warm_up_then_run(tmp_path, warmup_arguments, script):
+    """``fastgmm warmup <warmup_arguments>`` into an empty Numba cache, then ``script`` in a
+    new process on that cache; returns both outputs (each run must succeed)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    outputs = []
+    for command in (["-m", "fastgmm", "warmup", *warmup_arguments], ["-c", script]):
+        completed = subprocess.run(
+            [sys.executable, *command],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=900,
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        outputs.append(completed.stdout)
+    return outputs
+
+
 @pytest.mark.slow
 def test_warmup_compiles_every_kernel_a_fit_uses(tmp_path):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    warm = subprocess.run(
-        [sys.executable, "-m", "fastgmm", "warmup"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=900,
-    )
-    assert warm.returncode == 0, warm.stderr[-3000:]
-    assert str(tmp_path / "cache") in warm.stdout and "spherical  float32" in warm.stdout
-    later = subprocess.run(
-        [sys.executable, "-c", ALL_PATHS],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=900,
-    )
-    assert later.returncode == 0, later.stderr[-3000:]
-    assert later.stdout.split() == ["0"]  # nothing compiled after the warm-up
+    warm, later = warm_up_then_run(tmp_path, [], ALL_PATHS)
+    assert str(tmp_path / "cache") in warm and "spherical  float32" in warm
+    assert later.split() == ["0"]  # nothing compiled after the warm-up
 
 
 # The paths of data with NaN ('full', float64), on writable and on memory-mapped data.
@@ -184,24 +185,6 @@ print(misses)
 
 @pytest.mark.slow
 def test_warmup_with_missing_values_compiles_their_kernels(tmp_path):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    command = ["warmup", "--covariance-types", "full", "--dtypes", "float64", "--missing-values"]
-    warm = subprocess.run(
-        [sys.executable, "-m", "fastgmm", *command],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=900,
-    )
-    assert warm.returncode == 0, warm.stderr[-3000:]
-    later = subprocess.run(
-        [sys.executable, "-c", MISSING_VALUE_PATHS],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=900,
-    )
-    assert later.returncode == 0, later.stderr[-3000:]
-    assert later.stdout.split() == ["0"]  # nothing compiled after the warm-up
+    arguments = ["--covariance-types", "full", "--dtypes", "float64", "--missing-values"]
+    _, later = warm_up_then_run(tmp_path, arguments, MISSING_VALUE_PATHS)
+    assert later.split() == ["0"]  # nothing compiled after the warm-up

@@ -23,17 +23,10 @@ import fastgmm
 from fastgmm import ConvergenceWarning, GaussianMixture, _sources
 
 import _references as ref
-from _helpers import COVARIANCE_TYPES, FITTED
+from _helpers import COVARIANCE_TYPES, FITTED, assert_close
 
 N_COMPONENTS, N_FEATURES = 3, 4
 INIT_PARAMS = ["kmeans", "k-means++", "random", "random_from_data"]
-
-
-def assert_close(actual, desired, rtol=1e-9):
-    """rtol, with an absolute floor scaled to the array (for entries near zero)."""
-    desired = np.asarray(desired, dtype=np.float64)
-    atol = rtol * max(np.abs(desired).max(), 1e-300)
-    assert_allclose(np.asarray(actual, dtype=np.float64), desired, rtol=rtol, atol=atol)
 
 
 def assert_same_fit(actual, desired):

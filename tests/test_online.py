@@ -33,7 +33,7 @@ from fastgmm._sources import ArraySource
 from fastgmm._statistics import SufficientStatistics
 
 import _references as ref
-from _helpers import COVARIANCE_TYPES, FITTED, fit_quietly
+from _helpers import COVARIANCE_TYPES, FITTED, assert_close, fit_quietly
 
 N_COMPONENTS, N_FEATURES = 3, 3
 DENSE = ("full", "tied")  # sum_sq holds a lower triangle only (the upper one is not read)
@@ -45,13 +45,6 @@ WEIGHTS = np.array([0.5, 0.3, 0.2])
 needs_two_threads = pytest.mark.skipif(
     numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least 2 Numba threads to compare"
 )
-
-
-def assert_close(actual, desired, rtol=1e-12):
-    """rtol, with an absolute floor scaled to the array (for entries near zero)."""
-    desired = np.asarray(desired, dtype=np.float64)
-    atol = rtol * max(np.abs(desired).max(), 1e-300)
-    assert_allclose(np.asarray(actual, dtype=np.float64), desired, rtol=rtol, atol=atol)
 
 
 def assert_same_model(actual, desired):
