@@ -13,19 +13,20 @@ Fitted models are saved to one ``.npz`` file without pickle (``model.save``,
 
 from ._cache import refresh as _refresh_kernel_cache
 from ._cache import warmup
-from ._dask import dask_array_from_npy
-from ._persistence import load
-from ._progress import IterationInfo
 from ._threads import choose_threading_layer
-from .bayesian_mixture import BayesianGaussianMixture
+from ._version import __version__ as __version__
+from .data.dask_source import dask_array_from_npy
+from .em.progress import IterationInfo
 from .exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     InvalidParameterError,
     NotFittedError,
 )
-from .gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit, fit_stream
+from .io.read import load
 from .model_selection import ModelSelection, select_n_components
+from .models.bayesian_mixture import BayesianGaussianMixture
+from .models.gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit, fit_stream
 
 # Before any kernel runs (importing the modules above runs none): a fork-safe Numba
 # threading layer unless the user chose one (_threads.py), and no compiled kernel older
@@ -50,5 +51,3 @@ __all__ = [
     "select_n_components",
     "warmup",
 ]
-
-__version__ = "0.1.0"

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import _validation
-from .gaussian_mixture import GaussianMixture
+from .data import validation
+from .models.gaussian_mixture import GaussianMixture
 
 if TYPE_CHECKING:
     from ._typing import CovarianceType, Data, SampleWeight
@@ -120,11 +120,11 @@ def select_n_components(
     >>> print(selection)
     >>> model = selection.best_model
     """
-    sizes, types = _validation.check_candidates(
+    sizes, types = validation.check_candidates(
         n_components, covariance_types, criterion, tuple(CRITERIA), options
     )
     marginalize = options.get("missing_values", "raise") == "marginalize"
-    X = _validation.check_data(X, min_samples=2, allow_nan=marginalize)
+    X = validation.check_data(X, min_samples=2, allow_nan=marginalize)
     attribute, lower_is_better = CRITERIA[criterion]
     candidates, best, best_model = [], None, None
     for covariance_type in types:

@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
 
-from ._covariance import COVARIANCE_TYPES
+from .covariance import COVARIANCE_TYPES
 from .exceptions import NotFittedError
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import multivariate_normal
 
 import fastgmm
-from fastgmm import ConvergenceWarning, GaussianMixture, _sources
+from fastgmm import ConvergenceWarning, GaussianMixture
+from fastgmm.data import sources
 
 import _references as ref
 from _helpers import COVARIANCE_TYPES, FITTED, assert_close
@@ -454,10 +455,10 @@ def test_out_of_memory_fit_equals_in_memory_fit(tmp_path, covariance_type, sourc
 
 @pytest.mark.parametrize("source", ["npy", "dask"])
 def test_labels_hold_when_initialising_on_a_row_sample(tmp_path, monkeypatch, source):
-    """Data not in memory initialises on a row sample (``_sources.row_sample``) of
+    """Data not in memory initialises on a row sample (``sources.row_sample``) of
     ``init_sample_size(K)`` rows, here 300 of 3000 (with 1.5 of the 15 labelled rows in it,
     on average); the labelled rows outside it must still seed and hold their components."""
-    monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", 100)
+    monkeypatch.setattr(sources, "INIT_SAMPLE_ROWS", 100)
     X, blob, labels = three_blobs(n_per_blob=1000)
     data = out_of_memory(X, source, tmp_path)
     for init_params in INIT_PARAMS:

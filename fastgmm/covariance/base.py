@@ -1,25 +1,8 @@
-"""Per-covariance-type mathematics, one class per type, chosen from ``COVARIANCE_TYPES``.
+"""What every covariance type shares: the ``CovarianceType`` contract, the helpers of
+the dense and the diagonal types, and the constants of the M-step.
 
-Everything here is small (K x D x D at most) and runs in float64 (numpy, and
-the serial Cholesky of ``_kernels/linalg.py``):
-the M-step from sufficient statistics, precision Cholesky factors, their
-log-determinants, the parameter count, sampling, and the arguments the Numba
-kernels take.  The parameter layouts are scikit-learn's:
-
-========== ================================ ==================================
-type       covariances_                     precisions_cholesky_
-========== ================================ ==================================
-full       (K, D, D)                        (K, D, D) upper-triangular U_k,
-                                            precision_k = U_k U_k^T
-tied       (D, D)                           (D, D)
-diag       (K, D)                           (K, D) = 1 / sqrt(covariances_)
-spherical  (K,)                             (K,)   = 1 / sqrt(covariances_)
-========== ================================ ==================================
-
-Each type runs its own kernels (``_kernels/full.py``, ``tied.py``, ``diag.py``;
-'spherical' runs the 'diag' kernel with its one precision repeated over the
-features and averages the variances).  'tied' statistics hold the pooled
-second moment only (see ``_kernels/tied.py``).
+Each type's class is in its own module (``full.py``, ``tied.py``, ``diag.py``,
+``spherical.py``); the package chooses among them through ``COVARIANCE_TYPES``.
 """
 
 from abc import ABC, abstractmethod
@@ -27,11 +10,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._kernels import diag as diag_kernels
-from ._kernels import full as full_kernels
-from ._kernels import linalg
-from ._kernels import missing as missing_value_kernels
-from ._kernels import tied as tied_kernels
+from .._kernels import diag as diag_kernels
+from .._kernels import linalg
+from .._kernels import missing as missing_value_kernels
 
 # A type's kernels for data with missing values (``_kernels/missing.py``).
 MissingKernels = namedtuple("MissingKernels", ["statistics", "score", "impute"])
@@ -87,6 +68,13 @@ def _factorise_full(covariances):
     failed = np.empty(covariances.shape[0], dtype=np.bool_)
     linalg.precisions_cholesky(covariances, factors, failed)
     return factors, failed
+
+
+def _copy_per_component(covariances, source, target):
+    """A copy of per-component ``covariances`` with component ``target`` set to ``source``'s."""
+    covariances = covariances.copy()
+    covariances[target] = covariances[source]
+    return covariances
 
 
 def _cholesky_of_precision(precision):
@@ -245,220 +233,7 @@ class CovarianceType(ABC):
         return factors
 
 
-class FullCovariance(CovarianceType):
-    """One full covariance matrix per component."""
-
-    name = "full"
-    kernels = full_kernels
-    missing_kernels = MissingKernels(
-        missing_value_kernels.statistics_full,
-        missing_value_kernels.score_full,
-        missing_value_kernels.impute_dense,
-    )
-
-    @staticmethod
-    def sum_sq_shape(n_components, n_features):
-        return (n_components, n_features, n_features)
-
-    @staticmethod
-    def add_second_moment(sum_sq, k, diff, resp_k):
-        sum_sq[k] += (diff * resp_k[:, None]).T @ diff
-
-    @staticmethod
-    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
-        covariances = scatter / nk[:, None, None]
-        diagonal = np.einsum("kii->ki", covariances)
-        diagonal += reg_covar
-        return covariances
-
-    @staticmethod
-    def moved_sum_sq(counts, sum_diff, sum_sq, delta):
-        return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta)
-
-    @staticmethod
-    def model_sum_sq(weights, covariances, reg_covar):
-        identity = np.eye(covariances.shape[-1])
-        return weights[:, None, None] * (covariances - reg_covar * identity)
-
-    @staticmethod
-    def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
-        lower = np.asarray(kernel_precisions, dtype=np.float64)  # U_k^T
-        precisions = np.einsum("kji,kjl->kil", lower, lower)
-        return float(np.sum(precisions * scatter))
-
-    factorise = staticmethod(_factorise_full)
-
-    @staticmethod
-    def add_to_diagonal(covariances, components, amount):
-        covariances = covariances.copy()
-        for k in np.flatnonzero(components):
-            covariances[k][np.diag_indices(covariances.shape[1])] += amount
-        return covariances
-
-    @staticmethod
-    def spread(covariances):
-        return np.einsum("kii->k", covariances) / covariances.shape[1]
-
-    @staticmethod
-    def principal_axis(covariances, k, n_features):
-        eigenvalues, eigenvectors = np.linalg.eigh(covariances[k])
-        return eigenvalues[-1], eigenvectors[:, -1]
-
-    @staticmethod
-    def copy_component(covariances, source, target):
-        covariances = covariances.copy()
-        covariances[target] = covariances[source]
-        return covariances
-
-    @staticmethod
-    def precisions_cholesky_from_precisions(precisions):
-        return np.stack([_cholesky_of_precision(p) for p in precisions])
-
-    covariances_from_precisions = staticmethod(np.linalg.inv)
-
-    @staticmethod
-    def precisions(precisions_cholesky):
-        return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
-
-    @staticmethod
-    def dense_precisions(precisions_cholesky):
-        return np.ascontiguousarray(FullCovariance.precisions(precisions_cholesky))
-
-    @staticmethod
-    def log_det_cholesky(precisions_cholesky, n_features):
-        return np.log(np.einsum("kii->ki", precisions_cholesky)).sum(axis=1)
-
-    @staticmethod
-    def identity_precisions_cholesky(n_components, n_features):
-        return np.tile(np.eye(n_features), (n_components, 1, 1))
-
-    @staticmethod
-    def kernel_precisions(precisions_cholesky, n_components, n_features):
-        # The kernel reads rows of the lower-triangular transpose (contiguous dots).
-        return np.swapaxes(precisions_cholesky, 1, 2)
-
-    @staticmethod
-    def n_covariance_parameters(n_components, n_features):
-        return n_components * n_features * (n_features + 1) / 2.0
-
-    @staticmethod
-    def sample(rng, means, covariances, counts):
-        return [
-            rng.multivariate_normal(mu, cov, int(n))
-            for mu, cov, n in zip(means, covariances, counts)
-        ]
-
-
-class TiedCovariance(CovarianceType):
-    """One covariance matrix shared by all components."""
-
-    name = "tied"
-    kernels = tied_kernels
-    missing_kernels = MissingKernels(
-        missing_value_kernels.statistics_tied,
-        missing_value_kernels.score_tied,
-        missing_value_kernels.impute_dense,
-    )
-
-    @staticmethod
-    def sum_sq_shape(n_components, n_features):
-        return (n_features, n_features)
-
-    @staticmethod
-    def add_second_moment(sum_sq, k, diff, resp_k):
-        sum_sq += (diff * resp_k[:, None]).T @ diff
-
-    @staticmethod
-    def moments_reference(kernel_means):
-        return np.repeat(kernel_means[:1], kernel_means.shape[0], axis=0)
-
-    @staticmethod
-    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        # sum_sq is the pooled sum_k S2_k (one lower triangle).
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(
-            axis=0
-        )
-        covariance = scatter / nk.sum()
-        covariance[np.diag_indices_from(covariance)] += reg_covar
-        return covariance
-
-    @staticmethod
-    def moved_sum_sq(counts, sum_diff, sum_sq, delta):
-        return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta).sum(axis=0)  # pooled
-
-    @staticmethod
-    def model_sum_sq(weights, covariance, reg_covar):
-        # The weights sum to 1: the pooled second moment is the shared covariance.
-        return covariance - reg_covar * np.eye(covariance.shape[0])
-
-    @staticmethod
-    def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(
-            axis=0
-        )
-        lower = np.asarray(kernel_precisions[0], dtype=np.float64)
-        return float(np.sum((lower.T @ lower) * scatter))
-
-    @staticmethod
-    def factorise(covariance):
-        factors, failed = _factorise_full(covariance[None])
-        return factors[0], failed  # one flag: the shared matrix
-
-    @staticmethod
-    def add_to_diagonal(covariance, components, amount):
-        covariance = covariance.copy()
-        if np.any(components):
-            covariance[np.diag_indices_from(covariance)] += amount
-        return covariance
-
-    @staticmethod
-    def spread(covariance):
-        return np.trace(covariance) / covariance.shape[0]
-
-    @staticmethod
-    def principal_axis(covariance, k, n_features):
-        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-        return eigenvalues[-1], eigenvectors[:, -1]
-
-    @staticmethod
-    def copy_component(covariance, source, target):
-        return covariance  # shared by every component
-
-    precisions_cholesky_from_precisions = staticmethod(_cholesky_of_precision)
-    covariances_from_precisions = staticmethod(np.linalg.inv)
-
-    @staticmethod
-    def precisions(precisions_cholesky):
-        return precisions_cholesky @ precisions_cholesky.T
-
-    @staticmethod
-    def dense_precisions(precisions_cholesky):
-        return np.ascontiguousarray(TiedCovariance.precisions(precisions_cholesky)[None])
-
-    @staticmethod
-    def log_det_cholesky(precisions_cholesky, n_features):
-        return np.log(np.diag(precisions_cholesky)).sum()
-
-    @staticmethod
-    def identity_precisions_cholesky(n_components, n_features):
-        return np.eye(n_features)
-
-    @staticmethod
-    def kernel_precisions(precisions_cholesky, n_components, n_features):
-        return precisions_cholesky.T[None]  # the kernel reads [0]
-
-    @staticmethod
-    def n_covariance_parameters(n_components, n_features):
-        return n_features * (n_features + 1) / 2.0
-
-    @staticmethod
-    def sample(rng, means, covariance, counts):
-        return [rng.multivariate_normal(mu, covariance, int(n)) for mu, n in zip(means, counts)]
-
-
-class _DiagonalPrecisions(CovarianceType):
+class DiagonalPrecisions(CovarianceType):
     """What 'diag' and 'spherical' share: precisions are element-wise."""
 
     kernels = diag_kernels
@@ -490,7 +265,7 @@ class _DiagonalPrecisions(CovarianceType):
         covariances[components] += amount
         return covariances
 
-    copy_component = staticmethod(FullCovariance.copy_component)
+    copy_component = staticmethod(_copy_per_component)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
@@ -525,135 +300,3 @@ class _DiagonalPrecisions(CovarianceType):
             mu + rng.standard_normal(size=(int(n), means.shape[1])) * np.sqrt(cov)
             for mu, cov, n in zip(means, covariances, counts)
         ]
-
-
-class DiagCovariance(_DiagonalPrecisions):
-    """One diagonal covariance matrix per component."""
-
-    name = "diag"
-
-    @staticmethod
-    def spread(covariances):
-        return covariances.mean(axis=1)
-
-    @staticmethod
-    def principal_axis(covariances, k, n_features):
-        axis = int(np.argmax(covariances[k]))
-        return covariances[k, axis], np.eye(covariances.shape[1])[axis]
-
-    @staticmethod
-    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        return _centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk + reg_covar
-
-    @staticmethod
-    def log_det_cholesky(precisions_cholesky, n_features):
-        return np.log(precisions_cholesky).sum(axis=1)
-
-    @staticmethod
-    def identity_precisions_cholesky(n_components, n_features):
-        return np.ones((n_components, n_features))
-
-    @staticmethod
-    def kernel_precisions(precisions_cholesky, n_components, n_features):
-        return precisions_cholesky
-
-    @staticmethod
-    def n_covariance_parameters(n_components, n_features):
-        return n_components * n_features
-
-
-class SphericalCovariance(_DiagonalPrecisions):
-    """One variance per component, the same for every feature."""
-
-    name = "spherical"
-
-    @staticmethod
-    def spread(covariances):
-        return covariances
-
-    @staticmethod
-    def principal_axis(covariances, k, n_features):
-        return covariances[k], np.eye(n_features)[0]  # any direction would do
-
-    @staticmethod
-    def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        if nk.shape[1] == 1:  # one count for every feature: the mean of the diag variances
-            return DiagCovariance.covariances(
-                resp_sum, sum_diff, sum_sq, shift, nk, reg_covar
-            ).mean(axis=1)
-        # Per-feature counts (missing values): all the squares over all the counts.
-        squares = _centred_squares(resp_sum, sum_diff, sum_sq, shift).sum(axis=1)
-        return squares / nk.sum(axis=1) + reg_covar
-
-    @staticmethod
-    def log_det_cholesky(precisions_cholesky, n_features):
-        return n_features * np.log(precisions_cholesky)
-
-    @staticmethod
-    def identity_precisions_cholesky(n_components, n_features):
-        return np.ones(n_components)
-
-    @staticmethod
-    def kernel_precisions(precisions_cholesky, n_components, n_features):
-        return np.broadcast_to(precisions_cholesky[:, None], (n_components, n_features))
-
-    @staticmethod
-    def n_covariance_parameters(n_components, n_features):
-        return n_components
-
-
-COVARIANCE_TYPES = {
-    cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
-}
-
-
-def m_step(covariance, statistics, reg_covar):
-    """Maximisation step (Bishop 9.24-9.26) from sufficient statistics.
-
-    Returns float64 ``(weights, means, covariances)``, computed as sklearn's
-    ``_estimate_gaussian_parameters`` would from the same responsibilities:
-    nk = N_k + 10 eps, mu_k = sum_i q_ik x_i / nk, Sigma_k = scatter_k / nk + reg_covar I.
-    With missing values, the types of ``per_feature_counts`` divide each feature's
-    moments by its own count, N_k less ``statistics.missing_resp`` (``_kernels/missing.py``).
-    """
-    resp_sum = statistics.resp_sum
-    nk = resp_sum + RESP_SUM_EPS
-    feature_resp = resp_sum[:, None]
-    if statistics.missing_resp is not None:
-        feature_resp = feature_resp - statistics.missing_resp
-    feature_nk = feature_resp + RESP_SUM_EPS
-    reference = statistics.reference
-    means = reference * (feature_resp / feature_nk) + statistics.sum_diff / feature_nk
-    shift = means - reference
-    counts = (feature_resp, feature_nk) if covariance.per_feature_counts else (resp_sum, nk)
-    covariances = covariance.covariances(
-        counts[0], statistics.sum_diff, statistics.sum_sq, shift, counts[1], reg_covar
-    )
-    return nk / nk.sum(), means, covariances
-
-
-def kernel_arguments(covariance, log_weights, means, precisions_cholesky, dtype):
-    """The parameter arrays a ``statistics``/``score`` kernel takes, for data of ``dtype``.
-
-    ``log_weights`` is the additive per-component constant (log pi_k in EM).
-    Means and precision factors are cast to the data's dtype (the log-density
-    work runs in it); the per-component constant stays float64.
-    """
-    n_components, n_features = means.shape
-    log_const = (
-        log_weights
-        + covariance.log_det_cholesky(precisions_cholesky, n_features)
-        + _log_gaussian_constant(n_features)
-    )
-    kernel_precisions = covariance.kernel_precisions(precisions_cholesky, n_components, n_features)
-    return (
-        np.ascontiguousarray(means, dtype=dtype),
-        np.ascontiguousarray(kernel_precisions, dtype=dtype),
-        np.ascontiguousarray(log_const, dtype=np.float64),
-    )
-
-
-def n_parameters(covariance, n_components, n_features):
-    """Number of free parameters: covariances, means and K - 1 weights."""
-    cov_params = covariance.n_covariance_parameters(n_components, n_features)
-    return int(cov_params + n_features * n_components + n_components - 1)

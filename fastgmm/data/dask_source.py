@@ -14,7 +14,7 @@ runs on any scheduler: synchronous, threads, or a ``dask.distributed`` cluster.
 Traps avoided:
 
 - dask is imported only once a Dask array is seen
-  (``_validation.is_dask_array`` reads ``sys.modules``): fastgmm imports
+  (``validation.is_dask_array`` reads ``sys.modules``): fastgmm imports
   without it.
 - A Dask nanny limits BLAS threads, not Numba's (dask/distributed#9075): a
   task runs its kernel with as many Numba threads as its worker has Dask
@@ -32,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _validation
-from ._covariance import COVARIANCE_TYPES
-from ._sources import (
+from .._threads import resolve_n_jobs, thread_limit
+from ..covariance import COVARIANCE_TYPES
+from . import validation
+from .sources import (
     SCORE_OUTPUTS,
     ArraySource,
     check_observed_features,
@@ -42,8 +43,7 @@ from ._sources import (
     initialisation_rows,
     score_rows,
 )
-from ._statistics import with_variances
-from ._threads import resolve_n_jobs, thread_limit
+from .statistics import with_variances
 
 # persist='auto' keeps the data in the cluster's memory when it takes at most
 # this fraction of it (all workers' memory limits, or this machine's available
@@ -129,7 +129,7 @@ class DaskSource:
         self.covariance = covariance
         self.n_components = n_components
         self.n_jobs = n_jobs
-        self.sample_weight, self.total_weight = _validation.check_dask_sample_weight(
+        self.sample_weight, self.total_weight = validation.check_dask_sample_weight(
             sample_weight, X, n_components
         )
         self.component_labels = component_labels  # numpy (checked), or None
@@ -149,7 +149,7 @@ class DaskSource:
             persist = self.X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_available()
         if persist:
             self.X = self.X.persist()
-        _validation.check_dask_finite(self.X, allow_nan=self.marginalize)
+        validation.check_dask_finite(self.X, allow_nan=self.marginalize)
         if self.marginalize:
             import dask
             import dask.array as da
@@ -364,7 +364,7 @@ def _score_block(
 ):
     """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values
     (NaN are missing values with ``marginalize``)."""
-    block = _validation.check_data(block, allow_nan=marginalize)
+    block = validation.check_data(block, allow_nan=marginalize)
     with kernel_slot(n_jobs):
         (result,) = score_rows(
             COVARIANCE_TYPES[covariance_name],
@@ -400,9 +400,9 @@ def dask_array_from_npy(path: str | os.PathLike[str], rows_per_chunk: int = 1_00
     import dask
     import dask.array as da
 
-    rows_per_chunk = _validation.check_positive_int(rows_per_chunk, "rows_per_chunk")
+    rows_per_chunk = validation.check_positive_int(rows_per_chunk, "rows_per_chunk")
     path = os.path.abspath(os.fspath(path))
-    header = _validation.open_npy(path, name="path")
+    header = validation.open_npy(path, name="path")
     n_samples, row_shape, dtype = header.shape[0], header.shape[1:], header.dtype
     del header
     read = dask.delayed(_read_rows, pure=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validation
+from . import validation
 
 # The delimiter of each text format, by file extension.
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
@@ -113,7 +113,7 @@ def read_data(path: str | os.PathLike, dtype: str | None = None) -> Table:
     if not os.path.exists(path):  # one message for every format
         raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
     if suffix == ".npy":
-        array = _validation.open_npy(path, name="DATA")
+        array = validation.open_npy(path, name="DATA")
         if dtype is not None and array.dtype != dtype:
             array = np.asarray(array, dtype=dtype)
         return Table(array)

@@ -16,16 +16,16 @@ from typing import Protocol
 
 import numpy as np
 
-from ._covariance import kernel_arguments
-from ._statistics import (
+from .._threads import launch
+from ..covariance import kernel_arguments
+from .statistics import (
     SufficientStatistics,
     feature_covariance,
     feature_moments,
     observed_feature_moments,
     with_variances,
 )
-from ._threads import launch
-from ._validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
+from .validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
 
 # Chunk grid: a function of the data's shape only (never of the thread count),
 # so that the per-chunk sums, added in chunk order, are bitwise reproducible.
@@ -113,7 +113,7 @@ def make_source(
     ``marginalize``: NaN in ``X`` are missing values (``missing_values='marginalize'``).
     """
     if is_dask_array(X):
-        from ._dask import DaskSource
+        from .dask_source import DaskSource
 
         return DaskSource(
             X, covariance, n_components, sample_weight, n_jobs, component_labels, marginalize

@@ -20,8 +20,8 @@ import warnings
 
 import numpy as np
 
-from ._covariance import COVARIANCE_TYPES
-from .exceptions import InvalidParameterError
+from ..covariance import COVARIANCE_TYPES
+from ..exceptions import InvalidParameterError
 
 COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
 INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
@@ -654,7 +654,7 @@ def check_priors(
     scikit-learn's defaults and checks: gamma or alpha_0 = 1 / n_components,
     beta_0 = 1, nu_0 = n_features (> n_features - 1 when given).
     """
-    from ._variational import Priors
+    from ..em.variational import Priors
 
     weight_concentration = _check_positive_or_none(
         weight_concentration_prior, "weight_concentration_prior"

@@ -21,7 +21,7 @@ ValueError on a collapsed covariance, empty components left as they are.
 
 import numpy as np
 
-from ._covariance import ILL_DEFINED_COVARIANCE
+from ..covariance import ILL_DEFINED_COVARIANCE
 
 EMPTY_RESP_SUM = 1e-8
 VARIANCE_FLOOR = 1e-6

@@ -11,15 +11,15 @@ row -1) each initialisation is exactly the unlabelled one.
 
 import numpy as np
 
-from ._covariance import RESP_SUM_EPS, m_step
-from ._kmeans import free_row_weights, has_fixed_labels, kmeans, kmeans_plusplus_indices
-from ._sources import statistics_of_labels
-from ._statistics import (
+from ..covariance import RESP_SUM_EPS, m_step
+from ..data.sources import statistics_of_labels
+from ..data.statistics import (
     INIT_CHUNK_ROWS,
     feature_moments,
     statistics_from_responsibilities,
     statistics_of_points,
 )
+from .kmeans import free_row_weights, has_fixed_labels, kmeans, kmeans_plusplus_indices
 
 
 def _random_resp_statistics(

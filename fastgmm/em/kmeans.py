@@ -15,10 +15,10 @@ Partly labelled rows (``fixed_labels``) constrain the clustering: see ``kmeans``
 
 import numpy as np
 
-from ._kernels import kmeans as kernels
-from ._sources import init_sample_size, n_chunks_for, row_sample
-from ._statistics import feature_moments
-from ._threads import launch
+from .._kernels import kmeans as kernels
+from .._threads import launch
+from ..data.sources import init_sample_size, n_chunks_for, row_sample
+from ..data.statistics import feature_moments
 
 LLOYD_MAX_ITER = 100
 LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature variance

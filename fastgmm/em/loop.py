@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._covariance import m_step
-from ._degenerate import ComponentRepair
-from ._initialization import initial_parameters
-from ._online import StepwiseEM
-from ._progress import IterationInfo, ProgressLine
+from ..covariance import m_step
+from .degenerate import ComponentRepair
+from .initialization import initial_parameters
+from .online import StepwiseEM
+from .progress import IterationInfo, ProgressLine
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import dataclasses
 
 import numpy as np
 
-from ._covariance import m_step
-from ._statistics import SufficientStatistics
+from ..covariance import m_step
+from ..data.statistics import SufficientStatistics
 
 
 def rescaled(statistics, factor):

@@ -48,10 +48,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from ._covariance import RESP_SUM_EPS, kernel_arguments, m_step
-from ._em import Reporter, best_of_restarts, until_converged
-from ._initialization import INITIAL_STATISTICS
-from ._statistics import SufficientStatistics
+from ..covariance import RESP_SUM_EPS, kernel_arguments, m_step
+from ..data.statistics import SufficientStatistics
+from .initialization import INITIAL_STATISTICS
+from .loop import Reporter, best_of_restarts, until_converged
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 

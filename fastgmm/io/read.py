@@ -97,11 +97,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _validation
-from ._covariance import COVARIANCE_TYPES
-from ._variational import PRIOR_TYPES, Posterior
-from ._variational import weights as expected_weights
-from .exceptions import NotFittedError
+from ..covariance import COVARIANCE_TYPES
+from ..data import validation
+from ..em.variational import PRIOR_TYPES, Posterior
+from ..em.variational import weights as expected_weights
+from ..exceptions import NotFittedError
 
 FORMAT_NAME = "fastgmm-mixture"
 FORMAT_VERSION = 1
@@ -285,8 +285,8 @@ def from_sklearn(cls, estimator):
 
 def _class_name(model_or_class):
     """Which of ``CLASS_NAMES`` a fastgmm model (or class) is; a TypeError for others."""
-    from .bayesian_mixture import BayesianGaussianMixture
-    from .gaussian_mixture import GaussianMixture, GaussianMixtureResult
+    from ..models.bayesian_mixture import BayesianGaussianMixture
+    from ..models.gaussian_mixture import GaussianMixture, GaussianMixtureResult
 
     cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
     for known in (BayesianGaussianMixture, GaussianMixture, GaussianMixtureResult):
@@ -299,7 +299,7 @@ def _class_name(model_or_class):
 
 
 def _header(class_name):
-    from . import __version__
+    from .._version import __version__
 
     return {
         "format": FORMAT_NAME,
@@ -631,8 +631,8 @@ def _restore(metadata, arrays, *, parameters_from_json, cls=None):
 
 
 def _fastgmm_class(class_name):
-    from .bayesian_mixture import BayesianGaussianMixture
-    from .gaussian_mixture import GaussianMixture
+    from ..models.bayesian_mixture import BayesianGaussianMixture
+    from ..models.gaussian_mixture import GaussianMixture
 
     return {"GaussianMixture": GaussianMixture, "BayesianGaussianMixture": BayesianGaussianMixture}[
         class_name
@@ -653,7 +653,7 @@ def _check_header(metadata):
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _Invalid(f"its format_version {version!r} is not a format version (an int >= 1)")
     if version > FORMAT_VERSION:
-        from . import __version__
+        from .._version import __version__
 
         raise _Invalid(
             f"it is in format version {version}, newer than this fastgmm ({__version__}) reads "
@@ -1038,13 +1038,13 @@ def _checked_estimator(cls, parameters, n_features):
         raise _Invalid(f"{cls.__name__} has no parameter(s) {', '.join(map(repr, unknown))}")
     model = cls(**parameters)
     try:
-        options = _validation.FitOptions.of(model)
+        options = validation.FitOptions.of(model)
         options.for_features(n_features)
-        _validation.check_random_state(model.random_state)
-        _validation.check_bool(model.warm_start, "warm_start")
+        validation.check_random_state(model.random_state)
+        validation.check_bool(model.warm_start, "warm_start")
         if hasattr(model, "weight_concentration_prior_type"):
-            _validation.check_priors(
-                _validation.check_prior_type(model.weight_concentration_prior_type),
+            validation.check_priors(
+                validation.check_prior_type(model.weight_concentration_prior_type),
                 model.weight_concentration_prior,
                 model.mean_precision_prior,
                 model.mean_prior,
@@ -1109,7 +1109,7 @@ def _build_estimator(model, metadata, arrays, class_name):
 
 
 def _build_result(metadata, arrays):
-    from .gaussian_mixture import GaussianMixtureResult
+    from ..models.gaussian_mixture import GaussianMixtureResult
 
     def frozen(name):
         array = arrays[name]

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from . import _validation
-from ._covariance import COVARIANCE_TYPES
-from ._sources import impute_rows, make_source
-from ._threads import thread_limit
-from .exceptions import NotFittedError
+from .._threads import thread_limit
+from ..covariance import COVARIANCE_TYPES
+from ..data import validation
+from ..data.sources import impute_rows, make_source
+from ..exceptions import NotFittedError
 
 if TYPE_CHECKING:
     import os
 
     from numpy.typing import ArrayLike
 
-    from ._typing import Data, RandomState, SampleWeight
+    from .._typing import Data, RandomState, SampleWeight
 
 _Mixture = TypeVar("_Mixture", bound="MixtureBase")
 
@@ -148,25 +148,25 @@ class MixtureBase:
     def _marginalize(self):
         """Whether NaN in the data are missing values (``missing_values='marginalize'``)."""
         missing_values = getattr(self, "missing_values", "raise")
-        return _validation.check_missing_values(missing_values) == "marginalize"
+        return validation.check_missing_values(missing_values) == "marginalize"
 
     def _checked_input(self, X, allow_nan=False):
         """The fitted covariance type's table entry, and ``X`` validated (``check_input``)
         for this fitted model's number of features; NotFittedError before ``fit``."""
         covariance = self._fitted_covariance()
-        _validation.check_feature_names(
-            _validation.feature_names(X),
+        validation.check_feature_names(
+            validation.feature_names(X),
             getattr(self, "feature_names_in_", None),
             type(self).__name__,
         )
-        X = _validation.check_input(X, allow_nan=allow_nan)
-        return covariance, _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
+        X = validation.check_input(X, allow_nan=allow_nan)
+        return covariance, validation.check_n_features(X, self.n_features_in_, type(self).__name__)
 
     def _scoring_source(self, X, sample_weight=None):
         """The ``Source`` of ``X`` checked for this fitted model, and the checked ``n_jobs``."""
         marginalize = self._marginalize()
         covariance, X = self._checked_input(X, allow_nan=marginalize)
-        n_jobs = _validation.check_n_jobs(self.n_jobs)
+        n_jobs = validation.check_n_jobs(self.n_jobs)
         # Scoring needs one row of positive weight, not one per component.
         source = make_source(X, covariance, 1, sample_weight, n_jobs, marginalize=marginalize)
         return source, n_jobs
@@ -265,11 +265,11 @@ class MixtureBase:
             the missing values' variational posterior.
         """
         covariance, X = self._checked_input(X, allow_nan=True)
-        method = _validation.check_impute_method(method)
+        method = validation.check_impute_method(method)
         draws = None
         if method == "sample":
-            draws = _validation.check_random_state(random_state)
-        with thread_limit(_validation.check_n_jobs(self.n_jobs)):
+            draws = validation.check_random_state(random_state)
+        with thread_limit(validation.check_n_jobs(self.n_jobs)):
             return impute_rows(covariance, X, *self._fitted_parameters(), draws)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -284,8 +284,8 @@ class MixtureBase:
         y : ndarray of shape (n_samples,), the component of each point
         """
         covariance = self._fitted_covariance()
-        n_samples = _validation.check_n_samples_to_draw(n_samples)
-        rng = _validation.check_random_state(self.random_state)
+        n_samples = validation.check_n_samples_to_draw(n_samples)
+        rng = validation.check_random_state(self.random_state)
         # The same draws as sklearn, from the same arrays, in the same order.
         counts = rng.multinomial(n_samples, self.weights_)
         blocks = covariance.sample(rng, self.means_, self.covariances_, counts)
@@ -317,7 +317,7 @@ class MixtureBase:
         NotFittedError
             If the model is not fitted.
         """
-        from ._persistence import save
+        from ..io.read import save
 
         save(self, path)
 
@@ -335,7 +335,7 @@ class MixtureBase:
         -------
         estimator : sklearn.mixture.GaussianMixture or BayesianGaussianMixture
         """
-        from ._persistence import to_sklearn
+        from ..io.read import to_sklearn
 
         return to_sklearn(self)
 
@@ -365,7 +365,7 @@ class MixtureBase:
         ValueError
             If its fitted attributes are not a valid mixture.
         """
-        from ._persistence import from_sklearn
+        from ..io.read import from_sklearn
 
         return from_sklearn(cls, estimator)
 

@@ -8,27 +8,26 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from . import _validation
-from ._base import NOT_CONVERGED, MixtureBase
-from ._sources import make_source
-from ._threads import thread_limit
-from ._validation import FitOptions
-from ._variational import (
+from .._threads import thread_limit
+from ..data import validation
+from ..data.sources import make_source
+from ..data.validation import FitOptions
+from ..em.variational import (
     VariationalRun,
     expected_log_terms,
     fit_variational,
     full_lower_bound,
     weights,
 )
-from .exceptions import ConvergenceWarning, DegenerateComponentWarning, sklearn_compatible
+from ..exceptions import ConvergenceWarning, DegenerateComponentWarning, sklearn_compatible
+from .base import NOT_CONVERGED, MixtureBase
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from numpy.typing import ArrayLike
 
-    from ._progress import IterationInfo
-    from ._typing import (
+    from .._typing import (
         CovarianceType,
         Data,
         InitParams,
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
         RandomState,
         SampleWeight,
     )
+    from ..em.progress import IterationInfo
 
 _DEGENERATE = (
     "{n} degenerate component event(s) during the fit: covariances that were not positive "
@@ -210,14 +210,14 @@ class BayesianGaussianMixture(MixtureBase):
         self : BayesianGaussianMixture
         """
         options = FitOptions.of(self)
-        random_state = _validation.check_random_state(self.random_state)
-        warm_start = _validation.check_bool(self.warm_start, "warm_start")
-        prior_type = _validation.check_prior_type(self.weight_concentration_prior_type)
-        names = _validation.feature_names(X)
-        X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
-        _validation.check_n_samples(X, options.n_components)
+        random_state = validation.check_random_state(self.random_state)
+        warm_start = validation.check_bool(self.warm_start, "warm_start")
+        prior_type = validation.check_prior_type(self.weight_concentration_prior_type)
+        names = validation.feature_names(X)
+        X = validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
+        validation.check_n_samples(X, options.n_components)
         n_features = X.shape[1]
-        priors = _validation.check_priors(
+        priors = validation.check_priors(
             prior_type,
             self.weight_concentration_prior,
             self.mean_precision_prior,
@@ -248,7 +248,7 @@ class BayesianGaussianMixture(MixtureBase):
                 marginalize=options.marginalize,
             )
             source.prepare_fit(options.persist)
-            priors = _validation.data_priors(priors, options.covariance_type, source)
+            priors = validation.data_priors(priors, options.covariance_type, source)
             run = fit_variational(source, options, priors, random_state, previous)
             total_weight = source.total_weight
         if run.n_degenerate:

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _validation
-from ._base import NOT_CONVERGED, MixtureBase
-from ._covariance import n_parameters
-from ._degenerate import ComponentRepair
-from ._em import (
+from .._threads import thread_limit
+from ..covariance import n_parameters
+from ..data import validation
+from ..data.sources import make_source
+from ..data.validation import FitOptions
+from ..em.degenerate import ComponentRepair
+from ..em.loop import (
     EMRun,
     MixtureParameters,
     Reporter,
@@ -21,15 +23,13 @@ from ._em import (
     initial_mixture,
     minibatch_passes,
 )
-from ._online import StepwiseEM
-from ._sources import make_source
-from ._threads import thread_limit
-from ._validation import FitOptions
-from .exceptions import (
+from ..em.online import StepwiseEM
+from ..exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     sklearn_compatible,
 )
+from .base import NOT_CONVERGED, MixtureBase
 
 if TYPE_CHECKING:
     import os
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike
 
-    from ._progress import IterationInfo
-    from ._typing import (
+    from .._typing import (
         CovarianceType,
         Data,
         InitParams,
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
         RandomState,
         SampleWeight,
     )
+    from ..em.progress import IterationInfo
 
 _DEGENERATE = (
     "{n} degenerate component event(s) during the fit: collapsed covariances were "
@@ -60,15 +60,15 @@ _DEGENERATE = (
 def _fit_validated(
     X, options, random_state, sample_weight=None, warm_start_from=None, component_labels=None
 ):
-    """Run EM on the validated ``X`` (``_validation.check_input``) with checked ``options``.
+    """Run EM on the validated ``X`` (``validation.check_input``) with checked ``options``.
 
     Returns the best ``EMRun`` and the source of statistics it ran on.
     Warns if that run repaired degenerate components or did not converge
     (unless the callback stopped the fit).
     """
-    _validation.check_n_samples(X, options.n_components)
+    validation.check_n_samples(X, options.n_components)
     options = options.for_features(X.shape[1])
-    component_labels = _validation.check_component_labels(
+    component_labels = validation.check_component_labels(
         component_labels, X.shape[0], options.n_components
     )
     source = make_source(
@@ -363,10 +363,10 @@ class GaussianMixture(MixtureBase):
         self : GaussianMixture
         """
         options = FitOptions.of(self)
-        random_state = _validation.check_random_state(self.random_state)
-        warm_start = _validation.check_bool(self.warm_start, "warm_start")
-        names = _validation.feature_names(X)
-        X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
+        random_state = validation.check_random_state(self.random_state)
+        warm_start = validation.check_bool(self.warm_start, "warm_start")
+        names = validation.feature_names(X)
+        X = validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
         previous = None
         if warm_start and hasattr(self, "converged_"):
             previous = self._previous_run(X.shape[1])
@@ -416,14 +416,14 @@ class GaussianMixture(MixtureBase):
             ``converged_`` is False (a stream has no convergence test).
         """
         options = FitOptions.of(self)
-        names = _validation.feature_names(X)
-        X = _validation.check_input(X, min_samples=1, allow_nan=options.marginalize)
+        names = validation.feature_names(X)
+        X = validation.check_input(X, min_samples=1, allow_nan=options.marginalize)
         stepwise = getattr(self, "_stepwise", None)
         if hasattr(self, "converged_"):  # fitted: by partial_fit, fit or load
-            _validation.check_feature_names(
+            validation.check_feature_names(
                 names, getattr(self, "feature_names_in_", None), type(self).__name__
             )
-            X = _validation.check_n_features(X, self.n_features_in_, type(self).__name__)
+            X = validation.check_n_features(X, self.n_features_in_, type(self).__name__)
             self._check_partial_fit_continues()
         options = options.for_features(X.shape[1])
         with thread_limit(options.n_jobs):
@@ -484,8 +484,8 @@ class GaussianMixture(MixtureBase):
         if hasattr(self, "converged_"):
             stepwise.parameters = self._previous_run(self.n_features_in_).parameters
             return stepwise
-        _validation.check_n_samples(source.X, options.n_components)
-        random_state = _validation.check_random_state(self.random_state)
+        validation.check_n_samples(source.X, options.n_components)
+        random_state = validation.check_random_state(self.random_state)
         stepwise.parameters = initial_mixture(source, options, random_state, repair)
         return stepwise
 
@@ -615,7 +615,7 @@ class GaussianMixtureResult:
         path : str or os.PathLike
             Where to write; written as given (no ``.npz`` suffix is added).
         """
-        from ._persistence import save
+        from ..io.read import save
 
         save(self, path)
 
@@ -628,7 +628,7 @@ class GaussianMixtureResult:
         -------
         estimator : sklearn.mixture.GaussianMixture
         """
-        from ._persistence import to_sklearn
+        from ..io.read import to_sklearn
 
         return to_sklearn(self)
 
@@ -712,8 +712,8 @@ learning_offset
         learning_decay=learning_decay,
         learning_offset=learning_offset,
     )
-    random_state = _validation.check_random_state(random_state)
-    X = _validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
+    random_state = validation.check_random_state(random_state)
+    X = validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
     with thread_limit(options.n_jobs):
         run, source = _fit_validated(
             X, options, random_state, sample_weight, component_labels=component_labels
@@ -815,7 +815,7 @@ learning_decay, learning_offset
         covariance_type=covariance_type,
         tol=tol,
         reg_covar=reg_covar,
-        max_iter=_validation.check_integer(max_passes, "max_passes", 1),
+        max_iter=validation.check_integer(max_passes, "max_passes", 1),
         n_init=1,
         init_params=init_params,
         weights_init=weights_init,
@@ -837,13 +837,13 @@ learning_decay, learning_offset
             f"max_passes={options.max_iter} needs batches that can be read again: pass a "
             "callable that returns a fresh iterable of batches (e.g. lambda: read_chunks(path))."
         )
-    random_state = _validation.check_random_state(random_state)
+    random_state = validation.check_random_state(random_state)
     stream = _BatchStream(batches if restartable else (lambda: batches), options)
     reporter = Reporter(options)
     with thread_limit(options.n_jobs):
         first = stream.first()
         repair = ComponentRepair(first, options.covariance, options.on_degenerate)
-        _validation.check_n_samples(first.X, options.n_components)
+        validation.check_n_samples(first.X, options.n_components)
         parameters = initial_mixture(first, options, random_state, repair)
         stepwise = StepwiseEM.for_options(options, repair)
         reporter.init_begins(0)
@@ -880,7 +880,7 @@ class _BatchStream:
 
     def _source(self, batch, index):
         try:
-            X = _validation.check_input(batch, min_samples=1, allow_nan=self.options.marginalize)
+            X = validation.check_input(batch, min_samples=1, allow_nan=self.options.marginalize)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"Batch {index} of the stream: {exc}") from None
         if self.n_features is None:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastgmm._covariance import COVARIANCE_TYPES, m_step
-from fastgmm._sources import ArraySource, score_rows, statistics_of_labels
-from fastgmm._statistics import statistics_from_responsibilities
+from fastgmm.covariance import COVARIANCE_TYPES, m_step
+from fastgmm.data.sources import ArraySource, score_rows, statistics_of_labels
+from fastgmm.data.statistics import statistics_from_responsibilities
 
 import _references as ref
 

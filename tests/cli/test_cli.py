@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm import BayesianGaussianMixture, GaussianMixture, _files, cli, select_n_components
-from fastgmm.cli import demo_data, main
+from fastgmm import BayesianGaussianMixture, GaussianMixture, cli, select_n_components
+from fastgmm.cli import arguments, commands, demo_data, main
+from fastgmm.data import files as data_files
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 needs_matplotlib = pytest.mark.skipif(not HAS_MATPLOTLIB, reason="plots need matplotlib")
@@ -65,33 +66,33 @@ def data_path(files, fmt):
 
 
 def test_npy_data_is_memory_mapped(files):
-    table = _files.read_data(data_path(files, "npy"))
+    table = data_files.read_data(data_path(files, "npy"))
     assert isinstance(table.array, np.memmap) and table.feature_names is None
     np.testing.assert_array_equal(table.array, files["X"])
-    assert _files.read_data(data_path(files, "npy"), "float32").array.dtype == np.float32
+    assert data_files.read_data(data_path(files, "npy"), "float32").array.dtype == np.float32
 
 
 def test_text_data_header_quotes_blank_lines(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text('\ufeff\n"first", second\n1,2\n\n 3 , 4e1\n', encoding="utf-8")
-    table = _files.read_data(path)
+    table = data_files.read_data(path)
     assert table.feature_names == ("first", "second")
     np.testing.assert_array_equal(table.array, [[1, 2], [3, 40]])
     tsv = tmp_path / "d.tsv"
     tsv.write_text("1.5\t2\n3\t-4\n")
-    table = _files.read_data(tsv, dtype="float32")
+    table = data_files.read_data(tsv, dtype="float32")
     assert table.feature_names is None and table.array.dtype == np.float32
     np.testing.assert_array_equal(table.array, [[1.5, 2], [3, -4]])
     one_column = tmp_path / "one.csv"
     one_column.write_text("x\n1\n2\n")
-    assert _files.read_data(one_column).array.shape == (2, 1)
+    assert data_files.read_data(one_column).array.shape == (2, 1)
 
 
 def test_text_output_round_trips_exactly(tmp_path, files):
     X = files["X"]
     for name in ("out.csv", "out.tsv", "out.npy"):
-        _files.write_array(tmp_path / name, X, ["a", "b"])
-        table = _files.read_data(tmp_path / name)
+        data_files.write_array(tmp_path / name, X, ["a", "b"])
+        table = data_files.read_data(tmp_path / name)
         np.testing.assert_array_equal(table.array, X)
         assert table.feature_names == (None if name.endswith(".npy") else ("a", "b"))
 
@@ -102,13 +103,13 @@ def test_parquet_data(tmp_path, files):
     X = files["X"]
     path = tmp_path / "X.parquet"
     parquet.write_table(pyarrow.table({"u": X[:, 0], "v": X[:, 1].astype(np.float32)}), path)
-    table = _files.read_data(path)
+    table = data_files.read_data(path)
     assert table.feature_names == ("u", "v")
     np.testing.assert_array_equal(table.array[:, 0], X[:, 0])
     np.testing.assert_array_equal(table.array[:, 1], X[:, 1].astype(np.float32))
     parquet.write_table(pyarrow.table({"u": X[:, 0], "s": ["x"] * len(X)}), path)
     with pytest.raises(ValueError, match="column 's' holds string"):
-        _files.read_data(path)
+        data_files.read_data(path)
 
 
 def test_parquet_without_pyarrow_is_a_user_error(tmp_path, capsys, monkeypatch):
@@ -224,7 +225,7 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path, files, capsys, monkeypat
     status, _, err = run(argv, capsys)
     assert status == 0 and "fastgmm: init" not in err  # pytest's stderr is not a terminal
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    assert cli._progress_option(GaussianMixture) == {"progress": True}
+    assert commands._progress_option(GaussianMixture) == {"progress": True}
     status, out, err = run(argv, capsys)
     assert status == 0 and "fastgmm: init 1/1" in err and "progress" not in out
     assert load(tmp_path / "m").progress is False  # the saved model does not keep it
@@ -239,11 +240,11 @@ def test_predict(tmp_path, files, fmt, out_fmt, capsys):
     model, X = load(files["model"]), files["X"]
     labels = tmp_path / f"labels.{out_fmt}"
     assert run(["predict", files["model"], data_path(files, fmt), "-o", labels], capsys)[0] == 0
-    np.testing.assert_array_equal(_files.read_data(labels).array.ravel(), model.predict(X))
+    np.testing.assert_array_equal(data_files.read_data(labels).array.ravel(), model.predict(X))
     proba = tmp_path / f"proba.{out_fmt}"
     argv = ["predict", files["model"], data_path(files, fmt), "--output", proba, "--proba"]
     assert run(argv, capsys)[0] == 0
-    table = _files.read_data(proba)
+    table = data_files.read_data(proba)
     np.testing.assert_allclose(table.array, model.predict_proba(X), rtol=1e-12, atol=1e-300)
     if out_fmt == "csv":
         assert table.feature_names == ("component_0", "component_1", "component_2")
@@ -295,7 +296,7 @@ def test_sample(tmp_path, files, out_fmt, capsys):
     out = tmp_path / f"s.{out_fmt}"
     argv = ["sample", files["model"], "-n", "57", "-o", out, "--random-state", "3"]
     assert run(argv, capsys)[0] == 0
-    drawn = _files.read_data(out).array
+    drawn = data_files.read_data(out).array
     model = load(files["model"]).set_params(random_state=3)
     np.testing.assert_array_equal(drawn, model.sample(57)[0])
 
@@ -322,7 +323,7 @@ def test_select_component_lists(files, capsys):
     status, out, _ = run(["select", data_path(files, "npy"), "-k", "2,4", *OPTIONS], capsys)
     rows = [line.split()[0] for line in out.splitlines()[1:-1]]
     assert status == 0 and rows == ["2", "4"]
-    assert cli.component_counts("1-3,8,2") == [1, 2, 3, 8]
+    assert arguments.component_counts("1-3,8,2") == [1, 2, 3, 8]
 
 
 @needs_matplotlib

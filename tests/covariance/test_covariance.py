@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from fastgmm._covariance import COVARIANCE_TYPES, ILL_DEFINED_COVARIANCE, m_step, n_parameters
-from fastgmm._statistics import statistics_from_responsibilities
+from fastgmm.covariance import COVARIANCE_TYPES, ILL_DEFINED_COVARIANCE, m_step, n_parameters
+from fastgmm.data.statistics import statistics_from_responsibilities
 
 import _references as ref
 
@@ -102,7 +102,7 @@ def test_serial_cholesky_matches_scipy_and_flags_non_positive_definite():
 
 
 def test_every_type_fulfils_the_covariance_type_contract():
-    from fastgmm._covariance import CovarianceType
+    from fastgmm.covariance import CovarianceType
 
     assert list(COVARIANCE_TYPES) == ["full", "tied", "diag", "spherical"]
     for name, covariance in COVARIANCE_TYPES.items():

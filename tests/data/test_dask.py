@@ -14,7 +14,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastgmm
-from fastgmm import GaussianMixture, InvalidParameterError, _dask, _sources
+from fastgmm import GaussianMixture, InvalidParameterError
+from fastgmm.data import dask_source, sources
 
 import _helpers
 import _references as ref
@@ -91,9 +92,9 @@ def test_dask_array_from_npy_reads_chunks_from_the_path(blobs, cluster_client, t
 
 def test_worker_tasks_use_their_workers_thread_count(cluster_client):
     # Dask's nanny does not limit Numba's threads (dask/distributed#9075): we do.
-    assert cluster_client.submit(_dask.worker_threads, None, pure=False).result() == 1
-    assert cluster_client.submit(_dask.worker_threads, 1, pure=False).result() == 1
-    assert _dask.worker_threads(None) is None  # not on a worker
+    assert cluster_client.submit(dask_source.worker_threads, None, pure=False).result() == 1
+    assert cluster_client.submit(dask_source.worker_threads, 1, pure=False).result() == 1
+    assert dask_source.worker_threads(None) is None  # not on a worker
 
 
 def test_local_cluster_scores_lazily(blobs, cluster_client):
@@ -140,7 +141,7 @@ def test_small_dask_array_initialises_as_in_memory(blobs):
 
 
 def test_dask_and_memory_map_initialise_on_the_same_row_sample(blobs, tmp_path, monkeypatch):
-    monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", 800)
+    monkeypatch.setattr(sources, "INIT_SAMPLE_ROWS", 800)
     X, _ = blobs
     np.save(tmp_path / "X.npy", X)
     mapped = fit_quietly(

@@ -8,9 +8,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastgmm
-from fastgmm import GaussianMixture, _sources
-from fastgmm._covariance import COVARIANCE_TYPES as COVARIANCE_TYPES_TABLE
-from fastgmm._sources import row_sample
+from fastgmm import GaussianMixture
+from fastgmm.covariance import COVARIANCE_TYPES as COVARIANCE_TYPES_TABLE
+from fastgmm.data import sources
+from fastgmm.data.sources import row_sample
 
 import _references as ref
 import workloads  # benchmarks/workloads.py: data files and memory samplers
@@ -42,7 +43,7 @@ def test_memory_mapped_fit_equals_in_memory_fit(tmp_path, covariance_type, dtype
 
 
 def test_memory_mapped_fit_initialises_on_a_reproducible_row_sample(tmp_path, monkeypatch):
-    monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", 500)
+    monkeypatch.setattr(sources, "INIT_SAMPLE_ROWS", 500)
     X = ref.make_blobs(5000, 2, 3, seed=3)
     mapped = np.load(save_npy(tmp_path, X), mmap_mode="r")
     first = fit_quietly(mapped, 3, random_state=0)
@@ -174,16 +175,16 @@ def test_fitting_a_memory_mapped_file_keeps_anonymous_memory_under_a_tenth_of_th
 
 
 def test_every_source_implements_the_source_protocol():
-    from fastgmm._dask import DaskSource
+    from fastgmm.data.dask_source import DaskSource
 
     methods = [
         name
-        for name, value in vars(_sources.Source).items()
+        for name, value in vars(sources.Source).items()
         if callable(value) and not name.startswith("_")
     ]
     assert {"statistics", "score_rows", "total_log_likelihood", "prepare_fit"} <= set(methods)
-    for source_class in (_sources.ArraySource, DaskSource):
+    for source_class in (sources.ArraySource, DaskSource):
         assert all(callable(getattr(source_class, name, None)) for name in methods), source_class
-    source = _sources.make_source(ref.make_blobs(100, 2, 2), COVARIANCE_TYPES_TABLE["full"], 2)
-    assert isinstance(source, _sources.ArraySource)
+    source = sources.make_source(ref.make_blobs(100, 2, 2), COVARIANCE_TYPES_TABLE["full"], 2)
+    assert isinstance(source, sources.ArraySource)
     assert source.n_samples == 100 and source.total_weight == 100.0

@@ -7,9 +7,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from fastgmm import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture
-from fastgmm._covariance import COVARIANCE_TYPES
-from fastgmm._degenerate import VARIANCE_FLOOR, ComponentRepair
-from fastgmm._sources import ArraySource
+from fastgmm.covariance import COVARIANCE_TYPES
+from fastgmm.data.sources import ArraySource
+from fastgmm.em.degenerate import VARIANCE_FLOOR, ComponentRepair
 
 import _references as ref
 from _helpers import COVARIANCE_TYPES as TYPES

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastgmm import _initialization
-from fastgmm._covariance import COVARIANCE_TYPES as COVARIANCES
-from fastgmm._initialization import initial_parameters
+from fastgmm.covariance import COVARIANCE_TYPES as COVARIANCES
+from fastgmm.em import initialization
+from fastgmm.em.initialization import initial_parameters
 
 from _helpers import COVARIANCE_TYPES
 
@@ -113,7 +113,7 @@ def test_kmeans_init_puts_a_labelled_component_on_its_rows(weighted):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_random_init_is_the_draw_with_labelled_rows_one_hot(weighted, chunk_rows, monkeypatch):
     if chunk_rows is not None:  # the labels follow the draws' row chunks
-        monkeypatch.setattr(_initialization, "INIT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(initialization, "INIT_CHUNK_ROWS", chunk_rows)
     X, blob = _blobs(500)
     sample_weight = _weights(len(X)) if weighted else None
     labels = _labels(blob, {0: 2, 2: 0}, n_rows=40)

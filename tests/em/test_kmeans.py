@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from fastgmm import _sources
-from fastgmm._kmeans import kmeans, kmeans_plusplus_indices
+from fastgmm.data import sources
+from fastgmm.em.kmeans import kmeans, kmeans_plusplus_indices
 
 import _references as ref
 
@@ -13,7 +13,7 @@ import _references as ref
 @pytest.mark.parametrize("seeding_sample_rows", [None, 500])
 def test_kmeans_recovers_separated_blobs(seeding_sample_rows, monkeypatch):
     if seeding_sample_rows is not None:  # seeds drawn from a row sample, as on big data
-        monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", seeding_sample_rows)
+        monkeypatch.setattr(sources, "INIT_SAMPLE_ROWS", seeding_sample_rows)
     X, centers = ref.make_blobs(3000, 3, 4, seed=3, scale=8.0, return_centers=True)
     truth = np.argmin(((X[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
     labels, centres = kmeans(X, 4, np.random.RandomState(0))
@@ -68,7 +68,7 @@ def _weights(n_samples, seed=1):
 @pytest.mark.parametrize("seeding_sample_rows", [None, 100])
 def test_fixed_labels_pull_a_cluster_onto_their_rows(weighted, seeding_sample_rows, monkeypatch):
     if seeding_sample_rows is not None:
-        monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", seeding_sample_rows)
+        monkeypatch.setattr(sources, "INIT_SAMPLE_ROWS", seeding_sample_rows)
     X, blob = _blobs()
     sample_weight = _weights(len(X)) if weighted else None
     fixed = np.full(len(X), -1, dtype=np.int64)
@@ -112,7 +112,7 @@ def test_no_fixed_labels_is_the_unconstrained_kmeans(
     weighted, seeding_sample_rows, dtype, monkeypatch
 ):
     if seeding_sample_rows is not None:
-        monkeypatch.setattr(_sources, "INIT_SAMPLE_ROWS", seeding_sample_rows)
+        monkeypatch.setattr(sources, "INIT_SAMPLE_ROWS", seeding_sample_rows)
     X = ref.make_blobs(1500, 3, 4, seed=6).astype(dtype)
     sample_weight = _weights(len(X)) if weighted else None
     unlabelled = np.full(len(X), -1, dtype=np.int64)

@@ -27,10 +27,10 @@ from fastgmm import (
     InvalidParameterError,
     _online,
 )
-from fastgmm._covariance import COVARIANCE_TYPES as COVARIANCES
-from fastgmm._covariance import m_step
-from fastgmm._sources import ArraySource
-from fastgmm._statistics import SufficientStatistics
+from fastgmm.covariance import COVARIANCE_TYPES as COVARIANCES
+from fastgmm.covariance import m_step
+from fastgmm.data.sources import ArraySource
+from fastgmm.data.statistics import SufficientStatistics
 
 import _references as ref
 from _helpers import COVARIANCE_TYPES, FITTED, assert_close, fit_quietly

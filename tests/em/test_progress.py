@@ -11,7 +11,7 @@ from numpy.testing import assert_array_equal
 
 import fastgmm
 from fastgmm import BayesianGaussianMixture, ConvergenceWarning, GaussianMixture, _progress
-from fastgmm._progress import IterationInfo, ProgressLine
+from fastgmm.em.progress import IterationInfo, ProgressLine
 
 import _references as ref
 from _helpers import fit_quietly

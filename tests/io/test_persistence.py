@@ -29,7 +29,7 @@ from fastgmm import (
 import _references as ref
 from _helpers import COVARIANCE_TYPES, fit_quietly
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "fixtures"
 X = ref.make_blobs(200, 3, 3, seed=1)
 DTYPES = [np.float64, np.float32]
 # name: (estimator, its options)

@@ -16,7 +16,7 @@ from _helpers import COVARIANCE_TYPES, assert_close
 sklearn_mixture = pytest.importorskip("sklearn.mixture")  # a test dependency ([test] extra)
 
 # (n_samples, n_features, n_components): D=1 and K=1 included.
-# The last shape spans several chunks of the kernels' grid (fastgmm._sources.n_chunks_for).
+# The last shape spans several chunks of the kernels' grid (fastgmm.data.sources.n_chunks_for).
 SHAPES = [
     (400, 1, 1),
     (500, 1, 3),
