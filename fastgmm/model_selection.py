@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .data import validation
+from .em.options import COVARIANCE_TYPE_NAMES
+from .exceptions import InvalidParameterError
 from .models.gaussian_mixture import GaussianMixture
 
 if TYPE_CHECKING:
@@ -120,7 +123,7 @@ def select_n_components(
     >>> print(selection)
     >>> model = selection.best_model
     """
-    sizes, types = validation.check_candidates(
+    sizes, types = _check_candidates(
         n_components, covariance_types, criterion, tuple(CRITERIA), options
     )
     marginalize = options.get("missing_values", "raise") == "marginalize"
@@ -152,3 +155,30 @@ def select_n_components(
             ):
                 best, best_model = candidate, model
     return ModelSelection(criterion, tuple(candidates), best, best_model)
+
+
+def _check_candidates(n_components, covariance_types, criterion, criteria, options):
+    """``select_n_components``'s candidates: ``(sizes, covariance types)`` as lists."""
+    validation.check_choice(criterion, "criterion", criteria)
+    try:
+        sizes = list(n_components)
+    except TypeError:
+        sizes = [n_components]
+    if not sizes or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in sizes
+    ):
+        raise InvalidParameterError(
+            f"'n_components' must be a non-empty iterable of ints >= 1, got {n_components!r}."
+        )
+    types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
+    if not types or any(t not in COVARIANCE_TYPE_NAMES for t in types):
+        raise InvalidParameterError(
+            f"'covariance_types' must name some of "
+            f"{', '.join(map(repr, COVARIANCE_TYPE_NAMES))}; got {covariance_types!r}."
+        )
+    for name in ("n_components", "covariance_type"):
+        if name in options:
+            raise InvalidParameterError(
+                f"Give {name!r} to select_n_components as the candidates to try, not as an option."
+            )
+    return [int(n) for n in sizes], types

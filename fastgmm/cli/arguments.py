@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..data.validation import COVARIANCE_TYPE_NAMES, INIT_PARAMS_NAMES
+from ..em.options import COVARIANCE_TYPE_NAMES, INIT_PARAMS_NAMES
 
 DTYPE_NAMES = ("float32", "float64")
 

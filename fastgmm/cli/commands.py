@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ..data import files
-from ..data.validation import COVARIANCE_TYPE_NAMES
+from ..em.options import COVARIANCE_TYPE_NAMES
 from ..models.gaussian_mixture import GaussianMixture
 from .arguments import DTYPE_NAMES
 

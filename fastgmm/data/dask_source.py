@@ -111,7 +111,7 @@ def tree_sum(values, fan_in=TREE_FAN_IN):
 class DaskSource:
     """A Dask array (validated by ``check_dask_data``) and optional weights: a ``Source``.
 
-    Made by ``_sources.make_source``; ``sample_weight`` may be anything
+    Made by ``fastgmm.data.make_source``; ``sample_weight`` may be anything
     ``check_sample_weight`` takes, or a Dask vector.
     """
 

@@ -2,14 +2,14 @@
 
 Every kind of data is a *source* (the ``Source`` protocol below): the
 estimator fits and scores through it and never asks what kind of data it
-has.  ``make_source`` picks the implementation:
+has.  ``fastgmm.data.make_source`` picks the implementation:
 
 - ``ArraySource`` wraps a validated (C-contiguous float32/float64) array, in
   memory or memory-mapped from a file.  It owns the per-chunk accumulators,
   allocated once per fit, and runs the covariance type's ``statistics`` kernel
   over the fixed chunk grid; on a memory-mapped file the kernel reads the pages
   as it goes, so nothing N-sized is ever allocated.
-- ``_dask.DaskSource`` runs the same kernel as one Dask task per row chunk.
+- ``dask_source.DaskSource`` runs the same kernel as one Dask task per row chunk.
 """
 
 from typing import Protocol
@@ -25,7 +25,7 @@ from .statistics import (
     observed_feature_moments,
     with_variances,
 )
-from .validation import check_out, check_sample_weight, is_dask_array, is_memory_mapped
+from .validation import check_out, is_memory_mapped
 
 # Chunk grid: a function of the data's shape only (never of the thread count),
 # so that the per-chunk sums, added in chunk order, are bitwise reproducible.
@@ -92,41 +92,6 @@ class Source(Protocol):
 
     def score_rows(self, log_weights, means, precisions_cholesky, output, out=None):
         """One per-row output of ``SCORE_OUTPUTS`` (into ``out`` if given and supported)."""
-
-
-def make_source(
-    X,
-    covariance,
-    n_components,
-    sample_weight=None,
-    n_jobs=None,
-    component_labels=None,
-    marginalize=False,
-):
-    """The ``Source`` of validated data ``X`` (``_validation.check_input``) and its weights.
-
-    Cheap: nothing is read or allocated for the data's size until a method
-    needs it (with ``marginalize``, one scan for missing values).  ``n_jobs``
-    reaches the workers of a Dask cluster; in this process, callers set the
-    thread count (``_threads.thread_limit``).  ``component_labels``: checked
-    (``_validation.check_component_labels``) known components of rows, or None.
-    ``marginalize``: NaN in ``X`` are missing values (``missing_values='marginalize'``).
-    """
-    if is_dask_array(X):
-        from .dask_source import DaskSource
-
-        return DaskSource(
-            X, covariance, n_components, sample_weight, n_jobs, component_labels, marginalize
-        )
-    sample_weight = check_sample_weight(sample_weight, X.shape[0], n_components)
-    return ArraySource(
-        X,
-        covariance,
-        n_components,
-        sample_weight,
-        component_labels=component_labels,
-        marginalize=marginalize,
-    )
 
 
 def scan_missing(X, sample_weight=None):

@@ -1,16 +1,18 @@
-"""Input conversion and checks: the only place where data and parameters are validated.
+"""Input conversion and checks of the data and of scalar parameters.
 
 Kernels downstream assume what this module guarantees: a 2-D, C-contiguous,
 finite float32 or float64 array (or a Dask array of that dtype, checked
-lazily), and parameters of the right type and range.  A fit's options are
-one frozen ``FitOptions``.  Two checks live elsewhere because they need what
-is computed there: the positive definiteness of fitted covariances
-(``_covariance``/``_degenerate``, after each M-step) and the finiteness of
-each Dask chunk at scoring time (``_dask._score_block``, inside its task,
-through ``check_data``).
+lazily), sample weights and component labels of the right shape and range.
+It also holds the checks of single values (an int in range, a choice among
+names, a bool, a random state) that the layers above build their own checks
+from: a fit's options (``fastgmm.em.options.FitOptions``) and the variational
+priors (``fastgmm.em.priors``).  Two checks live elsewhere because they need
+what is computed there: the positive definiteness of fitted covariances
+(``fastgmm.covariance`` and ``fastgmm.em.degenerate``, after each M-step) and
+the finiteness of each Dask chunk at scoring time (``dask_source._score_block``,
+inside its task, through ``check_data``).
 """
 
-import dataclasses
 import math
 import mmap
 import numbers
@@ -20,13 +22,7 @@ import warnings
 
 import numpy as np
 
-from ..covariance import COVARIANCE_TYPES
 from ..exceptions import InvalidParameterError
-
-COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
-INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
-ON_DEGENERATE_NAMES = ("reseed", "raise")
-MISSING_VALUES_NAMES = ("raise", "marginalize")
 
 
 def check_data(X, name="X", min_samples=1, allow_nan=False):
@@ -335,7 +331,7 @@ def check_integer(value, name, minimum):
     return int(value)
 
 
-def _check_real(value, name):
+def check_real(value, name):
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
@@ -348,7 +344,7 @@ def _check_real(value, name):
     return float(value)
 
 
-def _check_choice(value, name, choices):
+def check_choice(value, name, choices):
     if not isinstance(value, str) or value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise InvalidParameterError(
@@ -398,193 +394,6 @@ def check_n_jobs(n_jobs):
     return n_jobs
 
 
-def _check_persist(persist):
-    if not (
-        isinstance(persist, (bool, np.bool_)) or (isinstance(persist, str) and persist == "auto")
-    ):
-        raise InvalidParameterError(
-            f"The 'persist' parameter must be 'auto', True or False; got {persist!r}."
-        )
-    return persist if isinstance(persist, str) else bool(persist)
-
-
-@dataclasses.dataclass(frozen=True)
-class FitOptions:
-    """The options of one fit, checked: what ``GaussianMixture`` and ``fastgmm.fit`` share.
-
-    Make it with ``FitOptions.checked(**options)`` (every field by name); the
-    array options are checked against the data's shape by ``for_features``.
-    """
-
-    n_components: int
-    covariance_type: str
-    tol: float
-    reg_covar: float
-    max_iter: int
-    n_init: int
-    init_params: str
-    weights_init: object
-    means_init: object
-    precisions_init: object
-    on_degenerate: str
-    verbose: int
-    verbose_interval: int
-    persist: object  # 'auto', True or False
-    n_jobs: object  # None or a non-zero int
-    progress: bool = False
-    callback: object = None  # None or a callable taking an _progress.IterationInfo
-    missing_values: str = "raise"  # or 'marginalize'
-    batch_size: object = None  # None (full-batch EM) or an int >= 1: mini-batch EM
-    polish: int = 0  # full-batch iterations after mini-batch EM
-    learning_decay: float = 0.7  # stepwise EM's step sizes (_online.py)
-    learning_offset: float = 2.0
-
-    @classmethod
-    def names(cls):
-        """The option names, which are also the estimator's constructor parameters."""
-        return [field.name for field in dataclasses.fields(cls)]
-
-    @classmethod
-    def checked(
-        cls,
-        *,
-        n_components,
-        covariance_type,
-        tol,
-        reg_covar,
-        max_iter,
-        n_init,
-        init_params,
-        weights_init,
-        means_init,
-        precisions_init,
-        on_degenerate,
-        verbose,
-        verbose_interval,
-        persist,
-        n_jobs,
-        progress=False,
-        callback=None,
-        missing_values="raise",
-        batch_size=None,
-        polish=0,
-        learning_decay=0.7,
-        learning_offset=2.0,
-    ):
-        """The options with their scalars checked and normalised (arrays as given)."""
-        return cls(
-            n_components=check_integer(n_components, "n_components", 1),
-            covariance_type=_check_choice(
-                covariance_type, "covariance_type", COVARIANCE_TYPE_NAMES
-            ),
-            tol=_check_real(tol, "tol"),
-            reg_covar=_check_real(reg_covar, "reg_covar"),
-            max_iter=check_integer(max_iter, "max_iter", 0),
-            n_init=check_integer(n_init, "n_init", 1),
-            init_params=_check_choice(init_params, "init_params", INIT_PARAMS_NAMES),
-            weights_init=weights_init,
-            means_init=means_init,
-            precisions_init=precisions_init,
-            on_degenerate=_check_choice(on_degenerate, "on_degenerate", ON_DEGENERATE_NAMES),
-            verbose=check_integer(
-                int(verbose) if isinstance(verbose, bool) else verbose, "verbose", 0
-            ),
-            verbose_interval=check_integer(verbose_interval, "verbose_interval", 1),
-            persist=_check_persist(persist),
-            n_jobs=check_n_jobs(n_jobs),
-            progress=check_bool(progress, "progress"),
-            callback=check_callback(callback),
-            missing_values=check_missing_values(missing_values),
-            batch_size=None if batch_size is None else check_integer(batch_size, "batch_size", 1),
-            polish=check_integer(polish, "polish", 0),
-            learning_decay=check_learning_decay(learning_decay),
-            learning_offset=check_learning_offset(learning_offset),
-        )
-
-    @classmethod
-    def of(cls, estimator):
-        """The checked options of an estimator's parameters; an option the estimator does
-        not have (the Bayesian mixture has no ``means_init``, ``batch_size``, ...) takes
-        its default."""
-        return cls.checked(
-            **{name: getattr(estimator, name, _OPTION_DEFAULTS.get(name)) for name in cls.names()}
-        )
-
-    @property
-    def marginalize(self):
-        """Whether NaN in the data are missing values to integrate out."""
-        return self.missing_values == "marginalize"
-
-    @property
-    def covariance(self):
-        """The covariance type's entry of ``_covariance.COVARIANCE_TYPES``."""
-        return COVARIANCE_TYPES[self.covariance_type]
-
-    def for_features(self, n_features):
-        """These options with ``weights_init``, ``means_init`` and ``precisions_init``
-        checked against ``n_components`` and ``n_features`` (as float64 arrays)."""
-        k = self.n_components
-        return dataclasses.replace(
-            self,
-            weights_init=None
-            if self.weights_init is None
-            else check_weights_init(self.weights_init, k),
-            means_init=None
-            if self.means_init is None
-            else check_means_init(self.means_init, k, n_features),
-            precisions_init=None
-            if self.precisions_init is None
-            else check_precisions_init(self.precisions_init, self.covariance_type, k, n_features),
-        )
-
-
-def check_missing_values(missing_values):
-    """The ``missing_values`` option: 'raise' or 'marginalize'."""
-    return _check_choice(missing_values, "missing_values", MISSING_VALUES_NAMES)
-
-
-def check_impute_method(method):
-    """``impute``'s method: 'mean' or 'sample'."""
-    return _check_choice(method, "method", ("mean", "sample"))
-
-
-# Defaults of the options that not every estimator has (``FitOptions.of``); the others: None.
-_OPTION_DEFAULTS = {
-    "missing_values": "raise",
-    "polish": 0,
-    "learning_decay": 0.7,
-    "learning_offset": 2.0,
-}
-
-
-def check_learning_offset(learning_offset):
-    """Stepwise EM's ``learning_offset``: a finite float >= 1 (so that every step size
-    (t + learning_offset)^-learning_decay is at most 1)."""
-    value = _check_real(learning_offset, "learning_offset")
-    if value < 1.0:
-        raise InvalidParameterError(
-            "The 'learning_offset' parameter must be a finite float >= 1 (step sizes "
-            f"(t + learning_offset)^-learning_decay above 1 would overshoot), got "
-            f"{learning_offset!r}."
-        )
-    return value
-
-
-def check_learning_decay(learning_decay):
-    """Stepwise EM's ``learning_decay``: a float in (0.5, 1] (``_online.py``)."""
-    if (
-        isinstance(learning_decay, bool)
-        or not isinstance(learning_decay, numbers.Real)
-        or not 0.5 < learning_decay <= 1.0
-    ):
-        raise InvalidParameterError(
-            "The 'learning_decay' parameter must be a float in (0.5, 1] (the step sizes "
-            f"(t + learning_offset)^-learning_decay must sum to infinity, their squares "
-            f"not), got {learning_decay!r}."
-        )
-    return float(learning_decay)
-
-
 def check_component_labels(component_labels, n_samples, n_components):
     """``component_labels`` as an int64 array of ``n_samples`` entries in [-1, n_components),
     or None when it is None or every entry is -1 (no row labelled)."""
@@ -612,146 +421,6 @@ def check_component_labels(component_labels, n_samples, n_components):
     if not np.any(labels >= 0):
         return None
     return np.ascontiguousarray(labels, dtype=np.int64)
-
-
-PRIOR_TYPE_NAMES = ("dirichlet_process", "dirichlet_distribution")
-
-
-def check_prior_type(prior_type):
-    return _check_choice(prior_type, "weight_concentration_prior_type", PRIOR_TYPE_NAMES)
-
-
-def _check_positive_or_none(value, name):
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidParameterError(
-            f"The '{name}' parameter must be None or a float > 0, got {value!r}."
-        )
-    return float(value)
-
-
-def check_priors(
-    prior_type,
-    weight_concentration_prior,
-    mean_precision_prior,
-    mean_prior,
-    degrees_of_freedom_prior,
-    covariance_prior,
-    covariance_type,
-    n_components,
-    n_features,
-):
-    """The variational mixture's priors (``_variational.Priors``), checked before any pass
-    over the data; ``mean`` and ``covariance`` are None where they come from the data
-    (``data_priors``).
-
-    scikit-learn's defaults and checks: gamma or alpha_0 = 1 / n_components,
-    beta_0 = 1, nu_0 = n_features (> n_features - 1 when given).
-    """
-    from ..em.variational import Priors
-
-    weight_concentration = _check_positive_or_none(
-        weight_concentration_prior, "weight_concentration_prior"
-    )
-    mean_precision = _check_positive_or_none(mean_precision_prior, "mean_precision_prior")
-    degrees_of_freedom = _check_positive_or_none(
-        degrees_of_freedom_prior, "degrees_of_freedom_prior"
-    )
-    if degrees_of_freedom is not None and not degrees_of_freedom > n_features - 1.0:
-        raise ValueError(
-            "The parameter 'degrees_of_freedom_prior' should be greater than "
-            f"{n_features - 1}, but got {degrees_of_freedom:.3f}."
-        )
-    mean = None if mean_prior is None else _as_float_array(mean_prior, "means", (n_features,))
-    if covariance_prior is None:
-        covariance = None
-    elif covariance_type in ("full", "tied"):
-        covariance = _as_float_array(
-            covariance_prior, f"{covariance_type} covariance_prior", (n_features, n_features)
-        )
-        _check_positive_definite(covariance, covariance_type)
-    elif covariance_type == "diag":
-        covariance = _as_float_array(
-            covariance_prior, f"{covariance_type} covariance_prior", (n_features,)
-        )
-        _check_positive(covariance, covariance_type)
-    else:
-        covariance = _check_positive_or_none(covariance_prior, "covariance_prior")
-    return Priors(
-        prior_type=prior_type,
-        weight_concentration=1.0 / n_components
-        if weight_concentration is None
-        else weight_concentration,
-        mean_precision=1.0 if mean_precision is None else mean_precision,
-        mean=mean,
-        degrees_of_freedom=float(n_features) if degrees_of_freedom is None else degrees_of_freedom,
-        covariance=covariance,
-    )
-
-
-def data_priors(priors, covariance_type, source):
-    """``priors`` with the mean and covariance that were not given taken from the data:
-    m_0 = its (weighted) mean, W_0^-1 = its unbiased covariance (the diagonal for 'diag',
-    the diagonal's mean for 'spherical'), as scikit-learn's defaults.
-
-    With sample weights the correction is the frequency weights' (total weight W over
-    W - 1, as for W repeated rows), so the weights must add up to more than 1 then.
-    """
-    if priors.mean is not None and priors.covariance is not None:
-        return priors
-    mean, variance = source.feature_moments()
-    covariance = priors.covariance
-    if covariance is None:
-        if not source.total_weight > 1.0:
-            raise ValueError(
-                f"The default covariance_prior (the data's unbiased covariance) needs sample "
-                f"weights that add up to more than 1 (they count rows), got "
-                f"{source.total_weight:g}; pass covariance_prior, or scale the weights."
-            )
-        # Bessel's correction with the total weight, as numpy.cov / numpy.var(ddof=1).
-        unbiased = source.total_weight / (source.total_weight - 1.0)
-        if covariance_type in ("full", "tied"):
-            covariance = source.feature_covariance() * unbiased
-        elif covariance_type == "diag":
-            covariance = variance * unbiased
-        else:
-            covariance = float((variance * unbiased).mean())
-    return dataclasses.replace(
-        priors, mean=mean if priors.mean is None else priors.mean, covariance=covariance
-    )
-
-
-def check_candidates(n_components, covariance_types, criterion, criteria, options):
-    """``select_n_components``'s candidates: ``(sizes, covariance types)`` as lists."""
-    _check_choice(criterion, "criterion", criteria)
-    try:
-        sizes = list(n_components)
-    except TypeError:
-        sizes = [n_components]
-    if not sizes or any(
-        isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in sizes
-    ):
-        raise InvalidParameterError(
-            f"'n_components' must be a non-empty iterable of ints >= 1, got {n_components!r}."
-        )
-    types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
-    if not types or any(t not in COVARIANCE_TYPE_NAMES for t in types):
-        raise InvalidParameterError(
-            f"'covariance_types' must name some of "
-            f"{', '.join(map(repr, COVARIANCE_TYPE_NAMES))}; got {covariance_types!r}."
-        )
-    for name in ("n_components", "covariance_type"):
-        if name in options:
-            raise InvalidParameterError(
-                f"Give {name!r} to select_n_components as the candidates to try, not as an option."
-            )
-    return [int(n) for n in sizes], types
 
 
 def check_positive_int(value, name):
@@ -846,7 +515,7 @@ def check_dask_sample_weight(sample_weight, X, n_components):
     return weights, float(total)
 
 
-def _as_float_array(value, name, shape):
+def check_float_array(value, name, shape):
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -858,57 +527,3 @@ def _as_float_array(value, name, shape):
     if not np.all(np.isfinite(array)):
         raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
     return array
-
-
-def check_weights_init(weights, n_components):
-    weights = _as_float_array(weights, "weights", (n_components,))
-    if np.any(weights < 0.0) or np.any(weights > 1.0):
-        # scikit-learn's words, which its tests match, labels swapped and all.
-        raise ValueError(
-            "The parameter 'weights' should be in the range [0, 1], but got "
-            f"max value {weights.min():.5f}, min value {weights.max():.5f} (the smallest "
-            f"weight is {weights.min():.5f}, the largest {weights.max():.5f})"
-        )
-    if not np.allclose(abs(1.0 - weights.sum()), 0.0, atol=1e-8):
-        raise ValueError(
-            "The parameter 'weights' should be normalized, but got sum(weights) = "
-            f"{weights.sum():.5f}"
-        )
-    return weights
-
-
-def check_means_init(means, n_components, n_features):
-    return _as_float_array(means, "means", (n_components, n_features))
-
-
-def _check_positive_definite(matrix, covariance_type):
-    if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
-        raise ValueError(f"'{covariance_type} precision' should be symmetric, positive-definite")
-
-
-def _check_each_positive_definite(matrices, covariance_type):
-    for matrix in matrices:
-        _check_positive_definite(matrix, covariance_type)
-
-
-def _check_positive(values, covariance_type):
-    if np.any(values <= 0.0):
-        raise ValueError(f"'{covariance_type} precision' should be positive")
-
-
-# covariance_type: (shape of precisions_init for K components and D features, its check)
-_PRECISIONS_INIT = {
-    "full": (lambda k, d: (k, d, d), _check_each_positive_definite),
-    "tied": (lambda k, d: (d, d), _check_positive_definite),
-    "diag": (lambda k, d: (k, d), _check_positive),
-    "spherical": (lambda k, d: (k,), _check_positive),
-}
-
-
-def check_precisions_init(precisions, covariance_type, n_components, n_features):
-    shape, check = _PRECISIONS_INIT[covariance_type]
-    precisions = _as_float_array(
-        precisions, f"{covariance_type} precision", shape(n_components, n_features)
-    )
-    check(precisions, covariance_type)
-    return precisions

@@ -53,20 +53,6 @@ from ..data.statistics import SufficientStatistics
 from .initialization import INITIAL_STATISTICS
 from .loop import Reporter, best_of_restarts, until_converged
 
-PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
-
-
-@dataclass(frozen=True)
-class Priors:
-    """The prior's hyperparameters, as scikit-learn's ``*_prior_`` attributes."""
-
-    prior_type: str
-    weight_concentration: float
-    mean_precision: float
-    mean: np.ndarray
-    degrees_of_freedom: float
-    covariance: object  # (D, D) for 'full' and 'tied', (D,) for 'diag', a float for 'spherical'
-
 
 @dataclass(frozen=True)
 class Posterior:

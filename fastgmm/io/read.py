@@ -99,7 +99,9 @@ import numpy as np
 
 from ..covariance import COVARIANCE_TYPES
 from ..data import validation
-from ..em.variational import PRIOR_TYPES, Posterior
+from ..em.options import FitOptions
+from ..em.priors import PRIOR_TYPES, check_prior_type, check_priors
+from ..em.variational import Posterior
 from ..em.variational import weights as expected_weights
 from ..exceptions import NotFittedError
 
@@ -1038,13 +1040,13 @@ def _checked_estimator(cls, parameters, n_features):
         raise _Invalid(f"{cls.__name__} has no parameter(s) {', '.join(map(repr, unknown))}")
     model = cls(**parameters)
     try:
-        options = validation.FitOptions.of(model)
+        options = FitOptions.of(model)
         options.for_features(n_features)
         validation.check_random_state(model.random_state)
         validation.check_bool(model.warm_start, "warm_start")
         if hasattr(model, "weight_concentration_prior_type"):
-            validation.check_priors(
-                validation.check_prior_type(model.weight_concentration_prior_type),
+            check_priors(
+                check_prior_type(model.weight_concentration_prior_type),
                 model.weight_concentration_prior,
                 model.mean_precision_prior,
                 model.mean_prior,

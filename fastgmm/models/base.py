@@ -16,8 +16,9 @@ import numpy as np
 
 from .._threads import thread_limit
 from ..covariance import COVARIANCE_TYPES
-from ..data import validation
-from ..data.sources import impute_rows, make_source
+from ..data import make_source, validation
+from ..data.sources import impute_rows
+from ..em import options
 from ..exceptions import NotFittedError
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class MixtureBase:
     def _marginalize(self):
         """Whether NaN in the data are missing values (``missing_values='marginalize'``)."""
         missing_values = getattr(self, "missing_values", "raise")
-        return validation.check_missing_values(missing_values) == "marginalize"
+        return options.check_missing_values(missing_values) == "marginalize"
 
     def _checked_input(self, X, allow_nan=False):
         """The fitted covariance type's table entry, and ``X`` validated (``check_input``)
@@ -265,7 +266,7 @@ class MixtureBase:
             the missing values' variational posterior.
         """
         covariance, X = self._checked_input(X, allow_nan=True)
-        method = validation.check_impute_method(method)
+        method = options.check_impute_method(method)
         draws = None
         if method == "sample":
             draws = validation.check_random_state(random_state)

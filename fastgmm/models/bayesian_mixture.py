@@ -10,8 +10,8 @@ import numpy as np
 
 from .._threads import thread_limit
 from ..data import validation
-from ..data.sources import make_source
-from ..data.validation import FitOptions
+from ..em.options import FitOptions, FitRequest
+from ..em.priors import check_prior_type, check_priors, data_priors
 from ..em.variational import (
     VariationalRun,
     expected_log_terms,
@@ -209,15 +209,11 @@ class BayesianGaussianMixture(MixtureBase):
         -------
         self : BayesianGaussianMixture
         """
-        options = FitOptions.of(self)
-        random_state = validation.check_random_state(self.random_state)
         warm_start = validation.check_bool(self.warm_start, "warm_start")
-        prior_type = validation.check_prior_type(self.weight_concentration_prior_type)
-        names = validation.feature_names(X)
-        X = validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
-        validation.check_n_samples(X, options.n_components)
-        n_features = X.shape[1]
-        priors = validation.check_priors(
+        prior_type = check_prior_type(self.weight_concentration_prior_type)
+        request = FitRequest.checked(X, FitOptions.of(self), self.random_state, sample_weight)
+        options, source, n_features = request.options, request.source, request.n_features
+        priors = check_priors(
             prior_type,
             self.weight_concentration_prior,
             self.mean_precision_prior,
@@ -239,25 +235,24 @@ class BayesianGaussianMixture(MixtureBase):
                 )
             previous = VariationalRun(self._posterior, self.lower_bound_, [], 0, False)
         with thread_limit(options.n_jobs):
-            source = make_source(
-                X,
-                options.covariance,
-                options.n_components,
-                sample_weight,
-                options.n_jobs,
-                marginalize=options.marginalize,
-            )
             source.prepare_fit(options.persist)
-            priors = validation.data_priors(priors, options.covariance_type, source)
-            run = fit_variational(source, options, priors, random_state, previous)
-            total_weight = source.total_weight
+            priors = data_priors(priors, options.covariance_type, source)
+            run = fit_variational(source, options, priors, request.random_state, previous)
         if run.n_degenerate:
             warnings.warn(
                 _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=2
             )
         if not run.converged and options.max_iter > 0 and not run.stopped:
             warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=2)
-        self._set_fitted(run, options.covariance, priors, X.dtype, n_features, names, total_weight)
+        self._set_fitted(
+            run,
+            options.covariance,
+            priors,
+            source.dtype,
+            n_features,
+            request.feature_names,
+            source.total_weight,
+        )
         return self
 
     def _set_fitted(self, run, covariance, priors, dtype, n_features, feature_names, total_weight):

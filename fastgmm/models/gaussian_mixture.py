@@ -11,9 +11,7 @@ import numpy as np
 
 from .._threads import thread_limit
 from ..covariance import n_parameters
-from ..data import validation
-from ..data.sources import make_source
-from ..data.validation import FitOptions
+from ..data import make_source, validation
 from ..em.degenerate import ComponentRepair
 from ..em.loop import (
     EMRun,
@@ -24,6 +22,7 @@ from ..em.loop import (
     minibatch_passes,
 )
 from ..em.online import StepwiseEM
+from ..em.options import FitOptions, FitRequest
 from ..exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -57,31 +56,15 @@ _DEGENERATE = (
 )
 
 
-def _fit_validated(
-    X, options, random_state, sample_weight=None, warm_start_from=None, component_labels=None
-):
-    """Run EM on the validated ``X`` (``validation.check_input``) with checked ``options``.
+def _fit_validated(request, warm_start_from=None):
+    """Run EM on a checked ``FitRequest``; returns the best ``EMRun``.
 
-    Returns the best ``EMRun`` and the source of statistics it ran on.
     Warns if that run repaired degenerate components or did not converge
     (unless the callback stopped the fit).
     """
-    validation.check_n_samples(X, options.n_components)
-    options = options.for_features(X.shape[1])
-    component_labels = validation.check_component_labels(
-        component_labels, X.shape[0], options.n_components
-    )
-    source = make_source(
-        X,
-        options.covariance,
-        options.n_components,
-        sample_weight,
-        options.n_jobs,
-        component_labels,
-        options.marginalize,
-    )
+    source, options = request.source, request.options
     source.prepare_fit(options.persist)
-    run = fit_em(source, options, random_state, warm_start_from)
+    run = fit_em(source, options, request.random_state, warm_start_from)
     if run.n_degenerate:
         warnings.warn(
             _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=3
@@ -90,7 +73,7 @@ def _fit_validated(
     minibatch = options.batch_size is not None and options.polish == 0
     if not run.converged and options.max_iter > 0 and not run.stopped and not minibatch:
         warnings.warn(NOT_CONVERGED, sklearn_compatible(ConvergenceWarning), stacklevel=3)
-    return run, source
+    return run
 
 
 class GaussianMixture(MixtureBase):
@@ -362,20 +345,23 @@ class GaussianMixture(MixtureBase):
         -------
         self : GaussianMixture
         """
-        options = FitOptions.of(self)
-        random_state = validation.check_random_state(self.random_state)
         warm_start = validation.check_bool(self.warm_start, "warm_start")
-        names = validation.feature_names(X)
-        X = validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
+        request = FitRequest.checked(
+            X, FitOptions.of(self), self.random_state, sample_weight, component_labels
+        )
         previous = None
         if warm_start and hasattr(self, "converged_"):
-            previous = self._previous_run(X.shape[1])
-        with thread_limit(options.n_jobs):
-            run, _ = _fit_validated(
-                X, options, random_state, sample_weight, previous, component_labels
-            )
+            previous = self._previous_run(request.n_features)
+        with thread_limit(request.options.n_jobs):
+            run = _fit_validated(request, previous)
         vars(self).pop("_stepwise", None)  # partial_fit starts its running statistics afresh
-        self._set_fitted(run, options.covariance, X.dtype, X.shape[1], names)
+        self._set_fitted(
+            run,
+            request.options.covariance,
+            request.source.dtype,
+            request.n_features,
+            request.feature_names,
+        )
         return self
 
     def partial_fit(
@@ -712,18 +698,15 @@ learning_offset
         learning_decay=learning_decay,
         learning_offset=learning_offset,
     )
-    random_state = validation.check_random_state(random_state)
-    X = validation.check_input(X, min_samples=2, allow_nan=options.marginalize)
+    request = FitRequest.checked(X, options, random_state, sample_weight, component_labels)
     with thread_limit(options.n_jobs):
-        run, source = _fit_validated(
-            X, options, random_state, sample_weight, component_labels=component_labels
-        )
+        run = _fit_validated(request)
         parameters = run.parameters
-        log_likelihood = source.total_log_likelihood(
+        log_likelihood = request.source.total_log_likelihood(
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
 
-    return _result(run, covariance_type, X.dtype, log_likelihood)
+    return _result(run, covariance_type, request.source.dtype, log_likelihood)
 
 
 def _result(run, covariance_type, dtype, log_likelihood):

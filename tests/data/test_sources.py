@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import fastgmm
 from fastgmm import GaussianMixture
 from fastgmm.covariance import COVARIANCE_TYPES as COVARIANCE_TYPES_TABLE
-from fastgmm.data import sources
+from fastgmm.data import make_source, sources
 from fastgmm.data.sources import row_sample
 
 import _references as ref
@@ -185,6 +185,6 @@ def test_every_source_implements_the_source_protocol():
     assert {"statistics", "score_rows", "total_log_likelihood", "prepare_fit"} <= set(methods)
     for source_class in (sources.ArraySource, DaskSource):
         assert all(callable(getattr(source_class, name, None)) for name in methods), source_class
-    source = sources.make_source(ref.make_blobs(100, 2, 2), COVARIANCE_TYPES_TABLE["full"], 2)
+    source = make_source(ref.make_blobs(100, 2, 2), COVARIANCE_TYPES_TABLE["full"], 2)
     assert isinstance(source, sources.ArraySource)
     assert source.n_samples == 100 and source.total_weight == 100.0
