@@ -23,7 +23,7 @@ from .exceptions import (
     InvalidParameterError,
     NotFittedError,
 )
-from .io.read import load
+from .io import load
 from .model_selection import ModelSelection, select_n_components
 from .models.bayesian_mixture import BayesianGaussianMixture
 from .models.gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit, fit_stream

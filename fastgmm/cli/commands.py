@@ -165,7 +165,7 @@ def _fit_options(args):
 def _load_model(path, estimator=True):
     """The model saved at ``path``; with ``estimator``, a ValueError unless it can predict
     (a ``GaussianMixtureResult`` of ``fastgmm.fit`` holds the parameters only)."""
-    from ..io.read import load
+    from ..io import load
 
     model = load(path)
     if estimator and not hasattr(model, "predict"):

@@ -20,6 +20,7 @@ from ..data import make_source, validation
 from ..data.sources import impute_rows
 from ..em import options
 from ..exceptions import NotFittedError
+from ..io import from_sklearn, save, to_sklearn
 
 if TYPE_CHECKING:
     import os
@@ -304,7 +305,7 @@ class MixtureBase:
         the same fitted attributes, bit for bit, and predicts bitwise the same (with the
         same compiled kernels). Constructor parameters that JSON cannot hold (a
         ``callback`` function, a ``RandomState`` instance as ``random_state``) are not
-        stored: the loaded model has their defaults. The module ``fastgmm._persistence``
+        stored: the loaded model has their defaults. The package ``fastgmm.io``
         documents the format.
 
         Parameters
@@ -318,8 +319,6 @@ class MixtureBase:
         NotFittedError
             If the model is not fitted.
         """
-        from ..io.read import save
-
         save(self, path)
 
     def to_sklearn(self) -> Any:
@@ -336,8 +335,6 @@ class MixtureBase:
         -------
         estimator : sklearn.mixture.GaussianMixture or BayesianGaussianMixture
         """
-        from ..io.read import to_sklearn
-
         return to_sklearn(self)
 
     @classmethod
@@ -366,8 +363,6 @@ class MixtureBase:
         ValueError
             If its fitted attributes are not a valid mixture.
         """
-        from ..io.read import from_sklearn
-
         return from_sklearn(cls, estimator)
 
 

@@ -20,6 +20,7 @@ from ..em.variational import (
     weights,
 )
 from ..exceptions import ConvergenceWarning, DegenerateComponentWarning, sklearn_compatible
+from ..io import register
 from .base import NOT_CONVERGED, MixtureBase
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ _DEGENERATE = (
 )
 
 
+@register
 class BayesianGaussianMixture(MixtureBase):
     """Variational Bayesian Gaussian mixture, a drop-in for scikit-learn's
     ``BayesianGaussianMixture``.

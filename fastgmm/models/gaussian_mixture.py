@@ -28,6 +28,7 @@ from ..exceptions import (
     DegenerateComponentWarning,
     sklearn_compatible,
 )
+from ..io import register, save, to_sklearn
 from .base import NOT_CONVERGED, MixtureBase
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def _fit_validated(request, warm_start_from=None):
     return run
 
 
+@register
 class GaussianMixture(MixtureBase):
     """Gaussian mixture model fitted by EM, a drop-in for ``sklearn.mixture.GaussianMixture``.
 
@@ -556,6 +558,7 @@ class GaussianMixture(MixtureBase):
         return -2 * log_likelihood + 2 * self._n_parameters()
 
 
+@register
 @dataclass(frozen=True)
 class GaussianMixtureResult:
     """What ``fastgmm.fit`` returns: the fitted mixture and how the fit went.
@@ -601,8 +604,6 @@ class GaussianMixtureResult:
         path : str or os.PathLike
             Where to write; written as given (no ``.npz`` suffix is added).
         """
-        from ..io.read import save
-
         save(self, path)
 
     def to_sklearn(self) -> Any:
@@ -614,8 +615,6 @@ class GaussianMixtureResult:
         -------
         estimator : sklearn.mixture.GaussianMixture
         """
-        from ..io.read import to_sklearn
-
         return to_sklearn(self)
 
 

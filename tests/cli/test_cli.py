@@ -217,7 +217,7 @@ def test_library_warnings_are_one_line(tmp_path, files, capsys):
         warnings.simplefilter("always")
         status, _, err = run([*argv, *OPTIONS], capsys)
     assert status == 0
-    assert err.splitlines()[0] == f"fastgmm: warning: {fastgmm.gaussian_mixture.NOT_CONVERGED}"
+    assert err.splitlines()[0] == f"fastgmm: warning: {fastgmm.models.base.NOT_CONVERGED}"
 
 
 def test_progress_is_shown_on_a_terminal_only(tmp_path, files, capsys, monkeypatch):
