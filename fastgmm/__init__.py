@@ -25,8 +25,13 @@ from .exceptions import (
 )
 from .io import load
 from .model_selection import ModelSelection, select_n_components
-from .models.bayesian_mixture import BayesianGaussianMixture
-from .models.gaussian_mixture import GaussianMixture, GaussianMixtureResult, fit, fit_stream
+from .models import (
+    BayesianGaussianMixture,
+    GaussianMixture,
+    GaussianMixtureResult,
+    fit,
+    fit_stream,
+)
 
 # Before any kernel runs (importing the modules above runs none): a fork-safe Numba
 # threading layer unless the user chose one (_threads.py), and no compiled kernel older

@@ -109,7 +109,7 @@ def warmup(
 
     import numpy as np
 
-    from .models.gaussian_mixture import GaussianMixture
+    from .models import GaussianMixture
 
     covariance_types = list(covariance_types or ("full", "tied", "diag", "spherical"))
     rng = np.random.default_rng(0)
@@ -145,7 +145,7 @@ def _warm_missing_values(X, covariance_type):
 
     import numpy as np
 
-    from .models.gaussian_mixture import GaussianMixture
+    from .models import GaussianMixture
 
     with_nan = X.copy()
     with_nan[::7, 0] = np.nan

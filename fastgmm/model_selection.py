@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .data import validation
 from .em.options import COVARIANCE_TYPE_NAMES
 from .exceptions import InvalidParameterError
-from .models.gaussian_mixture import GaussianMixture
+from .models import GaussianMixture
 
 if TYPE_CHECKING:
     from ._typing import CovarianceType, Data, SampleWeight

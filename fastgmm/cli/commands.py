@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data import files
 from ..em.options import COVARIANCE_TYPE_NAMES
-from ..models.gaussian_mixture import GaussianMixture
+from ..models import GaussianMixture
 from .arguments import DTYPE_NAMES
 
 # -- fastgmm demo -----------------------------------------------------------------------------

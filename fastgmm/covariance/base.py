@@ -130,13 +130,13 @@ class CovarianceType(ABC):
     def moved_sum_sq(counts, sum_diff, sum_sq, delta):
         """``sum_sq`` about c - ``delta`` instead of c: S2 + S1 delta^T + delta S1^T +
         N delta delta^T (its diagonal for the diagonal types), with ``counts`` N (K, 1) or
-        per feature (K, D); for stepwise EM (``_online.moved``)."""
+        per feature (K, D); for stepwise EM (``em.online.moved``)."""
 
     @staticmethod
     @abstractmethod
     def model_sum_sq(weights, covariances, reg_covar):
         """The second moments per unit weight that a mixture expects of its own data,
-        about its means: pi_k (Sigma_k - reg_covar I) (``_online.model_statistics``), in a
+        about its means: pi_k (Sigma_k - reg_covar I) (``em.online.model_statistics``), in a
         shape that broadcasts to ``sum_sq_shape``."""
 
     @staticmethod
@@ -192,7 +192,7 @@ class CovarianceType(ABC):
     def sample(rng, means, covariances, counts):
         """Per component, ``counts[k]`` draws (scikit-learn's draws, in its order)."""
 
-    # -- repairs of degenerate components (``_degenerate.py``) ------------------------
+    # -- repairs of degenerate components (``em/degenerate.py``) ------------------------
     @staticmethod
     @abstractmethod
     def add_to_diagonal(covariances, components, amount):

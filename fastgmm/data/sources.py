@@ -65,7 +65,7 @@ class Source(Protocol):
     per-component additive constant of the log-densities (log pi_k for EM; the
     expected log weight and its companions for the variational mixture),
     ``means`` and ``precisions_cholesky`` in scikit-learn's layouts (see
-    ``_covariance.py``).
+    ``covariance/``).
     """
 
     n_samples: int
@@ -176,7 +176,7 @@ class ArraySource:
         return self.X.dtype
 
     def prepare_fit(self, persist):
-        """The data were checked when converted (``_validation.check_data``); with missing
+        """The data were checked when converted (``data.validation.check_data``); with missing
         values, every feature needs an observed value."""
         if self.has_missing:
             check_observed_features(self._observed_weight)

@@ -1,9 +1,9 @@
 """Sufficient statistics of a Gaussian mixture, and how to make them without a kernel.
 
-The EM kernels produce them per chunk of rows (``_sources.py``), also from the hard
+The EM kernels produce them per chunk of rows (``data/sources.py``), also from the hard
 assignments of a k-means start; the other initialisations build them from given
 responsibilities with plain numpy.
-Either way, one ``m_step`` (``_covariance.py``) turns them into parameters.
+Either way, one ``m_step`` (``covariance/``) turns them into parameters.
 """
 
 from dataclasses import dataclass
@@ -92,7 +92,7 @@ def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
 def observed_feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     """``feature_moments`` over each feature's observed (non-NaN) values only.
 
-    Every feature needs one observed value of positive weight (``_sources.MissingValues``
+    Every feature needs one observed value of positive weight (``data.sources.MissingValues``
     checks it).
     """
     n_features = X.shape[1]

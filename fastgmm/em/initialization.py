@@ -2,7 +2,7 @@
 
 'random' and 'random_from_data' draw from the ``RandomState`` exactly as
 sklearn does, so the same ``random_state`` gives the same start as sklearn.
-'kmeans' and 'k-means++' use fastgmm's own Numba k-means (``_kmeans.py``).
+'kmeans' and 'k-means++' use fastgmm's own Numba k-means (``em/kmeans.py``).
 
 Partly labelled rows (``component_labels``, -1 for an unlabelled row) have
 one-hot responsibilities in every initialisation; without labels (or with every

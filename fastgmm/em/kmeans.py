@@ -5,7 +5,7 @@ draws come from the caller's ``RandomState`` here, in Python, so the result
 depends only on ``random_state``, never on the number of threads.
 
 On many rows the seeds are drawn from a stratified row sample of
-``init_sample_size(K)`` rows (``_sources.row_sample``): seeding costs O(K) passes
+``init_sample_size(K)`` rows (``data.sources.row_sample``): seeding costs O(K) passes
 over the rows it reads, Lloyd's iterations one pass each, and a 100,000-row
 sample places seeds as well as all the rows would; Lloyd's iterations then run
 on every row.

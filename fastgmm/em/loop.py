@@ -21,7 +21,7 @@ from .progress import IterationInfo, ProgressLine
 
 @dataclass(frozen=True)
 class MixtureParameters:
-    """float64 parameters in sklearn's layout (see ``_covariance.py``)."""
+    """float64 parameters in sklearn's layout (see ``covariance/``)."""
 
     weights: np.ndarray
     means: np.ndarray
@@ -46,7 +46,7 @@ class Reporter:
     """What a fit tells as it goes, and whether it was asked to stop.
 
     scikit-learn's ``verbose`` / ``verbose_interval`` messages (stdout), the
-    ``progress`` line (stderr, ``_progress.ProgressLine``) and the user's
+    ``progress`` line (stderr, ``em.progress.ProgressLine``) and the user's
     ``callback``, called after every iteration with an ``IterationInfo``: a true
     value returned stops the fit (``stopped``), an exception propagates.
     """
@@ -238,7 +238,7 @@ def initial_mixture(source, options, random_state, repair):
 
 
 def minibatch_passes(stepwise, batches_of_pass, parameters, *, max_passes, tol, reporter):
-    """Passes of stepwise EM (``_online.StepwiseEM``) until the mean log-likelihood of a
+    """Passes of stepwise EM (``em.online.StepwiseEM``) until the mean log-likelihood of a
     pass's batches changes by less than ``tol`` from the previous pass's, ``max_passes``,
     or the callback asks to stop.
 
@@ -317,7 +317,7 @@ def fit_em(source, options, random_state, warm_start_from=None):
     """Fit with ``options.n_init`` restarts and keep the best run (sklearn's rule).
 
     ``options`` is a ``options.FitOptions`` checked for the data's
-    features (``for_features``); ``source`` a ``_sources.Source`` ready for
+    features (``for_features``); ``source`` a ``data.sources.Source`` ready for
     the fit (``prepare_fit``).
 
     ``warm_start_from`` is a previous ``EMRun``: then there is one run, started

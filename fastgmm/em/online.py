@@ -10,7 +10,7 @@ kernel over the batch, per unit weight):
 starting from the statistics the initial parameters expect of their own data
 (``model_statistics``: the first batches refine the initial model rather than replace
 it; with learning_offset = 1 the first batch's statistics replace them), then the usual
-M-step (``_covariance.m_step``) and the repairs of degenerate components.  With 0.5 <
+M-step (``covariance.m_step``) and the repairs of degenerate components.  With 0.5 <
 learning_decay <= 1 the steps satisfy sum eta_t = inf and sum eta_t^2 < inf, the
 conditions under which the average converges to a fixed point of batch EM; a smaller
 decay forgets old batches faster (it follows data that drift), a decay of 1 averages all
@@ -18,7 +18,7 @@ batches alike (a running mean).
 
 The statistics of different batches are moments about different points (each batch's
 kernel centres them on the means of its parameters, for accuracy); ``moved`` takes them
-exactly to one common reference before they are averaged.  ``_em.minibatch_passes``
+exactly to one common reference before they are averaged.  ``em.loop.minibatch_passes``
 runs passes of stepwise EM over batches: the rows of a source in a random order
 (``GaussianMixture(batch_size=...)``) or an iterable of arrays (``fastgmm.fit_stream``);
 ``GaussianMixture.partial_fit`` calls ``StepwiseEM.step`` once per call.
@@ -147,10 +147,10 @@ class StepwiseEM:
     def step(self, source, parameters):
         """One E-step over ``source`` (a batch), the running average, one M-step.
 
-        ``parameters`` and the result are ``_em.MixtureParameters``; also returns the
+        ``parameters`` and the result are ``em.loop.MixtureParameters``; also returns the
         batch's mean log-likelihood under the parameters before the step.  A batch with
         no weight (no row of positive weight, or with missing values no observed value)
-        raises ValueError (``_em.minibatch_passes`` skips such batches).
+        raises ValueError (``em.loop.minibatch_passes`` skips such batches).
         """
         statistics = source.statistics(
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky

@@ -76,11 +76,11 @@ class FitOptions:
     persist: object  # 'auto', True or False
     n_jobs: object  # None or a non-zero int
     progress: bool = False
-    callback: object = None  # None or a callable taking an _progress.IterationInfo
+    callback: object = None  # None or a callable taking an em.progress.IterationInfo
     missing_values: str = "raise"  # or 'marginalize'
     batch_size: object = None  # None (full-batch EM) or an int >= 1: mini-batch EM
     polish: int = 0  # full-batch iterations after mini-batch EM
-    learning_decay: float = 0.7  # stepwise EM's step sizes (_online.py)
+    learning_decay: float = 0.7  # stepwise EM's step sizes (em/online.py)
     learning_offset: float = 2.0
 
     @classmethod
@@ -159,7 +159,7 @@ class FitOptions:
 
     @property
     def covariance(self):
-        """The covariance type's entry of ``_covariance.COVARIANCE_TYPES``."""
+        """The covariance type's entry of ``covariance.COVARIANCE_TYPES``."""
         return COVARIANCE_TYPES[self.covariance_type]
 
     def for_features(self, n_features):
@@ -213,7 +213,7 @@ def check_learning_offset(learning_offset):
 
 
 def check_learning_decay(learning_decay):
-    """Stepwise EM's ``learning_decay``: a float in (0.5, 1] (``_online.py``)."""
+    """Stepwise EM's ``learning_decay``: a float in (0.5, 1] (``em/online.py``)."""
     if (
         isinstance(learning_decay, bool)
         or not isinstance(learning_decay, numbers.Real)

@@ -1,5 +1,5 @@
 """What a fit reports as it goes: the ``progress`` line on stderr and the record a
-``callback`` receives after every iteration (``_em.Reporter`` drives both)."""
+``callback`` receives after every iteration (``em.loop.Reporter`` drives both)."""
 
 import math
 import shutil

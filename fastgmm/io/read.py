@@ -203,7 +203,7 @@ def _checked_estimator(cls, parameters, n_features):
 
 
 def _build_estimator(model, metadata, arrays, class_name):
-    """Set the attributes of ``_base.MixtureBase._set_fitted_mixture`` (and the Bayesian
+    """Set the attributes of ``models.base.MixtureBase._set_fitted_mixture`` (and the Bayesian
     mixture's ``_set_fitted``) on ``model`` from checked metadata and arrays."""
     for name in _MIXTURE_ARRAYS:
         setattr(model, name, arrays[name])
@@ -249,14 +249,12 @@ def _build_estimator(model, metadata, arrays, class_name):
 
 
 def _build_result(metadata, arrays):
-    from ..models.gaussian_mixture import GaussianMixtureResult
-
     def frozen(name):
         array = arrays[name]
         array.setflags(write=False)
         return array
 
-    return GaussianMixtureResult(
+    return model_class("GaussianMixtureResult")(
         weights=frozen("weights_"),
         means=frozen("means_"),
         covariances=frozen("covariances_"),

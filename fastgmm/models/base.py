@@ -174,7 +174,7 @@ class MixtureBase:
         return source, n_jobs
 
     def _score_rows(self, X, output, out):
-        """One output of ``_sources.SCORE_OUTPUTS`` for every row, into ``out`` if given."""
+        """One output of ``data.sources.SCORE_OUTPUTS`` for every row, into ``out`` if given."""
         source, n_jobs = self._scoring_source(X)
         with thread_limit(n_jobs):
             return source.score_rows(*self._fitted_parameters(), output, out)

@@ -1,5 +1,5 @@
 """The variational Bayesian mixture, a drop-in for scikit-learn's ``BayesianGaussianMixture``,
-thin over ``_variational`` (the maths) and the same sources and kernels as ``GaussianMixture``."""
+thin over ``em.variational`` (the maths) and the same sources and kernels as ``GaussianMixture``."""
 
 from __future__ import annotations
 

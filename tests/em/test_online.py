@@ -1,8 +1,8 @@
-"""Stepwise EM (``fastgmm/_online.py``) and the streaming API built on it: mini-batch EM in
+"""Stepwise EM (``fastgmm/online.py``) and the streaming API built on it: mini-batch EM in
 ``fit`` (``batch_size``, ``polish``), ``GaussianMixture.partial_fit`` and
 ``fastgmm.fit_stream``.
 
-The first tests check ``_online`` against plain numpy: statistics moved to another
+The first tests check ``online`` against plain numpy: statistics moved to another
 reference equal those computed about it (missing values included), and the running
 average's step sizes.  The rest check the public API: ``batch_size >= n_samples`` is batch
 EM bit for bit, mini-batch EM gets near the batch optimum, a stream recovers a known
@@ -25,12 +25,12 @@ from fastgmm import (
     DegenerateComponentWarning,
     GaussianMixture,
     InvalidParameterError,
-    _online,
 )
 from fastgmm.covariance import COVARIANCE_TYPES as COVARIANCES
 from fastgmm.covariance import m_step
 from fastgmm.data.sources import ArraySource
 from fastgmm.data.statistics import SufficientStatistics
+from fastgmm.em import online
 
 import _references as ref
 from _helpers import COVARIANCE_TYPES, FITTED, assert_close, fit_quietly
@@ -94,7 +94,7 @@ def assert_same_statistics(covariance_type, actual, desired, rtol=1e-12):
     assert_array_equal(actual.reference, desired.reference)
 
 
-# -- _online.moved and blended ------------------------------------------------------------
+# -- online.moved and blended ------------------------------------------------------------
 
 
 def reference_of(covariance_type, means):
@@ -125,9 +125,9 @@ def test_moved_statistics_equal_the_statistics_about_the_new_reference(covarianc
     about_new = source.statistics(np.log(weights), other_means, factors, assignments=labels)
     assert not np.array_equal(about_old.reference, about_new.reference)
 
-    moved = _online.moved(covariance, about_old, about_new.reference)
+    moved = online.moved(covariance, about_old, about_new.reference)
     assert_same_statistics(covariance_type, moved, about_new)
-    back = _online.moved(covariance, moved, about_old.reference)
+    back = online.moved(covariance, moved, about_old.reference)
     assert_same_statistics(covariance_type, back, about_old)
     # Only the moments depend on the reference.
     assert moved.total_weight == about_old.total_weight
@@ -217,9 +217,9 @@ def test_moved_statistics_with_missing_values(covariance_type):
         assert_close(kernel.missing_resp, expected_old.missing_resp, rtol=1e-10)
         assert expected_old.missing_resp.min() > 1.0  # the per-feature counts matter
     # ... and moving it is exact.
-    moved = _online.moved(covariance, expected_old, new_reference)
+    moved = online.moved(covariance, expected_old, new_reference)
     assert_same_statistics(covariance_type, moved, expected_new)
-    moved = _online.moved(covariance, kernel, new_reference)
+    moved = online.moved(covariance, kernel, new_reference)
     assert_same_statistics(covariance_type, moved, expected_new, rtol=1e-10)
 
 
@@ -252,9 +252,9 @@ def split_statistics(covariance_type):
 def test_blended_averages_statistics_about_different_references(covariance_type):
     covariance = COVARIANCES[covariance_type]
     first, second, both = split_statistics(covariance_type)
-    per_row = [_online.rescaled(s, 1.0 / s.total_weight) for s in (first, second, both)]
+    per_row = [online.rescaled(s, 1.0 / s.total_weight) for s in (first, second, both)]
     # Two halves of equal size, step 1/2: the statistics of all the rows, per row.
-    blended = _online.blended(covariance, per_row[0], per_row[1], 0.5)
+    blended = online.blended(covariance, per_row[0], per_row[1], 0.5)
     assert blended.total_weight == 1.0
     assert_same_statistics(covariance_type, blended, per_row[2])
     for actual, desired in zip(m_step(covariance, blended, 1e-6), m_step(covariance, both, 1e-6)):
@@ -281,8 +281,8 @@ def test_blended_with_step_one_has_the_m_step_of_the_batch(covariance_type, miss
     statistics = batch.statistics(np.log(weights), means, factors)
     if missing and covariance_type not in DENSE:
         assert statistics.missing_resp.sum() > 0.0
-    blended = _online.blended(
-        covariance, average, _online.rescaled(statistics, 1.0 / statistics.total_weight), 1.0
+    blended = online.blended(
+        covariance, average, online.rescaled(statistics, 1.0 / statistics.total_weight), 1.0
     )
     for actual, desired in zip(
         m_step(covariance, blended, 1e-6), m_step(covariance, statistics, 1e-6)
@@ -320,10 +320,10 @@ def test_partial_fit_steps_are_the_documented_running_average(covariance_type):
         eta = (t + offset) ** -decay
         expected = m_step(
             covariance,
-            _online.blended(
+            online.blended(
                 covariance,
                 average,
-                _online.rescaled(statistics, 1.0 / statistics.total_weight),
+                online.rescaled(statistics, 1.0 / statistics.total_weight),
                 eta,
             ),
             reg_covar,

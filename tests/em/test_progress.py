@@ -10,7 +10,8 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import fastgmm
-from fastgmm import BayesianGaussianMixture, ConvergenceWarning, GaussianMixture, _progress
+from fastgmm import BayesianGaussianMixture, ConvergenceWarning, GaussianMixture
+from fastgmm.em import progress as em_progress
 from fastgmm.em.progress import IterationInfo, ProgressLine
 
 import _references as ref
@@ -154,7 +155,7 @@ def test_an_exception_in_the_callback_propagates(estimator, capfd, monkeypatch):
             raise Budget("out of time")
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(_progress, "TERMINAL_INTERVAL", math.inf)
+    monkeypatch.setattr(em_progress, "TERMINAL_INTERVAL", math.inf)
     with pytest.raises(Budget, match="out of time"):
         estimator.fit(X, 3, tol=0.0, random_state=0, callback=callback, progress=True)
     err = capfd.readouterr().err
@@ -202,7 +203,7 @@ def progress_lines(err):
 @pytest.mark.parametrize("kind", ["GaussianMixture", "BayesianGaussianMixture"])
 def test_progress_off_a_terminal_writes_throttled_lines(kind, capfd, monkeypatch):
     cls = GaussianMixture if kind == "GaussianMixture" else BayesianGaussianMixture
-    monkeypatch.setattr(_progress, "LOG_INTERVAL", math.inf)  # only what is always shown
+    monkeypatch.setattr(em_progress, "LOG_INTERVAL", math.inf)  # only what is always shown
     model = cls(3, n_init=2, tol=1e-6, random_state=0, progress=True).fit(X)
     captured = capfd.readouterr()
     assert captured.out == ""  # stderr only; verbose's stdout is untouched
@@ -221,7 +222,7 @@ def test_progress_off_a_terminal_writes_throttled_lines(kind, capfd, monkeypatch
 
 
 def test_progress_off_a_terminal_every_iteration_when_not_throttled(capfd, monkeypatch):
-    monkeypatch.setattr(_progress, "LOG_INTERVAL", 0.0)
+    monkeypatch.setattr(em_progress, "LOG_INTERVAL", 0.0)
     with pytest.warns(ConvergenceWarning):
         model = GaussianMixture(3, max_iter=6, tol=0.0, random_state=0, progress=True).fit(X)
     lines = progress_lines(capfd.readouterr().err)
@@ -236,7 +237,7 @@ def test_progress_off_a_terminal_every_iteration_when_not_throttled(capfd, monke
 
 def test_progress_on_a_terminal_rewrites_one_line_per_init(capfd, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(_progress, "TERMINAL_INTERVAL", 0.0)
+    monkeypatch.setattr(em_progress, "TERMINAL_INTERVAL", 0.0)
     monkeypatch.setenv("COLUMNS", "500")
     fastgmm.fit(
         X,
@@ -277,7 +278,7 @@ def test_on_a_terminal_the_line_is_cut_to_its_width(capfd, monkeypatch):
 
 def test_a_shorter_update_blanks_the_rest_of_the_line(capfd, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(_progress, "TERMINAL_INTERVAL", 0.0)
+    monkeypatch.setattr(em_progress, "TERMINAL_INTERVAL", 0.0)
     monkeypatch.setenv("COLUMNS", "200")
     line = ProgressLine("a description long enough to be longer than an update", 1, 10)
     line.init_begins(0, "kmeans")
