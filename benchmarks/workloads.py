@@ -36,7 +36,8 @@ QUICK_WORKLOADS = {
     "W2-spherical": (5_000, 16, 16, "spherical"),
 }
 
-# Issue 5's scale workloads: (n_samples, n_features, n_components, covariance_type, dtype).
+# The scale workloads, fitted out of memory: (n_samples, n_features, n_components,
+# covariance_type, dtype).
 # DASK runs in DASK_CHUNKS row chunks on a LocalCluster of 2 single-threaded worker
 # processes; MEMMAP is fitted from a memory-mapped .npy file.
 SCALE_WORKLOADS = {
@@ -49,7 +50,7 @@ QUICK_SCALE_WORKLOADS = {
 }
 DASK_CHUNKS = 8
 
-# Issue 16's mini-batch (stepwise) EM workload: a memory-mapped float32 .npy file fitted by
+# The mini-batch (stepwise) EM workload: a memory-mapped float32 .npy file fitted by
 # batch EM, by mini-batch EM (``batch_size``) and by ``partial_fit`` over its rows, on two
 # data sets. (n_samples, n_features, n_components, covariance_type, dtype, batch_size):
 # 100 batches a pass at either size.
@@ -90,7 +91,7 @@ def make_data(n_samples, n_features, n_components, dtype=np.float64, separation=
     return X.astype(dtype)
 
 
-# Issue 15's patterns of missing values (``with_missing``): what is missing, and how much.
+# The patterns of missing values (``with_missing``): what is missing, and how much.
 # "10% values": every value independently NaN with probability 0.1 (on W2: 81.5% of the rows
 # incomplete, in about 9,600 distinct patterns); "1% rows": 1% of the rows one NaN each.
 MISSING_PATTERNS = {
