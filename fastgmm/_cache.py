@@ -20,10 +20,38 @@ from pathlib import Path
 
 from numba.core.registry import CPUDispatcher
 
-from ._kernels import _common, _math, diag, full, kmeans, linalg, missing, tied
+from ._kernels import (
+    _common,
+    _math,
+    diag,
+    full,
+    kmeans,
+    linalg,
+    missing_common,
+    missing_dense,
+    missing_diag,
+    missing_full,
+    missing_schur,
+    missing_tied,
+    tied,
+)
 
 KERNEL_SOURCES = Path(__file__).parent / "_kernels"
-KERNEL_MODULES = (_common, _math, diag, full, kmeans, linalg, missing, tied)
+KERNEL_MODULES = (
+    _common,
+    _math,
+    diag,
+    full,
+    kmeans,
+    linalg,
+    missing_common,
+    missing_dense,
+    missing_diag,
+    missing_full,
+    missing_schur,
+    missing_tied,
+    tied,
+)
 STAMP_NAME = "fastgmm-kernels.sha256"
 CACHE_SUFFIXES = (".nbi", ".nbc")  # Numba's index and data files
 

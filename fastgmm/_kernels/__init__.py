@@ -1,10 +1,12 @@
 """Numba kernels: pure numerical code, no validation and no Python objects.
 
 - ``full``: E-step fused with the statistics, and per-row scores, for 'full'
-  (see ``fastgmm._covariance``);
+  (see ``fastgmm.covariance``);
 - ``tied``: the same for 'tied', with the shared factor applied once per row;
 - ``diag``: the same for 'diag' and 'spherical';
-- ``missing``: the same for data with missing values (NaN), and imputation;
+- ``missing_full``, ``missing_tied``, ``missing_diag``: the same for data with missing
+  values (NaN), and imputation (``missing_dense``, ``missing_diag``), on the shared
+  ``missing_common`` and, for the dense types, ``missing_dense`` and ``missing_schur``;
 - ``kmeans``: k-means++ seeding potentials and Lloyd steps;
 - ``linalg``: the serial Cholesky factors of the M-step;
 - ``_common``: the chunk grid, block workspace, log-sum-exp/responsibilities;

@@ -1,7 +1,7 @@
 """Kernels for diagonal precisions (``'diag'``, and ``'spherical'`` with its one
 precision repeated over the features).
 
-Conventions (shared with ``_covariance.py``):
+Conventions (shared with ``covariance/``):
 
 - ``precisions_cholesky[k, a] = 1 / sigma_ka`` in the data's dtype;
 - ``log_const[k] = log pi_k + sum_a log(1 / sigma_ka) - D/2 log(2 pi)`` in float64;

@@ -1,6 +1,6 @@
 """Kernels for ``covariance_type='full'``: one precision Cholesky factor per component.
 
-Conventions (shared with ``_covariance.py``):
+Conventions (shared with ``covariance/``):
 
 - ``precisions_cholesky_t[k]`` is the *transpose* of sklearn's upper-triangular
   ``precisions_cholesky_[k]`` (so it is lower-triangular and row ``j`` holds

@@ -9,7 +9,7 @@ Sharing U makes the work per row independent of K for the expensive parts:
 - statistics: the M-step needs only the pooled second moment
   ``sum_sq = sum_i (sum_k q_ik) (x_i - c)(x_i - c)^T`` (its lower triangle)
   and ``sum_diff[k] = sum_i q_ik (x_i - c)``: one rank-B update per block
-  instead of K (``_covariance.TiedCovariance`` turns them into the scatter
+  instead of K (``covariance.TiedCovariance`` turns them into the scatter
   about the new means).
 
 Conventions otherwise as ``full.py``: ``precisions_cholesky_t[k]`` is U^T in

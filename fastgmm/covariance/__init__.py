@@ -62,7 +62,7 @@ def m_step(covariance, statistics, reg_covar):
     ``_estimate_gaussian_parameters`` would from the same responsibilities:
     nk = N_k + 10 eps, mu_k = sum_i q_ik x_i / nk, Sigma_k = scatter_k / nk + reg_covar I.
     With missing values, the types of ``per_feature_counts`` divide each feature's
-    moments by its own count, N_k less ``statistics.missing_resp`` (``_kernels/missing.py``).
+    moments by its own count, N_k less ``statistics.missing_resp`` (``_kernels/missing_diag.py``).
     """
     resp_sum = statistics.resp_sum
     nk = resp_sum + RESP_SUM_EPS

@@ -11,10 +11,9 @@ from collections import namedtuple
 import numpy as np
 
 from .._kernels import diag as diag_kernels
-from .._kernels import linalg
-from .._kernels import missing as missing_value_kernels
+from .._kernels import linalg, missing_diag
 
-# A type's kernels for data with missing values (``_kernels/missing.py``).
+# A type's kernels for data with missing values (``_kernels/missing_*.py``).
 MissingKernels = namedtuple("MissingKernels", ["statistics", "score", "impute"])
 
 # sklearn adds 10 * eps to every component's weight sum so that an empty
@@ -238,9 +237,9 @@ class DiagonalPrecisions(CovarianceType):
 
     kernels = diag_kernels
     missing_kernels = MissingKernels(
-        missing_value_kernels.statistics_diag,
-        missing_value_kernels.score_diag,
-        missing_value_kernels.impute_diagonal,
+        missing_diag.statistics_diag,
+        missing_diag.score_diag,
+        missing_diag.impute_diagonal,
     )
     per_feature_counts = True
 

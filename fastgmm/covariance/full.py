@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._kernels import full as full_kernels
-from .._kernels import missing as missing_value_kernels
+from .._kernels import missing_dense, missing_full
 from .base import (
     CovarianceType,
     MissingKernels,
@@ -21,9 +21,9 @@ class FullCovariance(CovarianceType):
     name = "full"
     kernels = full_kernels
     missing_kernels = MissingKernels(
-        missing_value_kernels.statistics_full,
-        missing_value_kernels.score_full,
-        missing_value_kernels.impute_dense,
+        missing_full.statistics_full,
+        missing_full.score_full,
+        missing_dense.impute_dense,
     )
 
     @staticmethod

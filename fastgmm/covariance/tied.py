@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kernels import missing as missing_value_kernels
+from .._kernels import missing_dense, missing_tied
 from .._kernels import tied as tied_kernels
 from .base import (
     CovarianceType,
@@ -20,9 +20,9 @@ class TiedCovariance(CovarianceType):
     name = "tied"
     kernels = tied_kernels
     missing_kernels = MissingKernels(
-        missing_value_kernels.statistics_tied,
-        missing_value_kernels.score_tied,
-        missing_value_kernels.impute_dense,
+        missing_tied.statistics_tied,
+        missing_tied.score_tied,
+        missing_dense.impute_dense,
     )
 
     @staticmethod

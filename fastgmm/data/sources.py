@@ -146,7 +146,7 @@ class ArraySource:
         self.sample_weight = sample_weight
         self.component_labels = component_labels
         self.total_weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-        # With missing values, the statistics kernels of _kernels/missing.py; rows with
+        # With missing values, the statistics kernels of _kernels/missing_*.py; rows with
         # no observed value then count for nothing, in the total weight neither.
         self.has_missing = False
         if marginalize:
@@ -450,7 +450,7 @@ def score_rows(
     Returns a tuple of the arrays asked for, in that order (float64 / int64).
     ``out``, when given for a single output, is the (validated) array it is
     written into, such as a memory-mapped file.  With ``marginalize``, ``X`` may hold
-    NaN (missing values): the kernels of ``_kernels/missing.py`` score the observed
+    NaN (missing values): the kernels of ``_kernels/missing_*.py`` score the observed
     features' marginal densities.
     """
     n_samples, n_components = X.shape[0], means.shape[0]
@@ -488,7 +488,8 @@ def _weighted_total(log_prob, sample_weight):
 def impute_rows(covariance, X, log_weights, means, precisions_cholesky, random_state=None):
     """A copy of ``X`` with each NaN replaced by its conditional expectation given the row's
     observed values under the mixture, or with ``random_state``, by a draw from the
-    conditional distribution (``_kernels/missing.py``: ``impute_dense``/``impute_diagonal``).
+    conditional distribution (``_kernels/missing_dense.py``: ``impute_dense``,
+    ``missing_diag.py``: ``impute_diagonal``).
 
     The draws are taken in row chunks of ``SCAN_ROWS``: a standard normal per value and
     a uniform per row, whatever is missing, so that they do not depend on the threads.

@@ -33,7 +33,7 @@ class SufficientStatistics:
       'spherical', ``missing_resp[k, a] = sum of q_ik over the rows where feature a is
       missing`` (those rows add nothing to feature a's moments), and for 'full' and
       'tied' zeros (their moments hold the missing values' conditional expectations;
-      ``_kernels/missing.py``)
+      ``_kernels/missing_dense.py``)
     """
 
     resp_sum: np.ndarray
