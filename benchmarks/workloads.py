@@ -1,6 +1,6 @@
 """Workloads of benchmarks/README.md and the per-iteration timing method, shared by
 the asv suite (``benchmarks/bench_*.py``) and ``benchmarks/compare.py``; the tests use its
-data-file writer and memory samplers too (``tests/test_sources.py``).
+data-file writer and memory samplers too (``tests/data/test_sources.py``).
 
 Seconds per EM iteration = (t(max_iter=7) - t(max_iter=2)) / 5 from the same
 initialisation (``init_params='random_from_data'``, ``random_state=0``), so the

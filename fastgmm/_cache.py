@@ -15,42 +15,18 @@ compiles every kernel ahead of time.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from pathlib import Path
 
 from numba.core.registry import CPUDispatcher
 
-from ._kernels import (
-    _common,
-    _math,
-    diag,
-    full,
-    kmeans,
-    linalg,
-    missing_common,
-    missing_dense,
-    missing_diag,
-    missing_full,
-    missing_schur,
-    missing_tied,
-    tied,
-)
-
 KERNEL_SOURCES = Path(__file__).parent / "_kernels"
-KERNEL_MODULES = (
-    _common,
-    _math,
-    diag,
-    full,
-    kmeans,
-    linalg,
-    missing_common,
-    missing_dense,
-    missing_diag,
-    missing_full,
-    missing_schur,
-    missing_tied,
-    tied,
+# Every module of _kernels/: the files whose hash keys the cache (``kernel_sources_digest``).
+KERNEL_MODULES = tuple(
+    importlib.import_module(f"{__package__}._kernels.{path.stem}")
+    for path in sorted(KERNEL_SOURCES.glob("*.py"))
+    if path.stem != "__init__"
 )
 STAMP_NAME = "fastgmm-kernels.sha256"
 CACHE_SUFFIXES = (".nbi", ".nbc")  # Numba's index and data files

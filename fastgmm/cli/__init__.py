@@ -12,34 +12,24 @@ import argparse
 import sys
 import warnings
 
-from .arguments import (
-    _fit_arguments,
-    _info_arguments,
-    _plot_arguments,
-    _predict_arguments,
-    _sample_arguments,
-    _score_arguments,
-    _select_arguments,
-)
-from .commands import (
-    DEMO_MEANS,
-    _cache_arguments,
-    _demo_arguments,
-    _warmup_arguments,
-    cache,
-    demo,
-    demo_data,
-    fit,
-    info,
-    plot,
-    predict,
-    sample,
-    score,
-    select,
-    warmup,
-)
+from . import arguments, commands
+from .arguments import DATA_HELP, DTYPE_NAMES, MODEL_HELP, OUT_HELP, component_counts
+from .commands import DEMO_COVARIANCES, DEMO_MEANS, DEMO_WEIGHTS, demo_data
 
-__all__ = ["COMMANDS", "DEMO_MEANS", "build_parser", "demo_data", "main"]
+__all__ = [
+    "COMMANDS",
+    "DATA_HELP",
+    "DEMO_COVARIANCES",
+    "DEMO_MEANS",
+    "DEMO_WEIGHTS",
+    "DTYPE_NAMES",
+    "MODEL_HELP",
+    "OUT_HELP",
+    "build_parser",
+    "component_counts",
+    "demo_data",
+    "main",
+]
 
 PROG = "fastgmm"
 DESCRIPTION = (
@@ -57,16 +47,44 @@ USER_ERROR_STATUS = 2
 
 # name: (what it runs, its arguments, one line of help)
 COMMANDS = {
-    "demo": (demo, _demo_arguments, "fit a 3-component 2-D mixture on built-in data"),
-    "fit": (fit, _fit_arguments, "fit a Gaussian mixture to a data file and save the model"),
-    "predict": (predict, _predict_arguments, "component labels (or probabilities) of data rows"),
-    "score": (score, _score_arguments, "mean log-likelihood, BIC and AIC of data under a model"),
-    "select": (select, _select_arguments, "choose the number of components by BIC or AIC"),
-    "info": (info, _info_arguments, "describe a saved model"),
-    "sample": (sample, _sample_arguments, "draw points from a saved model"),
-    "plot": (plot, _plot_arguments, "draw a model's components (over data) into an image"),
-    "cache": (cache, _cache_arguments, "show or clear Numba's cache of the kernels"),
-    "warmup": (warmup, _warmup_arguments, "compile every kernel ahead of time"),
+    "demo": (
+        commands.demo,
+        arguments.demo_arguments,
+        "fit a 3-component 2-D mixture on built-in data",
+    ),
+    "fit": (
+        commands.fit,
+        arguments.fit_arguments,
+        "fit a Gaussian mixture to a data file and save the model",
+    ),
+    "predict": (
+        commands.predict,
+        arguments.predict_arguments,
+        "component labels (or probabilities) of data rows",
+    ),
+    "score": (
+        commands.score,
+        arguments.score_arguments,
+        "mean log-likelihood, BIC and AIC of data under a model",
+    ),
+    "select": (
+        commands.select,
+        arguments.select_arguments,
+        "choose the number of components by BIC or AIC",
+    ),
+    "info": (commands.info, arguments.info_arguments, "describe a saved model"),
+    "sample": (commands.sample, arguments.sample_arguments, "draw points from a saved model"),
+    "plot": (
+        commands.plot,
+        arguments.plot_arguments,
+        "draw a model's components (over data) into an image",
+    ),
+    "cache": (
+        commands.cache,
+        arguments.cache_arguments,
+        "show or clear Numba's cache of the kernels",
+    ),
+    "warmup": (commands.warmup, arguments.warmup_arguments, "compile every kernel ahead of time"),
 }
 
 

@@ -66,6 +66,34 @@ OUT_HELP = "output file: .npy, .csv or .tsv"
 MODEL_HELP = "model file (written by 'fastgmm fit' or GaussianMixture.save)"
 
 
+def demo_arguments(parser):
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--large", type=int, default=1_000_000, help="size of the large sample (default 1,000,000)"
+    )
+
+
+def cache_arguments(parser):
+    parser.add_argument("action", choices=["info", "clear"])
+
+
+def warmup_arguments(parser):
+    parser.add_argument(
+        "--covariance-types",
+        nargs="+",
+        choices=COVARIANCE_TYPE_NAMES,
+        default=None,
+        help="default: all four",
+    )
+    parser.add_argument("--dtypes", nargs="+", choices=DTYPE_NAMES, default=list(DTYPE_NAMES))
+    parser.add_argument(
+        "--missing-values",
+        action="store_true",
+        help="also the kernels of data with NaN (missing_values='marginalize'; about twice "
+        "the time)",
+    )
+
+
 def _estimator_arguments(parser):
     """The options that ``fit`` and ``select`` pass to every estimator."""
     parser.add_argument(
@@ -90,7 +118,7 @@ def _estimator_arguments(parser):
     )
 
 
-def _fit_arguments(parser):
+def fit_arguments(parser):
     parser.add_argument("data", metavar="DATA", help=DATA_HELP)
     parser.add_argument("--n-components", "-k", type=_positive_int, required=True, metavar="K")
     parser.add_argument(
@@ -102,7 +130,7 @@ def _fit_arguments(parser):
     )
 
 
-def _predict_arguments(parser):
+def predict_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     parser.add_argument("data", metavar="DATA", help=DATA_HELP)
     parser.add_argument("--output", "-o", required=True, metavar="OUT", help=OUT_HELP)
@@ -113,13 +141,13 @@ def _predict_arguments(parser):
     )
 
 
-def _score_arguments(parser):
+def score_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     parser.add_argument("data", metavar="DATA", help=DATA_HELP)
     parser.add_argument("--json", action="store_true", help="print a JSON object")
 
 
-def _select_arguments(parser):
+def select_arguments(parser):
     parser.add_argument("data", metavar="DATA", help=DATA_HELP)
     parser.add_argument(
         "--n-components",
@@ -149,12 +177,12 @@ def _select_arguments(parser):
     parser.add_argument("--output", "-o", metavar="MODEL", help="save the best model to MODEL")
 
 
-def _info_arguments(parser):
+def info_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     parser.add_argument("--json", action="store_true", help="print a JSON object")
 
 
-def _sample_arguments(parser):
+def sample_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     parser.add_argument(
         "-n", "--n-samples", type=_positive_int, required=True, metavar="N", help="points to draw"
@@ -165,7 +193,7 @@ def _sample_arguments(parser):
     )
 
 
-def _plot_arguments(parser):
+def plot_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     parser.add_argument("data", metavar="DATA", nargs="?", help=f"points to draw; {DATA_HELP}")
     parser.add_argument(

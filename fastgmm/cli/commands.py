@@ -9,9 +9,7 @@ import time
 import numpy as np
 
 from ..data import files
-from ..em.options import COVARIANCE_TYPE_NAMES
 from ..models import GaussianMixture
-from .arguments import DTYPE_NAMES
 
 # -- fastgmm demo -----------------------------------------------------------------------------
 
@@ -76,13 +74,6 @@ def demo(args):
     return 0
 
 
-def _demo_arguments(parser):
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--large", type=int, default=1_000_000, help="size of the large sample (default 1,000,000)"
-    )
-
-
 # -- fastgmm cache, fastgmm warmup --------------------------------------------------------------
 
 
@@ -102,10 +93,6 @@ def cache(args):
     return 0
 
 
-def _cache_arguments(parser):
-    parser.add_argument("action", choices=["info", "clear"])
-
-
 def warmup(args):
     """Compile every kernel now (e.g. in a Docker build or a CI step), so that later
     processes load them from Numba's cache."""
@@ -121,23 +108,6 @@ def warmup(args):
     for folder in _cache.cache_folders():
         print(f"  {folder}")
     return 0
-
-
-def _warmup_arguments(parser):
-    parser.add_argument(
-        "--covariance-types",
-        nargs="+",
-        choices=COVARIANCE_TYPE_NAMES,
-        default=None,
-        help="default: all four",
-    )
-    parser.add_argument("--dtypes", nargs="+", choices=DTYPE_NAMES, default=list(DTYPE_NAMES))
-    parser.add_argument(
-        "--missing-values",
-        action="store_true",
-        help="also the kernels of data with NaN (missing_values='marginalize'; about twice "
-        "the time)",
-    )
 
 
 # -- helpers of the commands on models and data ---------------------------------------------------

@@ -33,7 +33,7 @@ class SufficientStatistics:
       'spherical', ``missing_resp[k, a] = sum of q_ik over the rows where feature a is
       missing`` (those rows add nothing to feature a's moments), and for 'full' and
       'tied' zeros (their moments hold the missing values' conditional expectations;
-      ``_kernels/missing_dense.py``)
+      ``_kernels/missing_full.py``, ``missing_tied.py``)
     """
 
     resp_sum: np.ndarray
@@ -92,8 +92,8 @@ def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
 def observed_feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     """``feature_moments`` over each feature's observed (non-NaN) values only.
 
-    Every feature needs one observed value of positive weight (``data.sources.MissingValues``
-    checks it).
+    Every feature needs one observed value of positive weight
+    (``data.sources.check_observed_features`` checks it).
     """
     n_features = X.shape[1]
     totals, sums, squares = np.zeros(n_features), np.zeros(n_features), np.zeros(n_features)

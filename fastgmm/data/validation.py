@@ -527,3 +527,8 @@ def check_float_array(value, name, shape):
     if not np.all(np.isfinite(array)):
         raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
     return array
+
+
+def check_impute_method(method):
+    """``impute``'s method: 'mean' or 'sample'."""
+    return check_choice(method, "method", ("mean", "sample"))

@@ -316,7 +316,7 @@ def minibatch_em(source, options, parameters, repair, random_state, reporter):
 def fit_em(source, options, random_state, warm_start_from=None):
     """Fit with ``options.n_init`` restarts and keep the best run (sklearn's rule).
 
-    ``options`` is a ``options.FitOptions`` checked for the data's
+    ``options`` is an ``em.options.FitOptions`` checked for the data's
     features (``for_features``); ``source`` a ``data.sources.Source`` ready for
     the fit (``prepare_fit``).
 

@@ -130,7 +130,7 @@ class StepwiseEM:
 
     @classmethod
     def for_options(cls, options, repair, whole_data=False):
-        """The state for a fit's ``options.FitOptions``."""
+        """The state for a fit's ``em.options.FitOptions``."""
         return cls(
             options.covariance,
             options.reg_covar,

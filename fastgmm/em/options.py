@@ -1,11 +1,12 @@
-"""The options of one fit, checked once at the entrance: ``FitOptions``.
+"""The options of one fit, and its entrance: ``FitOptions`` and ``FitRequest``.
 
 Every estimator parameter that steers EM (the number of components, the covariance
 type, tolerances, initialisation, the stepwise-EM schedule, ...) is checked here and
-carried down as one frozen ``FitOptions``; the loops below trust it.  The data are
-checked by ``fastgmm.data.validation``; the initial parameters (``weights_init``,
-``means_init``, ``precisions_init``), which need the number of features, by
-``FitOptions.for_features``.
+carried down as one frozen ``FitOptions``.  ``FitRequest.checked`` is where a fit
+starts: it converts and checks the data (``fastgmm.data.validation``), the initial
+parameters against the number of features (``FitOptions.for_features``), the weights
+and labels (``fastgmm.data.make_source``), and holds the source, the options, the
+random state and the feature names that the loops below take as they are.
 """
 
 import dataclasses
@@ -24,7 +25,6 @@ from ..data.validation import (
     check_integer,
     check_n_jobs,
     check_n_samples,
-    check_random_state,
     check_real,
     feature_names,
 )
@@ -185,11 +185,6 @@ def check_missing_values(missing_values):
     return check_choice(missing_values, "missing_values", MISSING_VALUES_NAMES)
 
 
-def check_impute_method(method):
-    """``impute``'s method: 'mean' or 'sample'."""
-    return check_choice(method, "method", ("mean", "sample"))
-
-
 # Defaults of the options that not every estimator has (``FitOptions.of``); the others: None.
 _OPTION_DEFAULTS = {
     "missing_values": "raise",
@@ -284,25 +279,43 @@ def check_precisions_init(precisions, covariance_type, n_components, n_features)
 @dataclasses.dataclass(frozen=True)
 class FitRequest:
     """One fit's inputs, checked once at the entrance (``FitRequest.checked``): the data's
-    source, the options (initial parameters checked against the data), the random state
-    and the feature names.  The loops below take its parts as they are."""
+    source, the options (initial parameters checked against the data), the random state,
+    the feature names and what the estimator's own checks prepared.  The loops below take
+    its parts as they are."""
 
     source: object  # a fastgmm.data.sources.Source
     options: FitOptions
     random_state: np.random.RandomState
     feature_names: object  # an array of str, or None
+    prepared: object = None  # what ``prepare`` returned
 
     @classmethod
     def checked(
-        cls, X, options, random_state, sample_weight=None, component_labels=None, min_samples=2
+        cls,
+        X,
+        options,
+        random_state,
+        sample_weight=None,
+        component_labels=None,
+        *,
+        with_feature_names=True,
+        prepare=None,
     ):
-        """The request of a fit of ``X`` (as the user gave it) with checked ``options``:
-        the data converted (``check_input``), at least ``n_components`` rows, weights,
-        labels and the initial parameters checked, the source made."""
-        random_state = check_random_state(random_state)
-        names = feature_names(X)
-        X = check_input(X, min_samples=min_samples, allow_nan=options.marginalize)
+        """The request of a fit of ``X`` (as the user gave it) with checked ``options``
+        and ``random_state`` (``check_random_state``).
+
+        The checks run in this order, the cheap ones first, before any pass over the
+        rows: the feature names (``with_feature_names``: an estimator
+        keeps them, ``fastgmm.fit`` does not); the data, converted (``check_input``); at
+        least ``n_components`` rows; ``prepare(n_features)``, the estimator's own checks
+        that need the number of features (a warm start's shapes, the priors), whose
+        result the request keeps as ``prepared``; the initial parameters; the labels
+        and the weights (``make_source``, which also makes the source).
+        """
+        names = feature_names(X) if with_feature_names else None
+        X = check_input(X, min_samples=2, allow_nan=options.marginalize)
         check_n_samples(X, options.n_components)
+        prepared = None if prepare is None else prepare(X.shape[1])
         options = options.for_features(X.shape[1])
         source = make_source(
             X,
@@ -313,7 +326,7 @@ class FitRequest:
             component_labels,
             options.marginalize,
         )
-        return cls(source, options, random_state, names)
+        return cls(source, options, random_state, names, prepared)
 
     @property
     def n_features(self):

@@ -61,7 +61,7 @@ def check_priors(
     n_components,
     n_features,
 ):
-    """The variational mixture's priors (``em.variational.Priors``), checked before any pass
+    """The variational mixture's priors (``Priors``), checked before any pass
     over the data; ``mean`` and ``covariance`` are None where they come from the data
     (``data_priors``).
 

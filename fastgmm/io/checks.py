@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .._version import __version__
 from ..covariance import COVARIANCE_TYPES
 from ..em.priors import PRIOR_TYPES
 from ..em.variational import weights as expected_weights
@@ -35,8 +36,6 @@ def _check_header(metadata):
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _Invalid(f"its format_version {version!r} is not a format version (an int >= 1)")
     if version > FORMAT_VERSION:
-        from .._version import __version__
-
         raise _Invalid(
             f"it is in format version {version}, newer than this fastgmm ({__version__}) reads "
             f"(versions up to {FORMAT_VERSION}); it was written by fastgmm "
@@ -222,7 +221,7 @@ def _tolerance(dtype, n=1):
 
 
 def _check_values(metadata, arrays, class_name):
-    """The values describe a valid mixture (see the module docstring)."""
+    """The values describe a valid mixture (``fastgmm.io``'s docstring lists the checks)."""
     dtype = metadata["dtype"]
     covariance_type = metadata["covariance_type"]
     weights = arrays["weights_"].astype(np.float64)

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from .._version import __version__
+
 FORMAT_NAME = "fastgmm-mixture"
 
 
@@ -76,8 +78,6 @@ class _Invalid(Exception):
 
 
 def _header(class_name):
-    from .._version import __version__
-
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

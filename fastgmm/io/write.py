@@ -20,7 +20,8 @@ from .registry import class_name_of, model_class
 
 
 def save(model, path):
-    """Write the fitted ``model`` to ``path`` (see the module docstring for the format)."""
+    """Write the fitted ``model`` to ``path`` (the package docstring, ``fastgmm.io``,
+    describes the format)."""
     path = _checked_path(path)
     metadata, arrays = _describe(model)
     text = json.dumps(metadata, allow_nan=False)

@@ -267,7 +267,7 @@ class MixtureBase:
             the missing values' variational posterior.
         """
         covariance, X = self._checked_input(X, allow_nan=True)
-        method = options.check_impute_method(method)
+        method = validation.check_impute_method(method)
         draws = None
         if method == "sample":
             draws = validation.check_random_state(random_state)

@@ -211,23 +211,25 @@ class BayesianGaussianMixture(MixtureBase):
         -------
         self : BayesianGaussianMixture
         """
+        options = FitOptions.of(self)
+        random_state = validation.check_random_state(self.random_state)
         warm_start = validation.check_bool(self.warm_start, "warm_start")
         prior_type = check_prior_type(self.weight_concentration_prior_type)
-        request = FitRequest.checked(X, FitOptions.of(self), self.random_state, sample_weight)
-        options, source, n_features = request.options, request.source, request.n_features
-        priors = check_priors(
-            prior_type,
-            self.weight_concentration_prior,
-            self.mean_precision_prior,
-            self.mean_prior,
-            self.degrees_of_freedom_prior,
-            self.covariance_prior,
-            options.covariance_type,
-            options.n_components,
-            n_features,
-        )
-        previous = None
-        if warm_start and hasattr(self, "converged_"):
+
+        def priors_and_previous_run(n_features):
+            priors = check_priors(
+                prior_type,
+                self.weight_concentration_prior,
+                self.mean_precision_prior,
+                self.mean_prior,
+                self.degrees_of_freedom_prior,
+                self.covariance_prior,
+                options.covariance_type,
+                options.n_components,
+                n_features,
+            )
+            if not (warm_start and hasattr(self, "converged_")):
+                return priors, None
             self._check_warm_start(n_features)
             if self._fitted_prior_type != prior_type:
                 raise ValueError(
@@ -235,11 +237,17 @@ class BayesianGaussianMixture(MixtureBase):
                     f"prior), but this fit asks for a {prior_type!r} prior. Set "
                     "warm_start=False to start afresh."
                 )
-            previous = VariationalRun(self._posterior, self.lower_bound_, [], 0, False)
+            return priors, VariationalRun(self._posterior, self.lower_bound_, [], 0, False)
+
+        request = FitRequest.checked(
+            X, options, random_state, sample_weight, prepare=priors_and_previous_run
+        )
+        source, n_features = request.source, request.n_features
+        priors, previous = request.prepared
         with thread_limit(options.n_jobs):
             source.prepare_fit(options.persist)
             priors = data_priors(priors, options.covariance_type, source)
-            run = fit_variational(source, options, priors, request.random_state, previous)
+            run = fit_variational(source, options, priors, random_state, previous)
         if run.n_degenerate:
             warnings.warn(
                 _DEGENERATE.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=2

@@ -183,7 +183,10 @@ learning_offset
         learning_decay=learning_decay,
         learning_offset=learning_offset,
     )
-    request = FitRequest.checked(X, options, random_state, sample_weight, component_labels)
+    random_state = validation.check_random_state(random_state)
+    request = FitRequest.checked(
+        X, options, random_state, sample_weight, component_labels, with_feature_names=False
+    )
     with thread_limit(options.n_jobs):
         run = fit_validated(request)
         parameters = run.parameters

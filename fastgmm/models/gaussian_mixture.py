@@ -305,8 +305,6 @@ class GaussianMixture(MixtureBase):
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
 
-    # -- scikit-learn estimator protocol -------------------------------------------------
-
     # -- fitting ----------------------------------------------------------------------------
 
     def fit(
@@ -343,15 +341,20 @@ class GaussianMixture(MixtureBase):
         -------
         self : GaussianMixture
         """
+        options = FitOptions.of(self)
+        random_state = validation.check_random_state(self.random_state)
         warm_start = validation.check_bool(self.warm_start, "warm_start")
+
+        def previous_run(n_features):  # the fitted model that a warm start continues
+            if warm_start and hasattr(self, "converged_"):
+                return self._previous_run(n_features)
+            return None
+
         request = FitRequest.checked(
-            X, FitOptions.of(self), self.random_state, sample_weight, component_labels
+            X, options, random_state, sample_weight, component_labels, prepare=previous_run
         )
-        previous = None
-        if warm_start and hasattr(self, "converged_"):
-            previous = self._previous_run(request.n_features)
-        with thread_limit(request.options.n_jobs):
-            run = fit_validated(request, previous)
+        with thread_limit(options.n_jobs):
+            run = fit_validated(request, request.prepared)
         vars(self).pop("_stepwise", None)  # partial_fit starts its running statistics afresh
         self._set_fitted(
             run,

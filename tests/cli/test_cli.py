@@ -13,7 +13,7 @@ import pytest
 
 import fastgmm
 from fastgmm import BayesianGaussianMixture, GaussianMixture, cli, select_n_components
-from fastgmm.cli import arguments, commands, demo_data, main
+from fastgmm.cli import commands, demo_data, main
 from fastgmm.data import files as data_files
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
@@ -323,7 +323,7 @@ def test_select_component_lists(files, capsys):
     status, out, _ = run(["select", data_path(files, "npy"), "-k", "2,4", *OPTIONS], capsys)
     rows = [line.split()[0] for line in out.splitlines()[1:-1]]
     assert status == 0 and rows == ["2", "4"]
-    assert arguments.component_counts("1-3,8,2") == [1, 2, 3, 8]
+    assert cli.component_counts("1-3,8,2") == [1, 2, 3, 8]
 
 
 @needs_matplotlib

@@ -1,4 +1,4 @@
-"""Stepwise EM (``fastgmm/online.py``) and the streaming API built on it: mini-batch EM in
+"""Stepwise EM (``fastgmm/em/online.py``) and the streaming API built on it: mini-batch EM in
 ``fit`` (``batch_size``, ``polish``), ``GaussianMixture.partial_fit`` and
 ``fastgmm.fit_stream``.
 

@@ -886,3 +886,16 @@ print('sklearn' in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_only_fastgmm_models_are_saved_and_the_format_names_every_registered_class(tmp_path):
+    with pytest.raises(TypeError, match="Expected a fastgmm GaussianMixture, Bayesian"):
+        fastgmm.io.save(object(), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    assert set(fastgmm.io.registry.MODEL_CLASSES) == set(fastgmm.io.format.CLASS_NAMES)
+
+    class Unknown:
+        pass
+
+    with pytest.raises(ValueError, match="no class 'Unknown'"):
+        fastgmm.io.register(Unknown)

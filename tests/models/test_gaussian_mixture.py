@@ -389,3 +389,24 @@ def test_verbose_reports_iterations_like_sklearn(capsys):
     assert "Initialization did not converge. time lapse" in out
     GaussianMixture(2, verbose=0, random_state=0).fit(X)
     assert capsys.readouterr().out == ""
+
+
+def test_fit_function_takes_data_whose_column_names_an_estimator_refuses():
+    # The estimator keeps feature names and refuses names of mixed types (scikit-learn's
+    # rule); fastgmm.fit keeps none, so it takes such data as it did before the estimators
+    # and the function shared one entrance.
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(ref.make_blobs(200, 2, 2), columns=[0, "a"])
+    with pytest.raises(TypeError, match="all input features have string names"):
+        GaussianMixture(2, random_state=0).fit(frame)
+    result = fastgmm.fit(frame, 2, random_state=0)
+    expected = fastgmm.fit(frame.to_numpy(), 2, random_state=0)
+    assert_array_equal(result.means, expected.means)
+
+
+def test_a_warm_start_is_checked_before_the_initial_parameters_and_weights():
+    X = ref.make_blobs(200, 2, 2)
+    model = GaussianMixture(2, warm_start=True, random_state=0).fit(X)
+    wider = np.hstack([X, X[:, :1]])
+    with pytest.raises(ValueError, match="warm_start=True continues the previous fit"):
+        model.set_params(means_init=np.zeros((2, 2))).fit(wider, sample_weight=np.ones(3))
