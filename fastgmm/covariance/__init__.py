@@ -32,7 +32,7 @@ from .base import (
     RESP_SUM_EPS,
     CovarianceType,
     MissingKernels,
-    _log_gaussian_constant,
+    log_gaussian_constant,
 )
 from .diag import DiagCovariance
 from .full import FullCovariance
@@ -91,7 +91,7 @@ def kernel_arguments(covariance, log_weights, means, precisions_cholesky, dtype)
     log_const = (
         log_weights
         + covariance.log_det_cholesky(precisions_cholesky, n_features)
-        + _log_gaussian_constant(n_features)
+        + log_gaussian_constant(n_features)
     )
     kernel_precisions = covariance.kernel_precisions(precisions_cholesky, n_components, n_features)
     return (

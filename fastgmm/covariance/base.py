@@ -28,13 +28,13 @@ ILL_DEFINED_COVARIANCE = (
 )
 
 
-def _symmetric_from_lower(lower):
+def symmetric_from_lower(lower):
     """Fill the upper triangle of (a stack of) matrices from their lower triangle."""
     strict = np.tril(lower, -1)
     return np.tril(lower) + np.swapaxes(strict, -1, -2)
 
 
-def _scatter_shift(resp_sum, sum_diff, shift):
+def scatter_shift(resp_sum, sum_diff, shift):
     """Per component, S1 d^T + d S1^T - N d d^T: what moving the moments to the new means subtracts.
 
     With z = x - c, d = mu - c:  sum q (x - mu)(x - mu)^T
@@ -50,13 +50,13 @@ def _scatter_shift(resp_sum, sum_diff, shift):
     )
 
 
-def _centred_squares(resp, sum_diff, sum_sq, shift):
-    """Diagonal of ``_scatter_shift``'s scatter: sum q (x - mu)^2 per feature, with ``resp``
+def centred_squares(resp, sum_diff, sum_sq, shift):
+    """Diagonal of ``scatter_shift``'s scatter: sum q (x - mu)^2 per feature, with ``resp``
     the (K, 1) or per-feature (K, D) sums of q_ik the moments hold."""
     return sum_sq - 2.0 * sum_diff * shift + resp * shift * shift
 
 
-def _factorise_full(covariances):
+def factorise_full(covariances):
     """Upper-triangular U_k with U_k U_k^T = inv(covariances[k]), via L_k = chol(covariances[k]).
 
     Returns ``(factors, failed)``: ``failed[k]`` flags a matrix that is not
@@ -69,20 +69,20 @@ def _factorise_full(covariances):
     return factors, failed
 
 
-def _copy_per_component(covariances, source, target):
+def copy_per_component(covariances, source, target):
     """A copy of per-component ``covariances`` with component ``target`` set to ``source``'s."""
     covariances = covariances.copy()
     covariances[target] = covariances[source]
     return covariances
 
 
-def _cholesky_of_precision(precision):
+def cholesky_of_precision(precision):
     """Upper-triangular U with U U^T = precision (sklearn #26415: flip, chol, flip)."""
     flipped = np.flip(precision, (0, 1))
     return np.flip(np.linalg.cholesky(flipped), (0, 1))
 
 
-def _log_gaussian_constant(n_features):
+def log_gaussian_constant(n_features):
     return -0.5 * n_features * np.log(2.0 * np.pi)
 
 
@@ -264,7 +264,7 @@ class DiagonalPrecisions(CovarianceType):
         covariances[components] += amount
         return covariances
 
-    copy_component = staticmethod(_copy_per_component)
+    copy_component = staticmethod(copy_per_component)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
@@ -286,7 +286,7 @@ class DiagonalPrecisions(CovarianceType):
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
-        squares = _centred_squares(resp_sum[:, None], sum_diff, sum_sq, shift)
+        squares = centred_squares(resp_sum[:, None], sum_diff, sum_sq, shift)
         return float(np.sum(np.asarray(kernel_precisions, dtype=np.float64) ** 2 * squares))
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import DiagonalPrecisions, _centred_squares
+from .base import DiagonalPrecisions, centred_squares
 
 
 class DiagCovariance(DiagonalPrecisions):
@@ -21,7 +21,7 @@ class DiagCovariance(DiagonalPrecisions):
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        return _centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk + reg_covar
+        return centred_squares(resp_sum, sum_diff, sum_sq, shift) / nk + reg_covar
 
     @staticmethod
     def log_det_cholesky(precisions_cholesky, n_features):

@@ -7,11 +7,11 @@ from .._kernels import missing_dense, missing_full
 from .base import (
     CovarianceType,
     MissingKernels,
-    _cholesky_of_precision,
-    _copy_per_component,
-    _factorise_full,
-    _scatter_shift,
-    _symmetric_from_lower,
+    cholesky_of_precision,
+    copy_per_component,
+    factorise_full,
+    scatter_shift,
+    symmetric_from_lower,
 )
 
 
@@ -36,7 +36,7 @@ class FullCovariance(CovarianceType):
 
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
+        scatter = symmetric_from_lower(sum_sq) - scatter_shift(resp_sum, sum_diff, shift)
         covariances = scatter / nk[:, None, None]
         diagonal = np.einsum("kii->ki", covariances)
         diagonal += reg_covar
@@ -44,7 +44,7 @@ class FullCovariance(CovarianceType):
 
     @staticmethod
     def moved_sum_sq(counts, sum_diff, sum_sq, delta):
-        return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta)
+        return sum_sq - scatter_shift(counts[:, 0], sum_diff, -delta)
 
     @staticmethod
     def model_sum_sq(weights, covariances, reg_covar):
@@ -53,12 +53,12 @@ class FullCovariance(CovarianceType):
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift)
+        scatter = symmetric_from_lower(sum_sq) - scatter_shift(resp_sum, sum_diff, shift)
         lower = np.asarray(kernel_precisions, dtype=np.float64)  # U_k^T
         precisions = np.einsum("kji,kjl->kil", lower, lower)
         return float(np.sum(precisions * scatter))
 
-    factorise = staticmethod(_factorise_full)
+    factorise = staticmethod(factorise_full)
 
     @staticmethod
     def add_to_diagonal(covariances, components, amount):
@@ -76,11 +76,11 @@ class FullCovariance(CovarianceType):
         eigenvalues, eigenvectors = np.linalg.eigh(covariances[k])
         return eigenvalues[-1], eigenvectors[:, -1]
 
-    copy_component = staticmethod(_copy_per_component)
+    copy_component = staticmethod(copy_per_component)
 
     @staticmethod
     def precisions_cholesky_from_precisions(precisions):
-        return np.stack([_cholesky_of_precision(p) for p in precisions])
+        return np.stack([cholesky_of_precision(p) for p in precisions])
 
     covariances_from_precisions = staticmethod(np.linalg.inv)
 

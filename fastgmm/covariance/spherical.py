@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import DiagonalPrecisions, _centred_squares
+from .base import DiagonalPrecisions, centred_squares
 from .diag import DiagCovariance
 
 
@@ -26,7 +26,7 @@ class SphericalCovariance(DiagonalPrecisions):
                 resp_sum, sum_diff, sum_sq, shift, nk, reg_covar
             ).mean(axis=1)
         # Per-feature counts (missing values): all the squares over all the counts.
-        squares = _centred_squares(resp_sum, sum_diff, sum_sq, shift).sum(axis=1)
+        squares = centred_squares(resp_sum, sum_diff, sum_sq, shift).sum(axis=1)
         return squares / nk.sum(axis=1) + reg_covar
 
     @staticmethod

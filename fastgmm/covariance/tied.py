@@ -7,10 +7,10 @@ from .._kernels import tied as tied_kernels
 from .base import (
     CovarianceType,
     MissingKernels,
-    _cholesky_of_precision,
-    _factorise_full,
-    _scatter_shift,
-    _symmetric_from_lower,
+    cholesky_of_precision,
+    factorise_full,
+    scatter_shift,
+    symmetric_from_lower,
 )
 
 
@@ -40,7 +40,7 @@ class TiedCovariance(CovarianceType):
     @staticmethod
     def covariances(resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
         # sum_sq is the pooled sum_k S2_k (one lower triangle).
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(
+        scatter = symmetric_from_lower(sum_sq) - scatter_shift(resp_sum, sum_diff, shift).sum(
             axis=0
         )
         covariance = scatter / nk.sum()
@@ -49,7 +49,7 @@ class TiedCovariance(CovarianceType):
 
     @staticmethod
     def moved_sum_sq(counts, sum_diff, sum_sq, delta):
-        return sum_sq - _scatter_shift(counts[:, 0], sum_diff, -delta).sum(axis=0)  # pooled
+        return sum_sq - scatter_shift(counts[:, 0], sum_diff, -delta).sum(axis=0)  # pooled
 
     @staticmethod
     def model_sum_sq(weights, covariance, reg_covar):
@@ -58,7 +58,7 @@ class TiedCovariance(CovarianceType):
 
     @staticmethod
     def mahalanobis_sum(resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
-        scatter = _symmetric_from_lower(sum_sq) - _scatter_shift(resp_sum, sum_diff, shift).sum(
+        scatter = symmetric_from_lower(sum_sq) - scatter_shift(resp_sum, sum_diff, shift).sum(
             axis=0
         )
         lower = np.asarray(kernel_precisions[0], dtype=np.float64)
@@ -66,7 +66,7 @@ class TiedCovariance(CovarianceType):
 
     @staticmethod
     def factorise(covariance):
-        factors, failed = _factorise_full(covariance[None])
+        factors, failed = factorise_full(covariance[None])
         return factors[0], failed  # one flag: the shared matrix
 
     @staticmethod
@@ -89,7 +89,7 @@ class TiedCovariance(CovarianceType):
     def copy_component(covariance, source, target):
         return covariance  # shared by every component
 
-    precisions_cholesky_from_precisions = staticmethod(_cholesky_of_precision)
+    precisions_cholesky_from_precisions = staticmethod(cholesky_of_precision)
     covariances_from_precisions = staticmethod(np.linalg.inv)
 
     @staticmethod

@@ -31,14 +31,8 @@ from ..data.validation import (
 from ..exceptions import InvalidParameterError
 
 COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
-
-
 INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
-
-
 ON_DEGENERATE_NAMES = ("reseed", "raise")
-
-
 MISSING_VALUES_NAMES = ("raise", "marginalize")
 
 

@@ -11,39 +11,41 @@ from ..covariance import COVARIANCE_TYPES
 from ..em.priors import PRIOR_TYPES
 from ..em.variational import weights as expected_weights
 from .format import (
-    _FIELDS,
-    _POSTERIOR_ARRAYS,
-    _WEIGHT_SUM_TOLERANCE,
     CLASS_NAMES,
     DTYPES,
+    FIELDS,
     FORMAT_NAME,
     FORMAT_VERSION,
-    _Invalid,
+    POSTERIOR_ARRAYS,
+    WEIGHT_SUM_TOLERANCE,
+    InvalidModel,
 )
 
 
-def _check_header(metadata):
+def check_header(metadata):
     """The class name, once the format and its version are known ones."""
     for name in ("format", "format_version", "class"):
         if name not in metadata:
-            raise _Invalid(f"its metadata has no {name!r} field, so it is not a fastgmm model file")
+            raise InvalidModel(
+                f"its metadata has no {name!r} field, so it is not a fastgmm model file"
+            )
     if metadata["format"] != FORMAT_NAME:
-        raise _Invalid(
+        raise InvalidModel(
             f"its metadata's format is {metadata['format']!r}, not {FORMAT_NAME!r}: it is not "
             "a fastgmm model file"
         )
     version = metadata["format_version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _Invalid(f"its format_version {version!r} is not a format version (an int >= 1)")
+        raise InvalidModel(f"its format_version {version!r} is not a format version (an int >= 1)")
     if version > FORMAT_VERSION:
-        raise _Invalid(
+        raise InvalidModel(
             f"it is in format version {version}, newer than this fastgmm ({__version__}) reads "
             f"(versions up to {FORMAT_VERSION}); it was written by fastgmm "
             f"{metadata.get('fastgmm_version', '(unknown)')}: upgrade fastgmm to load it"
         )
     class_name = metadata["class"]
     if class_name not in CLASS_NAMES:
-        raise _Invalid(
+        raise InvalidModel(
             f"its metadata names an unknown class {class_name!r} (fastgmm saves "
             f"{', '.join(CLASS_NAMES)})"
         )
@@ -51,7 +53,7 @@ def _check_header(metadata):
 
 
 def _field_error(name, value, expected):
-    return _Invalid(f"its metadata field {name!r} must be {expected}, got {value!r}")
+    return InvalidModel(f"its metadata field {name!r} must be {expected}, got {value!r}")
 
 
 def _int_field(metadata, name, minimum):
@@ -61,7 +63,7 @@ def _int_field(metadata, name, minimum):
     return value
 
 
-def _float_field(metadata, name, non_finite=()):
+def float_field(metadata, name, non_finite=()):
     """A float field; ``non_finite`` lists the strings ("nan", "inf", "-inf") it may be."""
     value = metadata[name]
     if isinstance(value, str) and value in non_finite:
@@ -84,19 +86,21 @@ def _string_list_field(metadata, name, length=None):
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise _field_error(name, value, "a list of strings")
     if length is not None and len(value) != length:
-        raise _Invalid(f"its metadata field {name!r} has {len(value)} names for {length} features")
+        raise InvalidModel(
+            f"its metadata field {name!r} has {len(value)} names for {length} features"
+        )
     return value
 
 
-def _check_fields(metadata, class_name):
+def check_fields(metadata, class_name):
     """Every field of the class present, nothing else, each of the right type."""
-    expected = _FIELDS[class_name]
+    expected = FIELDS[class_name]
     missing = [name for name in expected if name not in metadata]
     if missing:
-        raise _Invalid(f"its metadata lacks the field(s) {', '.join(map(repr, missing))}")
+        raise InvalidModel(f"its metadata lacks the field(s) {', '.join(map(repr, missing))}")
     unexpected = sorted(set(metadata) - set(expected))
     if unexpected:
-        raise _Invalid(
+        raise InvalidModel(
             f"its metadata has field(s) a {class_name} file does not have: "
             f"{', '.join(map(repr, unexpected))}"
         )
@@ -110,11 +114,11 @@ def _check_fields(metadata, class_name):
         raise _field_error("converged_", metadata["converged_"], "true or false")
     n_iter = _int_field(metadata, "n_iter_", 0)
     _int_field(metadata, "n_degenerate_", 0)
-    lower_bound = _float_field(metadata, "lower_bound_", ("-inf",))
+    lower_bound = float_field(metadata, "lower_bound_", ("-inf",))
     if lower_bound == -math.inf and n_iter > 0:
-        raise _Invalid("its lower_bound_ is -inf after n_iter_ > 0 iterations")
+        raise InvalidModel("its lower_bound_ is -inf after n_iter_ > 0 iterations")
     if class_name == "GaussianMixtureResult":
-        _float_field(metadata, "log_likelihood", ("-inf",))
+        float_field(metadata, "log_likelihood", ("-inf",))
         return
     if metadata["feature_names_in_"] is not None:
         _string_list_field(metadata, "feature_names_in_", n_features)
@@ -124,7 +128,7 @@ def _check_fields(metadata, class_name):
     _string_list_field(metadata, "parameters_not_stored")
     not_parameters = set(_string_list_field(metadata, "array_parameters")) - set(parameters)
     if not_parameters:
-        raise _Invalid(
+        raise InvalidModel(
             f"its metadata's array_parameters names {sorted(not_parameters)}, which are not "
             "among its parameters"
         )
@@ -135,8 +139,8 @@ def _check_fields(metadata, class_name):
             "mean_precision_prior_",
             "degrees_of_freedom_prior_",
         ):
-            _float_field(metadata, name)
-        _float_field(metadata, "full_lower_bound_", ("nan", "inf", "-inf"))
+            float_field(metadata, name)
+        float_field(metadata, "full_lower_bound_", ("nan", "inf", "-inf"))
 
 
 def _covariance_shape(covariance_type, n_components, n_features):
@@ -182,16 +186,16 @@ def _array_specs(metadata, class_name):
     return specs
 
 
-def _check_arrays(metadata, arrays, class_name):
+def check_arrays(metadata, arrays, class_name):
     """Every array of the class present, nothing else, each of the right dtype and shape,
     all finite."""
     specs = _array_specs(metadata, class_name)
     missing = [name for name in specs if name not in arrays]
     if missing:
-        raise _Invalid(f"the array(s) {', '.join(map(repr, missing))} are missing")
+        raise InvalidModel(f"the array(s) {', '.join(map(repr, missing))} are missing")
     unexpected = sorted(set(arrays) - set(specs))
     if unexpected:
-        raise _Invalid(
+        raise InvalidModel(
             f"it holds array(s) a {class_name} file does not have: "
             f"{', '.join(map(repr, unexpected))}"
         )
@@ -202,17 +206,19 @@ def _check_arrays(metadata, arrays, class_name):
     for name, (shape, dtype) in specs.items():
         array = arrays[name]
         if array.dtype != dtype:
-            raise _Invalid(f"{name} has dtype {array.dtype}, expected {dtype} (the model's dtype)")
+            raise InvalidModel(
+                f"{name} has dtype {array.dtype}, expected {dtype} (the model's dtype)"
+            )
         if shape is None:
             if array.ndim != 1 or len(array) > metadata["n_iter_"]:
-                raise _Invalid(
+                raise InvalidModel(
                     f"{name} has shape {array.shape}, expected one value per iteration "
                     f"(at most n_iter_ = {metadata['n_iter_']})"
                 )
         elif array.shape != shape:
-            raise _Invalid(f"{name} has shape {array.shape}, expected {shape} for {where}")
+            raise InvalidModel(f"{name} has shape {array.shape}, expected {shape} for {where}")
         if not np.all(np.isfinite(array)):
-            raise _Invalid(f"{name} holds NaN or infinite values")
+            raise InvalidModel(f"{name} holds NaN or infinite values")
 
 
 def _tolerance(dtype, n=1):
@@ -220,18 +226,18 @@ def _tolerance(dtype, n=1):
     return 100.0 * n * np.finfo(dtype).eps
 
 
-def _check_values(metadata, arrays, class_name):
+def check_values(metadata, arrays, class_name):
     """The values describe a valid mixture (``fastgmm.io``'s docstring lists the checks)."""
     dtype = metadata["dtype"]
     covariance_type = metadata["covariance_type"]
     weights = arrays["weights_"].astype(np.float64)
     if np.any(weights < 0):
-        raise _Invalid(f"weights_ has a negative value ({weights.min()!r})")
-    total, tolerance = float(weights.sum()), _WEIGHT_SUM_TOLERANCE[dtype]
+        raise InvalidModel(f"weights_ has a negative value ({weights.min()!r})")
+    total, tolerance = float(weights.sum()), WEIGHT_SUM_TOLERANCE[dtype]
     # Before any iteration (max_iter=0), the initial weights of 'random_from_data' and
     # 'k-means++' are N_k / N of K one-hot rows, summing to K / N, as scikit-learn's.
     if not (abs(total - 1.0) <= tolerance or (metadata["n_iter_"] == 0 and 0 < total < 1)):
-        raise _Invalid(f"weights_ sums to {total!r}, not 1")
+        raise InvalidModel(f"weights_ sums to {total!r}, not 1")
     _check_covariances(
         covariance_type, dtype, arrays, ("covariances_", "precisions_cholesky_", "precisions_")
     )
@@ -261,7 +267,7 @@ def _check_covariances(covariance_type, dtype, arrays, names):
             bad = ~(values > 0)
             if bad.any():
                 k = _first(bad.reshape(len(bad), -1).any(axis=1))
-                raise _Invalid(
+                raise InvalidModel(
                     f"{name} of component {k} has a value that is not > 0: variances and "
                     "precisions must be positive"
                 )
@@ -269,9 +275,9 @@ def _check_covariances(covariance_type, dtype, arrays, names):
         if precisions is not None:
             precisions = np.asarray(precisions, dtype=np.float64)
             if not np.all(np.abs(precisions - factors**2) <= tolerance * factors**2):
-                raise _Invalid(f"{names[2]} does not agree with {names[1]} (precision = U^2)")
+                raise InvalidModel(f"{names[2]} does not agree with {names[1]} (precision = U^2)")
         if not np.all(np.abs(covariances * factors**2 - 1.0) <= tolerance):
-            raise _Invalid(f"{names[0]} is not the inverse of the precision of {names[1]}")
+            raise InvalidModel(f"{names[0]} is not the inverse of the precision of {names[1]}")
         return
     covariances, factors = _stack(covariances, covariance_type), _stack(factors, covariance_type)
     n_features = covariances.shape[-1]
@@ -280,13 +286,13 @@ def _check_covariances(covariance_type, dtype, arrays, names):
     lower = np.tril(factors, -1) != 0
     if lower.any():
         k = _first(lower.any(axis=(1, 2)))
-        raise _Invalid(
+        raise InvalidModel(
             f"{names[1]}{component.format(k)} is not upper-triangular (precision = U U^T)"
         )
     diagonal_bad = ~(np.diagonal(factors, axis1=1, axis2=2) > 0)
     if diagonal_bad.any():
         k = _first(diagonal_bad.any(axis=1))
-        raise _Invalid(
+        raise InvalidModel(
             f"{names[1]}{component.format(k)} has a diagonal value that is not > 0: the "
             "precision is not positive definite"
         )
@@ -299,7 +305,7 @@ def _check_covariances(covariance_type, dtype, arrays, names):
         bound = tolerance * (np.abs(factors) @ np.swapaxes(np.abs(factors), 1, 2))
         disagree = (np.abs(precisions - products) > bound).any(axis=(1, 2))
         if disagree.any():
-            raise _Invalid(
+            raise InvalidModel(
                 f"{names[2]}{component.format(_first(disagree))} does not agree with "
                 f"{names[1]} (precision = U U^T)"
             )
@@ -309,7 +315,7 @@ def _check_covariances(covariance_type, dtype, arrays, names):
     scale = np.linalg.norm(covariances, 2, axis=(1, 2)) * np.linalg.norm(products, 2, axis=(1, 2))
     not_inverse = ~(residual <= tolerance * scale)
     if not_inverse.any():
-        raise _Invalid(
+        raise InvalidModel(
             f"{names[0]}{component.format(_first(not_inverse))} is not the inverse of the "
             f"precision of {names[1]}"
         )
@@ -323,7 +329,7 @@ def _check_positive_definite(name, matrices, tolerance, component, semi=False):
         np.abs(matrices - np.swapaxes(matrices, 1, 2)) > tolerance * scale[:, None, None]
     ).any(axis=(1, 2))
     if asymmetric.any():
-        raise _Invalid(f"{name}{component.format(_first(asymmetric))} is not symmetric")
+        raise InvalidModel(f"{name}{component.format(_first(asymmetric))} is not symmetric")
     eigenvalues = np.linalg.eigvalsh(matrices)
     largest = eigenvalues[:, -1]
     indefinite = ~(
@@ -331,7 +337,7 @@ def _check_positive_definite(name, matrices, tolerance, component, semi=False):
     )
     if indefinite.any():
         k = _first(indefinite)
-        raise _Invalid(
+        raise InvalidModel(
             f"{name}{component.format(k)} is not positive {'semi-' if semi else ''}definite "
             f"(eigenvalues from {eigenvalues[k, 0]:.3g} to {eigenvalues[k, -1]:.3g})"
         )
@@ -349,11 +355,11 @@ def _check_posterior(metadata, arrays):
         ("degrees_of_freedom_", n_features - 1.0),
     ):
         if not np.all(arrays[name] > minimum):
-            raise _Invalid(f"{name} has a value that is not > {minimum:g}")
-    for name in _POSTERIOR_ARRAYS:
+            raise InvalidModel(f"{name} has a value that is not > {minimum:g}")
+    for name in POSTERIOR_ARRAYS:
         public = name.replace("posterior_", "") + "_"
         if not np.array_equal(arrays[name].astype(dtype), arrays[public]):
-            raise _Invalid(f"{public} is not {name} in {dtype}")
+            raise InvalidModel(f"{public} is not {name} in {dtype}")
     # In the model's dtype's rounding: from scikit-learn's float32 arrays, they are those.
     _check_covariances(
         covariance_type, dtype, arrays, ("posterior_covariances", "posterior_precisions_cholesky")
@@ -369,7 +375,7 @@ def _check_posterior(metadata, arrays):
         rtol=_tolerance(dtype, metadata["n_components"]),
         atol=np.finfo(dtype).tiny,
     ):
-        raise _Invalid("weights_ are not the expected weights of weight_concentration_")
+        raise InvalidModel("weights_ are not the expected weights of weight_concentration_")
     # The fitted priors: those the fit used. The default covariance prior is the data's
     # covariance, which is only positive semi-definite (a constant feature gives a zero
     # variance), so it is checked as that, not as a prior given as a parameter.
@@ -378,15 +384,15 @@ def _check_posterior(metadata, arrays):
         ("mean_precision_prior_", 0.0),
         ("degrees_of_freedom_prior_", n_features - 1.0),
     ):
-        value = _float_field(metadata, name)
+        value = float_field(metadata, name)
         if not (math.isfinite(value) and value > minimum):
-            raise _Invalid(
+            raise InvalidModel(
                 f"its fitted prior {name} is {value!r}, not a finite number > {minimum:g}"
             )
     covariance_prior = arrays["covariance_prior_"]
     if covariance_type in ("diag", "spherical"):
         if np.any(covariance_prior < 0):
-            raise _Invalid("covariance_prior_ has a negative variance")
+            raise InvalidModel("covariance_prior_ has a negative variance")
     else:
         _check_positive_definite(
             "covariance_prior_",

@@ -12,19 +12,10 @@ import numpy as np
 from .._version import __version__
 
 FORMAT_NAME = "fastgmm-mixture"
-
-
 FORMAT_VERSION = 1
-
-
 METADATA_KEY = "metadata"
-
-
 DTYPES = ("float32", "float64")
-
-
 CLASS_NAMES = ("GaussianMixture", "BayesianGaussianMixture", "GaussianMixtureResult")
-
 
 # Metadata fields, by class (the header's format, format_version and class come first).
 _COMMON_FIELDS = (
@@ -42,9 +33,7 @@ _COMMON_FIELDS = (
     "n_degenerate_",
 )
 
-
 _ESTIMATOR_FIELDS = ("feature_names_in_", "parameters", "parameters_not_stored", "array_parameters")
-
 
 _BAYESIAN_FIELDS = (
     "weight_concentration_prior_type",
@@ -54,30 +43,26 @@ _BAYESIAN_FIELDS = (
     "full_lower_bound_",
 )
 
-
-_FIELDS = {
+FIELDS = {
     "GaussianMixture": _COMMON_FIELDS + _ESTIMATOR_FIELDS,
     "BayesianGaussianMixture": _COMMON_FIELDS + _ESTIMATOR_FIELDS + _BAYESIAN_FIELDS,
     "GaussianMixtureResult": _COMMON_FIELDS + ("log_likelihood",),
 }
 
-
 # The fitted arrays every class stores, in the fit's dtype.
-_MIXTURE_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+MIXTURE_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
 
-
-_POSTERIOR_ARRAYS = ("posterior_means", "posterior_covariances", "posterior_precisions_cholesky")
-
+POSTERIOR_ARRAYS = ("posterior_means", "posterior_covariances", "posterior_precisions_cholesky")
 
 # What the loaded weights may miss 1 by, per dtype.
-_WEIGHT_SUM_TOLERANCE = {"float32": 2e-6, "float64": 1e-8}
+WEIGHT_SUM_TOLERANCE = {"float32": 2e-6, "float64": 1e-8}
 
 
-class _Invalid(Exception):
+class InvalidModel(Exception):
     """A problem with a stored or converted model; its message says what is wrong."""
 
 
-def _header(class_name):
+def header(class_name):
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -86,16 +71,16 @@ def _header(class_name):
     }
 
 
-def _precisions(covariance, precisions_cholesky):
+def precisions_of(covariance, precisions_cholesky):
     """The precisions of the factors, computed in float64 (as ``_set_fitted_mixture``)."""
     return covariance.precisions(np.asarray(precisions_cholesky, dtype=np.float64))
 
 
-def _float64(value):
+def as_float64(value):
     return np.asarray(value, dtype=np.float64)
 
 
-def _encode_float(value):
+def encode_float(value):
     """A float for JSON: finite ones as numbers, the others as "nan", "inf" or "-inf"."""
     value = float(value)
     if math.isfinite(value):
@@ -103,7 +88,7 @@ def _encode_float(value):
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
-def _checked_path(path):
+def checked_path(path):
     try:
         return os.fspath(path)
     except TypeError:

@@ -13,12 +13,12 @@ from ..data import validation
 from ..em.options import FitOptions
 from ..em.priors import check_prior_type, check_priors
 from ..em.variational import Posterior
-from .checks import _check_arrays, _check_fields, _check_header, _check_values, _float_field
+from .checks import check_arrays, check_fields, check_header, check_values, float_field
 from .format import (
-    _MIXTURE_ARRAYS,
     METADATA_KEY,
-    _checked_path,
-    _Invalid,
+    MIXTURE_ARRAYS,
+    InvalidModel,
+    checked_path,
 )
 from .registry import model_class
 
@@ -58,11 +58,11 @@ def load(path: str | os.PathLike[str]) -> Any:
     the model is built (the package ``fastgmm.io`` documents the format and
     the checks).
     """
-    path = _checked_path(path)
+    path = checked_path(path)
     try:
         metadata, arrays = _read(path)
-        return _restore(metadata, arrays, parameters_from_json=True)
-    except _Invalid as problem:
+        return restore(metadata, arrays, parameters_from_json=True)
+    except InvalidModel as problem:
         raise ValueError(f"Cannot load a fastgmm model from {path!r}: {problem}") from (
             problem.__cause__
         )
@@ -72,7 +72,7 @@ def load(path: str | os.PathLike[str]) -> Any:
 
 
 def _read(path):
-    """``(metadata, arrays)`` of the file at ``path``; _Invalid if numpy cannot read it as
+    """``(metadata, arrays)`` of the file at ``path``; InvalidModel if numpy cannot read it as
     an ``.npz`` archive of plain arrays and a JSON ``metadata`` entry."""
     # Opened here so that a missing file, a folder or a permission problem keeps its
     # OSError (FileNotFoundError, ...); everything after is about the file's contents.
@@ -80,14 +80,16 @@ def _read(path):
         try:
             archive = np.load(file, allow_pickle=False)
         except Exception as error:  # numpy and zipfile raise many kinds on damaged bytes
-            raise _Invalid(
+            raise InvalidModel(
                 f"it is not an .npz archive that numpy reads without pickle ({error})"
             ) from error
         if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _Invalid("it holds a single .npy array, not the .npz archive of a saved model")
+            raise InvalidModel(
+                "it holds a single .npy array, not the .npz archive of a saved model"
+            )
         with archive:
             if METADATA_KEY not in archive.files:
-                raise _Invalid(
+                raise InvalidModel(
                     f"it has no {METADATA_KEY!r} entry (its entries: {sorted(archive.files)}), "
                     "so it was not written by a fastgmm model's save"
                 )
@@ -102,9 +104,9 @@ def _read_entry(archive, name):
     try:
         value = archive[name]
     except Exception as error:  # a damaged zip member or .npy header, or an object array
-        raise _Invalid(f"its entry {name!r} cannot be read ({error})") from error
+        raise InvalidModel(f"its entry {name!r} cannot be read ({error})") from error
     if not isinstance(value, np.ndarray):
-        raise _Invalid(f"its entry {name!r} is not a .npy array")
+        raise InvalidModel(f"its entry {name!r} is not a .npy array")
     return value
 
 
@@ -117,20 +119,20 @@ def _parse_metadata(array):
         try:
             text = array.tobytes().decode("utf-8")
         except UnicodeDecodeError as error:
-            raise _Invalid(f"its {METADATA_KEY!r} entry is not UTF-8 text ({error})") from error
+            raise InvalidModel(f"its {METADATA_KEY!r} entry is not UTF-8 text ({error})") from error
     elif array.dtype.kind == "U" and array.size == 1:
         text = str(array.reshape(()).item())
     else:
-        raise _Invalid(
+        raise InvalidModel(
             f"its {METADATA_KEY!r} entry must be JSON text stored as a 1-D uint8 array or a "
             f"unicode string, got a {array.dtype} array of shape {array.shape}"
         )
     try:
         metadata = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
-        raise _Invalid(f"its {METADATA_KEY!r} entry is not valid JSON ({error})") from error
+        raise InvalidModel(f"its {METADATA_KEY!r} entry is not valid JSON ({error})") from error
     if not isinstance(metadata, dict):
-        raise _Invalid(
+        raise InvalidModel(
             f"its {METADATA_KEY!r} entry must be a JSON object, got {type(metadata).__name__}"
         )
     return metadata
@@ -139,12 +141,12 @@ def _parse_metadata(array):
 # -- restoring a model ------------------------------------------------------------------------
 
 
-def _restore(metadata, arrays, *, parameters_from_json, cls=None):
+def restore(metadata, arrays, *, parameters_from_json, cls=None):
     """The model that ``metadata`` and ``arrays`` describe, after checking all of them."""
-    class_name = _check_header(metadata)
-    _check_fields(metadata, class_name)
-    _check_arrays(metadata, arrays, class_name)
-    _check_values(metadata, arrays, class_name)
+    class_name = check_header(metadata)
+    check_fields(metadata, class_name)
+    check_arrays(metadata, arrays, class_name)
+    check_values(metadata, arrays, class_name)
     if class_name == "GaussianMixtureResult":
         return _build_result(metadata, arrays)
     if cls is None:
@@ -163,9 +165,9 @@ def _decoded_parameters(metadata):
         try:
             array = np.array(parameters[name])
         except (TypeError, ValueError) as error:
-            raise _Invalid(f"its parameter {name!r} is not an array ({error})") from error
+            raise InvalidModel(f"its parameter {name!r} is not an array ({error})") from error
         if array.dtype.kind not in "biuf":
-            raise _Invalid(f"its parameter {name!r} is not an array of numbers")
+            raise InvalidModel(f"its parameter {name!r} is not an array of numbers")
         parameters[name] = array
     return parameters
 
@@ -175,7 +177,7 @@ def _checked_estimator(cls, parameters, n_features):
     valid = set(cls._get_param_names())
     unknown = sorted(set(parameters) - valid)
     if unknown:
-        raise _Invalid(f"{cls.__name__} has no parameter(s) {', '.join(map(repr, unknown))}")
+        raise InvalidModel(f"{cls.__name__} has no parameter(s) {', '.join(map(repr, unknown))}")
     model = cls(**parameters)
     try:
         options = FitOptions.of(model)
@@ -195,7 +197,7 @@ def _checked_estimator(cls, parameters, n_features):
                 n_features,
             )
     except (TypeError, ValueError) as error:
-        raise _Invalid(f"its parameters are not valid: {error}") from error
+        raise InvalidModel(f"its parameters are not valid: {error}") from error
     return model
 
 
@@ -205,11 +207,11 @@ def _checked_estimator(cls, parameters, n_features):
 def _build_estimator(model, metadata, arrays, class_name):
     """Set the attributes of ``models.base.MixtureBase._set_fitted_mixture`` (and the Bayesian
     mixture's ``_set_fitted``) on ``model`` from checked metadata and arrays."""
-    for name in _MIXTURE_ARRAYS:
+    for name in MIXTURE_ARRAYS:
         setattr(model, name, arrays[name])
     model.converged_ = metadata["converged_"]
     model.n_iter_ = metadata["n_iter_"]
-    model.lower_bound_ = _float_field(metadata, "lower_bound_", ("-inf",))
+    model.lower_bound_ = float_field(metadata, "lower_bound_", ("-inf",))
     model.lower_bounds_ = [float(bound) for bound in arrays["lower_bounds_"]]
     model.n_degenerate_ = metadata["n_degenerate_"]
     model.n_features_in_ = metadata["n_features_in_"]
@@ -230,10 +232,10 @@ def _build_estimator(model, metadata, arrays, class_name):
             arrays["posterior_covariances"],
             arrays["posterior_precisions_cholesky"],
         )
-        model.weight_concentration_prior_ = _float_field(metadata, "weight_concentration_prior_")
-        model.mean_precision_prior_ = _float_field(metadata, "mean_precision_prior_")
+        model.weight_concentration_prior_ = float_field(metadata, "weight_concentration_prior_")
+        model.mean_precision_prior_ = float_field(metadata, "mean_precision_prior_")
         model.mean_prior_ = arrays["mean_prior_"]
-        model.degrees_of_freedom_prior_ = _float_field(metadata, "degrees_of_freedom_prior_")
+        model.degrees_of_freedom_prior_ = float_field(metadata, "degrees_of_freedom_prior_")
         covariance_prior = arrays["covariance_prior_"]
         model.covariance_prior_ = (
             float(covariance_prior) if covariance_prior.ndim == 0 else covariance_prior
@@ -242,9 +244,7 @@ def _build_estimator(model, metadata, arrays, class_name):
         model.mean_precision_ = arrays["mean_precision_"]
         model.degrees_of_freedom_ = degrees_of_freedom
         model._fitted_prior_type = prior_type
-        model.full_lower_bound_ = _float_field(
-            metadata, "full_lower_bound_", ("nan", "inf", "-inf")
-        )
+        model.full_lower_bound_ = float_field(metadata, "full_lower_bound_", ("nan", "inf", "-inf"))
     return model
 
 
@@ -260,9 +260,9 @@ def _build_result(metadata, arrays):
         covariances=frozen("covariances_"),
         precisions_cholesky=frozen("precisions_cholesky_"),
         covariance_type=metadata["covariance_type"],
-        lower_bound=_float_field(metadata, "lower_bound_", ("-inf",)),
+        lower_bound=float_field(metadata, "lower_bound_", ("-inf",)),
         lower_bounds=tuple(float(bound) for bound in arrays["lower_bounds_"]),
-        log_likelihood=_float_field(metadata, "log_likelihood", ("-inf",)),
+        log_likelihood=float_field(metadata, "log_likelihood", ("-inf",)),
         n_iter=metadata["n_iter_"],
         converged=metadata["converged_"],
         n_degenerate=metadata["n_degenerate_"],

@@ -11,14 +11,14 @@ import numpy as np
 from ..covariance import COVARIANCE_TYPES
 from ..exceptions import NotFittedError
 from .format import (
-    _MIXTURE_ARRAYS,
-    _POSTERIOR_ARRAYS,
-    _encode_float,
-    _header,
-    _Invalid,
-    _precisions,
+    MIXTURE_ARRAYS,
+    POSTERIOR_ARRAYS,
+    InvalidModel,
+    encode_float,
+    header,
+    precisions_of,
 )
-from .read import _restore
+from .read import restore
 from .registry import class_name_of
 
 
@@ -36,7 +36,7 @@ def to_sklearn(model):
             "means_": model.means,
             "covariances_": model.covariances,
             "precisions_cholesky_": model.precisions_cholesky,
-            "precisions_": _precisions(covariance, model.precisions_cholesky),
+            "precisions_": precisions_of(covariance, model.precisions_cholesky),
             "converged_": model.converged,
             "n_iter_": model.n_iter,
             "lower_bound_": model.lower_bound,
@@ -87,8 +87,8 @@ def from_sklearn(cls, estimator):
         )
     try:
         metadata, arrays = _describe_sklearn(class_name, estimator, cls)
-        return _restore(metadata, arrays, parameters_from_json=False, cls=cls)
-    except _Invalid as problem:
+        return restore(metadata, arrays, parameters_from_json=False, cls=cls)
+    except InvalidModel as problem:
         raise ValueError(f"Cannot convert the scikit-learn {class_name}: {problem}") from (
             problem.__cause__
         )
@@ -127,11 +127,13 @@ def _describe_sklearn(class_name, estimator, cls):
     try:
         means = np.asarray(estimator.means_)
         if means.ndim != 2:
-            raise _Invalid(f"its means_ has shape {means.shape}, not (n_components, n_features)")
+            raise InvalidModel(
+                f"its means_ has shape {means.shape}, not (n_components, n_features)"
+            )
         dtype = means.dtype if means.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         names = getattr(estimator, "feature_names_in_", None)
         ours = set(cls._get_param_names())
-        metadata = _header(class_name)
+        metadata = header(class_name)
         metadata.update(
             covariance_type=estimator.covariance_type,
             dtype=np.dtype(dtype).name,
@@ -139,7 +141,7 @@ def _describe_sklearn(class_name, estimator, cls):
             n_features_in_=int(estimator.n_features_in_),
             converged_=bool(estimator.converged_),
             n_iter_=int(estimator.n_iter_),
-            lower_bound_=_encode_float(np.squeeze(estimator.lower_bound_)),
+            lower_bound_=encode_float(np.squeeze(estimator.lower_bound_)),
             n_degenerate_=0,
             feature_names_in_=None if names is None else [str(name) for name in names],
             parameters={
@@ -150,16 +152,16 @@ def _describe_sklearn(class_name, estimator, cls):
             parameters_not_stored=[],
             array_parameters=[],
         )
-        arrays = {name: np.array(getattr(estimator, name), dtype=dtype) for name in _MIXTURE_ARRAYS}
+        arrays = {name: np.array(getattr(estimator, name), dtype=dtype) for name in MIXTURE_ARRAYS}
         # scikit-learn < 1.7 has no lower_bounds_.
         lower_bounds = getattr(estimator, "lower_bounds_", [])
         arrays["lower_bounds_"] = np.array(lower_bounds, dtype=np.float64).reshape(-1)
         if class_name == "BayesianGaussianMixture":
             metadata.update(
                 weight_concentration_prior_type=estimator.weight_concentration_prior_type,
-                weight_concentration_prior_=_encode_float(estimator.weight_concentration_prior_),
-                mean_precision_prior_=_encode_float(estimator.mean_precision_prior_),
-                degrees_of_freedom_prior_=_encode_float(estimator.degrees_of_freedom_prior_),
+                weight_concentration_prior_=encode_float(estimator.weight_concentration_prior_),
+                mean_precision_prior_=encode_float(estimator.mean_precision_prior_),
+                degrees_of_freedom_prior_=encode_float(estimator.degrees_of_freedom_prior_),
                 # It needs the total weight of the data, which scikit-learn does not keep.
                 full_lower_bound_="nan",
             )
@@ -175,11 +177,11 @@ def _describe_sklearn(class_name, estimator, cls):
                     )
                 }
             )
-            for name in _POSTERIOR_ARRAYS:
+            for name in POSTERIOR_ARRAYS:
                 public = name.replace("posterior_", "") + "_"
                 arrays[name] = np.array(getattr(estimator, public), dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise _Invalid(f"its fitted attributes are not what scikit-learn sets ({error})") from (
+        raise InvalidModel(f"its fitted attributes are not what scikit-learn sets ({error})") from (
             error
         )
     return metadata, arrays

@@ -8,13 +8,13 @@ import numpy as np
 
 from ..covariance import COVARIANCE_TYPES
 from .format import (
-    _MIXTURE_ARRAYS,
     METADATA_KEY,
-    _checked_path,
-    _encode_float,
-    _float64,
-    _header,
-    _precisions,
+    MIXTURE_ARRAYS,
+    as_float64,
+    checked_path,
+    encode_float,
+    header,
+    precisions_of,
 )
 from .registry import class_name_of, model_class
 
@@ -22,7 +22,7 @@ from .registry import class_name_of, model_class
 def save(model, path):
     """Write the fitted ``model`` to ``path`` (the package docstring, ``fastgmm.io``,
     describes the format)."""
-    path = _checked_path(path)
+    path = checked_path(path)
     metadata, arrays = _describe(model)
     text = json.dumps(metadata, allow_nan=False)
     entries = {METADATA_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
@@ -38,7 +38,7 @@ def _describe(model):
         return _describe_result(model)
     covariance = model._fitted_covariance()  # NotFittedError before fit
     names = getattr(model, "feature_names_in_", None)
-    metadata = _header(class_name)
+    metadata = header(class_name)
     metadata.update(
         covariance_type=covariance.name,
         dtype=np.dtype(model.means_.dtype).name,
@@ -46,31 +46,31 @@ def _describe(model):
         n_features_in_=int(model.n_features_in_),
         converged_=bool(model.converged_),
         n_iter_=int(model.n_iter_),
-        lower_bound_=_encode_float(model.lower_bound_),
+        lower_bound_=encode_float(model.lower_bound_),
         n_degenerate_=int(model.n_degenerate_),
         feature_names_in_=None if names is None else [str(name) for name in names],
     )
     metadata.update(_encode_parameters(model))
-    arrays = {name: np.asarray(getattr(model, name)) for name in _MIXTURE_ARRAYS}
+    arrays = {name: np.asarray(getattr(model, name)) for name in MIXTURE_ARRAYS}
     arrays["lower_bounds_"] = np.asarray(model.lower_bounds_, dtype=np.float64).reshape(-1)
     if class_name == "BayesianGaussianMixture":
         posterior = model._posterior
         metadata.update(
             weight_concentration_prior_type=model._fitted_prior_type,
-            weight_concentration_prior_=_encode_float(model.weight_concentration_prior_),
-            mean_precision_prior_=_encode_float(model.mean_precision_prior_),
-            degrees_of_freedom_prior_=_encode_float(model.degrees_of_freedom_prior_),
-            full_lower_bound_=_encode_float(model.full_lower_bound_),
+            weight_concentration_prior_=encode_float(model.weight_concentration_prior_),
+            mean_precision_prior_=encode_float(model.mean_precision_prior_),
+            degrees_of_freedom_prior_=encode_float(model.degrees_of_freedom_prior_),
+            full_lower_bound_=encode_float(model.full_lower_bound_),
         )
         arrays.update(
-            weight_concentration_=_float64(posterior.weight_concentration),
-            mean_precision_=_float64(posterior.mean_precision),
-            degrees_of_freedom_=_float64(posterior.degrees_of_freedom),
-            mean_prior_=_float64(model.mean_prior_),
-            covariance_prior_=_float64(model.covariance_prior_),
-            posterior_means=_float64(posterior.means),
-            posterior_covariances=_float64(posterior.covariances),
-            posterior_precisions_cholesky=_float64(posterior.precisions_cholesky),
+            weight_concentration_=as_float64(posterior.weight_concentration),
+            mean_precision_=as_float64(posterior.mean_precision),
+            degrees_of_freedom_=as_float64(posterior.degrees_of_freedom),
+            mean_prior_=as_float64(model.mean_prior_),
+            covariance_prior_=as_float64(model.covariance_prior_),
+            posterior_means=as_float64(posterior.means),
+            posterior_covariances=as_float64(posterior.covariances),
+            posterior_precisions_cholesky=as_float64(posterior.precisions_cholesky),
         )
     return metadata, arrays
 
@@ -78,7 +78,7 @@ def _describe(model):
 def _describe_result(result):
     covariance = COVARIANCE_TYPES[result.covariance_type]
     dtype = result.means.dtype
-    metadata = _header("GaussianMixtureResult")
+    metadata = header("GaussianMixtureResult")
     metadata.update(
         covariance_type=covariance.name,
         dtype=np.dtype(dtype).name,
@@ -86,15 +86,15 @@ def _describe_result(result):
         n_features_in_=int(result.means.shape[1]),
         converged_=bool(result.converged),
         n_iter_=int(result.n_iter),
-        lower_bound_=_encode_float(result.lower_bound),
+        lower_bound_=encode_float(result.lower_bound),
         n_degenerate_=int(result.n_degenerate),
-        log_likelihood=_encode_float(result.log_likelihood),
+        log_likelihood=encode_float(result.log_likelihood),
     )
     arrays = {
         "weights_": np.asarray(result.weights),
         "means_": np.asarray(result.means),
         "covariances_": np.asarray(result.covariances),
-        "precisions_": _precisions(covariance, result.precisions_cholesky).astype(dtype),
+        "precisions_": precisions_of(covariance, result.precisions_cholesky).astype(dtype),
         "precisions_cholesky_": np.asarray(result.precisions_cholesky),
         "lower_bounds_": np.asarray(result.lower_bounds, dtype=np.float64).reshape(-1),
     }
