@@ -7,6 +7,7 @@ initialisation (``init_params='random_from_data'``, ``random_state=0``), so the
 initialisation and the fixed costs of a fit drop out.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -203,28 +204,46 @@ def whole_fit(rival, X, n_components, covariance_type):
 
 
 _FIRST_FIT = """
+import json, time
 import numpy as np, fastgmm
 X = np.random.default_rng(0).normal(size=(2000, 3))
+predict_seconds = 0.0
 for dtype in {dtypes!r}:
     for covariance_type in {covariance_types!r}:
-        fastgmm.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(
-            X.astype(dtype)
-        )
+        model = fastgmm.GaussianMixture(3, covariance_type=covariance_type, random_state=0)
+        model.fit(X.astype(dtype))
+        if {predict!r}:
+            start = time.perf_counter()
+            model.predict(X.astype(dtype))
+            predict_seconds += time.perf_counter() - start
+print(json.dumps({{"predict": predict_seconds}}))
 """
 
 
-def first_fit_seconds(cache_dir, covariance_types=("full",), dtypes=("float64",)):
-    """Wall time of a new Python process that imports fastgmm and fits 2,000 x 3 rows with
-    the default options, once per covariance type and dtype, with Numba's cache in
-    ``cache_dir`` (an empty folder: every kernel the fits run compiles)."""
-    script = _FIRST_FIT.format(covariance_types=list(covariance_types), dtypes=list(dtypes))
+def first_calls(cache_dir, covariance_types=("full",), dtypes=("float64",), predict=False):
+    """``{"process": s, "predict": s}``: the wall time of a new Python process that imports
+    fastgmm and fits 2,000 x 3 rows with the default options, once per covariance type and
+    dtype (with ``predict``, each fit followed by the model's first ``predict``, whose
+    seconds are ``"predict"``), with Numba's cache in ``cache_dir`` (an empty folder: every
+    kernel the calls run compiles)."""
+    script = _FIRST_FIT.format(
+        covariance_types=list(covariance_types), dtypes=list(dtypes), predict=predict
+    )
     start = time.perf_counter()
-    subprocess.run(
+    completed = subprocess.run(
         [sys.executable, "-c", script],
         env=dict(os.environ, NUMBA_CACHE_DIR=os.fspath(cache_dir)),
+        capture_output=True,
+        text=True,
         check=True,
     )
-    return time.perf_counter() - start
+    seconds = json.loads(completed.stdout.splitlines()[-1])
+    return {"process": time.perf_counter() - start, "predict": seconds["predict"]}
+
+
+def first_fit_seconds(cache_dir, covariance_types=("full",), dtypes=("float64",)):
+    """``first_calls``'s process time without ``predict``: import and fit only."""
+    return first_calls(cache_dir, covariance_types, dtypes)["process"]
 
 
 def warm_up(

@@ -1,0 +1,30 @@
+"""The benchmark scripts' own arithmetic (their timings are not tested: speed is shown by
+benchmarks, never by timed tests)."""
+
+import pytest
+
+from compile_times import compile_table
+
+
+def test_compile_table_splits_nested_compiles_from_their_caller():
+    # kernel compiles from t=0 to t=10; inside it, helper a (1-4, which compiles b at 2-3)
+    # and helper c (5-6); then score alone (11-13).
+    events = [
+        (0.0, True, "kernel", "(f8[:, :],)", "fit"),
+        (1.0, True, "a", "()", "fit"),
+        (2.0, True, "b", "()", "fit"),
+        (3.0, False, "b", "()", "fit"),
+        (4.0, False, "a", "()", "fit"),
+        (5.0, True, "c", "()", "fit"),
+        (6.0, False, "c", "()", "fit"),
+        (10.0, False, "kernel", "(f8[:, :],)", "fit"),
+        (11.0, True, "score", "()", "predict"),
+        (13.0, False, "score", "()", "predict"),
+    ]
+    rows = compile_table(events)
+    assert [row[0] for row in rows] == ["kernel", "a", "b", "c", "score"]  # by start
+    own = {name: own for name, _, _, own, _ in rows}
+    total = {name: total for name, _, _, _, total in rows}
+    assert own == pytest.approx({"kernel": 6.0, "a": 2.0, "b": 1.0, "c": 1.0, "score": 2.0})
+    assert total == pytest.approx({"kernel": 10.0, "a": 3.0, "b": 1.0, "c": 1.0, "score": 2.0})
+    assert sum(own.values()) == pytest.approx(12.0)  # every second counted once
