@@ -95,7 +95,7 @@ def test_digest_covers_every_kernel_source(tmp_path):
 
 def test_every_cached_kernel_is_found():
     names = {kernel.py_func.__qualname__ for kernel in _cache.kernel_dispatchers()}
-    assert {"statistics", "score", "lloyd_assign", "precisions_cholesky"} <= names
+    assert {"run_pass", "e_step_block", "statistics_full", "precisions_cholesky"} <= names
     assert _cache.cache_folders()
 
 

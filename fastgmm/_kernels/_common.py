@@ -7,8 +7,15 @@ accumulator, so the parallel loop never writes shared memory, and the caller
 adds the slots up in chunk order: the result is bitwise the same on any
 number of threads.
 
-Each covariance type writes its own two small drivers (``statistics`` and
-``score``) around its ``_log_prob_block``/``_accumulate_block``: Numba does not
+Each covariance type writes one serial ``_chunk`` (one chunk of rows, block by
+block, through its ``_log_prob_block``/``_accumulate_block`` and the shared
+``e_step_block``) and one parallel ``run_pass`` that ``prange``s it over the
+chunks.  What a pass computes (E-step statistics, hard-assignment statistics,
+per-row scores) is the runtime ``mode``, and optional inputs (weights, labels)
+and unused outputs are length-0 arrays, so each type and dtype compiles one
+signature that ``fit`` and ``predict`` share: compile time, not speed, is what
+the number of compiled functions costs (each parallel driver re-optimises its
+whole call tree).  The drivers are written per type because Numba does not
 cache a kernel that takes a jitted function as an argument, nor one made by a
 closure factory (both checked with numba 0.68), and uncached kernels would
 recompile in every process.
@@ -32,6 +39,11 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS
 # several times cheaper.
 NEGLIGIBLE_RESP = 1e-40
 
+# What a pass over the rows computes (the ``mode`` of every type's ``run_pass`` and of
+# ``e_step_block``): the E-step's statistics; the statistics of hard assignments (the
+# labels are the responsibilities); per-row scores, no statistics.
+STATISTICS, ONE_HOT, SCORE = 0, 1, 2
+
 
 @njit(**NJIT_OPTIONS)
 def chunk_bounds(n_samples, n_chunks, chunk):
@@ -50,9 +62,8 @@ def block_workspace(X, n_components):
     responsibilities (features x rows, in X's dtype), two scratch rows ``y``
     and one row ``mahalanobis`` in X's dtype, the component-major
     ``log_prob`` (float64), ``row_stats`` (float64, 4 x rows: log p(x),
-    row maximum, row sum for ``normalise_block``, and a labelled row's own
-    log-probability for ``e_step_block``) and ``rows`` (int64 row indices, for
-    ``significant_rows``).
+    row maximum, row sum, and a labelled row's own log-probability, for
+    ``e_step_block``) and ``rows`` (int64 row indices, for gathering rows).
     """
     n_features = X.shape[1]
     return (
@@ -84,54 +95,124 @@ def transpose_block(X, start, n_rows, x_t):
 
 
 @njit(**NJIT_OPTIONS)
-def centre_block(x_t, n_rows, mean, diff_t):
-    """``diff_t[a, i] = x_t[a, i] - mean[a]`` (contiguous rows, vectorised)."""
-    for a in range(x_t.shape[0]):
-        centre = mean[a]
-        for i in range(n_rows):
-            diff_t[a, i] = x_t[a, i] - centre
+def add_lower_products(left, right, n_rows, out):
+    """``out[a, b] += sum_i left[a, i] * right[b, i]`` for the lower triangle b <= a.
 
-
-@njit(**NJIT_OPTIONS)
-def block_resp_sum(resp, k, n_rows):
-    """sum_i q_ik over the block's rows (component-major ``resp``)."""
-    total = 0.0
-    for i in range(n_rows):
-        total += resp[k, i]
-    return total
-
-
-@njit(**NJIT_OPTIONS)
-def significant_rows(resp, k, n_rows, rows):
-    """The rows with ``resp[k, i] >= NEGLIGIBLE_RESP``, when they are few.
-
-    Writes their indices to ``rows[:n]`` and returns n; returns -1 (use every
-    row) when more than a quarter of the block counts, as the dense loops are
-    then cheaper than gathering.
+    Rows of 4 features go by 4 x 4 tiles (16 dot products in registers share 8
+    loads per row; entries above the diagonal of a diagonal tile are added too,
+    and never read); the last ``n_features % 4`` rows are plain dot products.
     """
-    count = 0
-    for i in range(n_rows):  # a vectorised count first
-        count += resp[k, i] >= NEGLIGIBLE_RESP
-    if 4 * count > n_rows:
-        return -1
-    n_kept = 0
-    for i in range(n_rows):  # branch-free compaction
-        rows[n_kept] = i
-        n_kept += resp[k, i] >= NEGLIGIBLE_RESP
-    return n_kept
+    n_features = left.shape[0]
+    n_tiled = n_features - n_features % 4
+    zero = left.dtype.type(0)
+    for a in range(0, n_tiled, 4):
+        for b in range(0, a + 1, 4):
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+            for i in range(n_rows):
+                l0, l1, l2, l3 = left[a, i], left[a + 1, i], left[a + 2, i], left[a + 3, i]
+                r0, r1, r2, r3 = right[b, i], right[b + 1, i], right[b + 2, i], right[b + 3, i]
+                s00 += l0 * r0
+                s01 += l0 * r1
+                s02 += l0 * r2
+                s03 += l0 * r3
+                s10 += l1 * r0
+                s11 += l1 * r1
+                s12 += l1 * r2
+                s13 += l1 * r3
+                s20 += l2 * r0
+                s21 += l2 * r1
+                s22 += l2 * r2
+                s23 += l2 * r3
+                s30 += l3 * r0
+                s31 += l3 * r1
+                s32 += l3 * r2
+                s33 += l3 * r3
+            out[a, b] += s00
+            out[a, b + 1] += s01
+            out[a, b + 2] += s02
+            out[a, b + 3] += s03
+            out[a + 1, b] += s10
+            out[a + 1, b + 1] += s11
+            out[a + 1, b + 2] += s12
+            out[a + 1, b + 3] += s13
+            out[a + 2, b] += s20
+            out[a + 2, b + 1] += s21
+            out[a + 2, b + 2] += s22
+            out[a + 2, b + 3] += s23
+            out[a + 3, b] += s30
+            out[a + 3, b + 1] += s31
+            out[a + 3, b + 2] += s32
+            out[a + 3, b + 3] += s33
+    for a in range(n_tiled, n_features):
+        for b in range(a + 1):
+            total = zero
+            for i in range(n_rows):
+                total += left[a, i] * right[b, i]
+            out[a, b] += total
 
 
 @njit(**NJIT_OPTIONS)
-def normalise_block(log_prob, n_rows, row_stats):
-    """Weighted log-probabilities -> responsibilities, in place.
+def e_step_block(
+    mode,
+    log_prob,
+    start,
+    n_rows,
+    row_stats,
+    sample_weight,
+    labels,
+    out_log_prob_norm,
+    out_resp,
+    out_labels,
+):
+    """The block's responsibilities from its weighted log-probabilities, in place.
 
-    E-step (Bishop 9.23) in log space, with one exp per entry:
-    m_i = max_k l_ik, e_ik = exp(l_ik - m_i), log p(x_i) = m_i + log sum_k e_ik,
-    q_ik = e_ik / sum_k e_ik.  Leaves log p(x_i) in ``row_stats[0]`` and returns
-    the block's sum_i log p(x_i).
+    One function for every pass (``mode``) so that fitting and scoring share its
+    compiled code; the covariance types and both dtypes share it too (everything here
+    is float64 or int64).  Returns the block's sum_i w_i log p(x_i).
+
+    - ``STATISTICS``: the E-step (Bishop 9.23) in log space, one exp per entry:
+      m_i = max_k l_ik, e_ik = exp(l_ik - m_i), log p(x_i) = m_i + log sum_k e_ik,
+      q_ik = e_ik / sum_k e_ik, with log p(x_i) left in ``row_stats[0]``.
+      ``labels`` (length N, else 0) holds a component index per row, or -1: a
+      labelled row keeps the one-hot responsibilities of its label y_i and its
+      log-likelihood term is log pi_y N(x_i | y) (the complete-data log-likelihood of
+      a known component).  ``sample_weight`` (length N, else 0 for unit weights) then
+      multiplies q_ik and the log-likelihood terms; rows of weight 0 add nothing, even
+      where log p(x_i) = -inf.
+    - ``ONE_HOT``: the responsibilities of the hard assignments ``labels`` (w_i for
+      the row's label, else 0; ``log_prob`` is not read): the first M-step of a
+      k-means start, at kernel speed.  Returns 0.
+    - ``SCORE``: ``out_labels`` gets the index of the largest weighted
+      log-probability (ties to the lowest, as ``numpy.argmax``), then, where asked,
+      ``out_log_prob_norm`` log p(x_i) and ``out_resp`` the responsibilities (length-0
+      outputs are skipped; ``labels`` and ``sample_weight`` have length 0).
     """
     n_components = log_prob.shape[0]
-    log_prob_norm, row_max, row_sum = row_stats[0], row_stats[1], row_stats[2]
+    if mode == ONE_HOT:
+        for k in range(n_components):
+            for i in range(n_rows):
+                log_prob[k, i] = 0.0
+        for i in range(n_rows):
+            weight = 1.0 if sample_weight.shape[0] == 0 else sample_weight[start + i]
+            log_prob[labels[start + i], i] = weight
+        return 0.0
+    if out_labels.shape[0] > 0:
+        for i in range(n_rows):
+            best = 0
+            for k in range(1, n_components):
+                if log_prob[k, i] > log_prob[best, i]:
+                    best = k
+            out_labels[start + i] = best
+        if out_log_prob_norm.shape[0] == 0 and out_resp.shape[0] == 0:
+            return 0.0
+    log_prob_norm, row_max, row_sum, own = row_stats[0], row_stats[1], row_stats[2], row_stats[3]
+    has_labels = labels.shape[0] > 0
+    if has_labels:
+        for i in range(n_rows):
+            label = labels[start + i]
+            if label >= 0:
+                own[i] = log_prob[label, i]
     for i in range(n_rows):
         row_max[i] = log_prob[0, i]
         row_sum[i] = 0.0
@@ -149,10 +230,10 @@ def normalise_block(log_prob, n_rows, row_stats):
     for k in range(n_components):
         for i in range(n_rows):
             log_prob[k, i] *= row_sum[i]
-    # Rows that no component can explain (every weighted density is 0, so the
-    # row maximum is -inf) came out NaN above: log p(x_i) = -inf, no
-    # responsibility.  Found by a vectorised minimum, mended in a scalar loop
-    # only when there are any, so that the loops above and the sum vectorise.
+    # Rows that no component can explain (every weighted density is 0, so the row
+    # maximum is -inf) came out NaN above: log p(x_i) = -inf, no responsibility.
+    # Found by a vectorised minimum, mended in a scalar loop only when there are any,
+    # so that the loops above vectorise.
     lowest = np.inf
     for i in range(n_rows):
         lowest = min(lowest, row_max[i])
@@ -162,99 +243,31 @@ def normalise_block(log_prob, n_rows, row_stats):
                 log_prob_norm[i] = -np.inf
                 for k in range(n_components):
                     log_prob[k, i] = 0.0
-    total = 0.0
-    for i in range(n_rows):
-        total += log_prob_norm[i]
-    return total
-
-
-@njit(**NJIT_OPTIONS)
-def one_hot_block(labels, start, n_rows, sample_weight, resp):
-    """Responsibilities of hard assignments: ``resp[k, i] = w_i`` if ``labels[start + i] == k``,
-    else 0 (``w_i = 1`` when ``sample_weight`` has length 0).
-
-    Stands in for the E-step when the statistics kernels compute the first M-step from
-    initial labels (k-means), so that it runs at kernel speed.
-    """
-    for k in range(resp.shape[0]):
+    if has_labels:
         for i in range(n_rows):
-            resp[k, i] = 0.0
-    unit = sample_weight.shape[0] == 0
-    for i in range(n_rows):
-        resp[labels[start + i], i] = 1.0 if unit else sample_weight[start + i]
-
-
-@njit(**NJIT_OPTIONS)
-def e_step_block(log_prob, start, n_rows, row_stats, sample_weight, labels):
-    """``normalise_block``, the known labels, then the sample weights: q_ik <- w_i q_ik.
-
-    ``labels`` (length N, else 0) holds a component index per row, or -1: a
-    labelled row i keeps the one-hot responsibilities of its label y_i, and
-    its log-likelihood term is log pi_y N(x_i | y) (the complete-data
-    log-likelihood of a known component) instead of log p(x_i).
-    Returns the block's sum_i w_i log p(x_i); rows of weight 0 add nothing
-    (even where log p(x_i) = -inf).  A length-0 ``sample_weight`` means all 1.
-    """
-    if labels.shape[0] == 0:
-        total = normalise_block(log_prob, n_rows, row_stats)
-    else:
-        total = _labelled_normalise(log_prob, start, n_rows, row_stats, labels)
+            label = labels[start + i]
+            if label >= 0:
+                for k in range(n_components):
+                    log_prob[k, i] = 0.0
+                log_prob[label, i] = 1.0
+                log_prob_norm[i] = own[i]
+    total = 0.0
     if sample_weight.shape[0] == 0:
-        return total
-    total = 0.0
-    for i in range(n_rows):
-        weight = sample_weight[start + i]
-        if weight != 0.0:
-            total += weight * row_stats[0, i]
-    for k in range(log_prob.shape[0]):
         for i in range(n_rows):
-            log_prob[k, i] *= sample_weight[start + i]
-    return total
-
-
-@njit(**NJIT_OPTIONS)
-def _labelled_normalise(log_prob, start, n_rows, row_stats, labels):
-    """``normalise_block`` with the labelled rows (``labels[start + i] >= 0``) pinned."""
-    own = row_stats[3]
-    for i in range(n_rows):
-        label = labels[start + i]
-        if label >= 0:
-            own[i] = log_prob[label, i]
-    normalise_block(log_prob, n_rows, row_stats)
-    total = 0.0
-    for i in range(n_rows):
-        label = labels[start + i]
-        if label >= 0:
-            for k in range(log_prob.shape[0]):
-                log_prob[k, i] = 0.0
-            log_prob[label, i] = 1.0
-            row_stats[0, i] = own[i]
-        total += row_stats[0, i]
-    return total
-
-
-@njit(**NJIT_OPTIONS)
-def write_scores(log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels):
-    """Write the per-row outputs that were asked for (length-0 arrays are skipped).
-
-    ``out_log_prob_norm`` gets log p(x_i), ``out_resp`` the responsibilities and
-    ``out_labels`` the index of the largest weighted log-probability (ties go to
-    the lowest index, as ``numpy.argmax``).
-    """
-    n_components = log_prob.shape[0]
-    if out_labels.shape[0] > 0:
+            total += log_prob_norm[i]
+    else:
         for i in range(n_rows):
-            best = 0
-            for k in range(1, n_components):
-                if log_prob[k, i] > log_prob[best, i]:
-                    best = k
-            out_labels[start + i] = best
-    if out_log_prob_norm.shape[0] == 0 and out_resp.shape[0] == 0:
-        return
-    normalise_block(log_prob, n_rows, row_stats)
-    for i in range(n_rows):
-        if out_log_prob_norm.shape[0] > 0:
-            out_log_prob_norm[start + i] = row_stats[0, i]
-        if out_resp.shape[0] > 0:
+            weight = sample_weight[start + i]
+            if weight != 0.0:
+                total += weight * log_prob_norm[i]
+        for k in range(n_components):
+            for i in range(n_rows):
+                log_prob[k, i] *= sample_weight[start + i]
+    if out_log_prob_norm.shape[0] > 0:
+        for i in range(n_rows):
+            out_log_prob_norm[start + i] = log_prob_norm[i]
+    if out_resp.shape[0] > 0:
+        for i in range(n_rows):
             for k in range(n_components):
                 out_resp[start + i, k] = log_prob[k, i]
+    return total

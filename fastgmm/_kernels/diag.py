@@ -9,21 +9,14 @@ Conventions (shared with ``covariance/``):
   and ``sum_sq[k, a] = sum_i q_ik (x_ia - mu_ka)^2``.
 
 Same block layout as ``full.py``: innermost loops over the block's rows,
-which are centred on the fly (no centred copy is stored).
+which are centred on the fly (no centred copy is stored); compiled code as
+``full.py``'s: ``run_pass`` over the serial ``_chunk``.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from ._common import (
-    block_resp_sum,
-    block_workspace,
-    chunk_bounds,
-    e_step_block,
-    one_hot_block,
-    transpose_block,
-    write_scores,
-)
+from ._common import ONE_HOT, SCORE, block_workspace, e_step_block, transpose_block
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 
 
@@ -51,7 +44,9 @@ def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
     for k in range(means.shape[0]):
-        block_resp = block_resp_sum(resp, k, n_rows)
+        block_resp = 0.0
+        for i in range(n_rows):
+            block_resp += resp[k, i]
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
@@ -68,12 +63,66 @@ def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
             sum_sq[k, a] += second
 
 
-@njit(**PARALLEL_NJIT_OPTIONS)
-def statistics(
+@njit(**NJIT_OPTIONS)
+def _chunk(
+    mode,
     X,
     sample_weight,
     labels,
-    one_hot,
+    means,
+    precisions_cholesky,
+    log_const,
+    n_chunks,
+    c,
+    resp_sum,
+    sum_diff,
+    sum_sq,
+    log_likelihood,
+    out_log_prob_norm,
+    out_resp,
+    out_labels,
+):
+    """``run_pass`` on chunk ``c``: its rows block by block, into its accumulator slot."""
+    n_samples = X.shape[0]
+    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
+        X, means.shape[0]
+    )
+    first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
+    if mode != SCORE:
+        resp_sum[c] = 0.0
+        sum_diff[c] = 0.0
+        sum_sq[c] = 0.0
+        log_likelihood[c] = 0.0
+    for start in range(first, last, BLOCK_ROWS):
+        n_rows = min(BLOCK_ROWS, last - start)
+        transpose_block(X, start, n_rows, x_t)
+        if mode != ONE_HOT:
+            _log_prob_block(
+                x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
+            )
+        total = e_step_block(
+            mode,
+            log_prob,
+            start,
+            n_rows,
+            row_stats,
+            sample_weight,
+            labels,
+            out_log_prob_norm,
+            out_resp,
+            out_labels,
+        )
+        if mode != SCORE:
+            log_likelihood[c] += total
+            _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
+
+
+@njit(**PARALLEL_NJIT_OPTIONS)
+def run_pass(
+    mode,
+    X,
+    sample_weight,
+    labels,
     means,
     precisions_cholesky,
     log_const,
@@ -82,58 +131,27 @@ def statistics(
     sum_diff,
     sum_sq,
     log_likelihood,
+    out_log_prob_norm,
+    out_resp,
+    out_labels,
 ):
-    """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
-
-    ``sample_weight`` (length N, or 0 for unit weights) multiplies each row's
-    responsibilities and log-likelihood.  ``labels`` (length N, else 0) holds a
-    component index per row: with ``one_hot`` they are the responsibilities
-    (``one_hot_block``, no E-step: the first M-step of a k-means start, at kernel
-    speed; ``log_likelihood`` is then 0), else labelled rows (index >= 0) keep their
-    label in the E-step and unlabelled ones (-1) do not (``e_step_block``).
-    """
-    n_samples, n_components = X.shape[0], means.shape[0]
+    """``full.run_pass`` for diagonal precisions (``sum_sq[c]`` is K x D)."""
     for c in prange(n_chunks):
-        resp_sum[c] = 0.0
-        sum_diff[c] = 0.0
-        sum_sq[c] = 0.0
-        log_likelihood[c] = 0.0
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components
+        _chunk(
+            mode,
+            X,
+            sample_weight,
+            labels,
+            means,
+            precisions_cholesky,
+            log_const,
+            n_chunks,
+            np.int64(c),  # prange makes c unsigned: one signature, not two
+            resp_sum,
+            sum_diff,
+            sum_sq,
+            log_likelihood,
+            out_log_prob_norm,
+            out_resp,
+            out_labels,
         )
-        first, last = chunk_bounds(n_samples, n_chunks, c)
-        for start in range(first, last, BLOCK_ROWS):
-            n_rows = min(BLOCK_ROWS, last - start)
-            transpose_block(X, start, n_rows, x_t)
-            if one_hot:
-                one_hot_block(labels, start, n_rows, sample_weight, log_prob)
-            else:
-                _log_prob_block(
-                    x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
-                )
-                log_likelihood[c] += e_step_block(
-                    log_prob, start, n_rows, row_stats, sample_weight, labels
-                )
-            _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
-
-
-@njit(**PARALLEL_NJIT_OPTIONS)
-def score(
-    X, means, precisions_cholesky, log_const, n_chunks, out_log_prob_norm, out_resp, out_labels
-):
-    """Per-row log p(x), responsibilities and/or labels, block by block."""
-    n_samples, n_components = X.shape[0], means.shape[0]
-    for c in prange(n_chunks):
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components
-        )
-        first, last = chunk_bounds(n_samples, n_chunks, c)
-        for start in range(first, last, BLOCK_ROWS):
-            n_rows = min(BLOCK_ROWS, last - start)
-            transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(
-                x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
-            )
-            write_scores(
-                log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels
-            )

@@ -30,7 +30,7 @@ the matrix-shaped work in the data's dtype, as for complete rows.
 import numpy as np
 from numba import njit
 
-from ._common import e_step_block, transpose_block, write_scores
+from ._common import SCORE, STATISTICS, e_step_block, transpose_block
 from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -190,18 +190,43 @@ def _block_e_step(
         block_weight[j] = 0.0 if n_missing[j] == n_features else weight
         if block_labels.shape[0] > 0:
             block_labels[j] = labels[row]
-    return e_step_block(log_prob, 0, n_rows, row_stats, block_weight, block_labels)
+    no_output = block_weight[:0]
+    # np.int64(...), not literals: the complete rows' kernels' signature, compiled once.
+    return e_step_block(
+        np.int64(STATISTICS),
+        log_prob,
+        np.int64(0),
+        n_rows,
+        row_stats,
+        block_weight,
+        block_labels,
+        no_output,
+        no_output.reshape((0, 0)),
+        block_labels[:0],
+    )
 
 
 @njit(**NJIT_OPTIONS)
 def _write_block_scores(
     log_prob, offsets, start, n_rows, unordered, row_stats, out_log_prob_norm, out_resp, out_labels
 ):
-    """``write_scores`` for a reordered block (its rows put back in order first)."""
+    """``e_step_block``'s scores for a reordered block (its rows put back in order first)."""
     for k in range(log_prob.shape[0]):
         for j in range(n_rows):
             unordered[k, offsets[j]] = log_prob[k, j]
-    write_scores(unordered, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels)
+    no_weights = row_stats[0, :0]
+    e_step_block(
+        np.int64(SCORE),
+        unordered,
+        start,
+        n_rows,
+        row_stats,
+        no_weights,
+        out_labels[:0],
+        out_log_prob_norm,
+        out_resp,
+        out_labels,
+    )
 
 
 # -- imputation ------------------------------------------------------------------------

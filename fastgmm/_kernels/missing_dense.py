@@ -25,8 +25,7 @@ types impute with ``impute_dense``.
 import numpy as np
 from numba import njit, prange
 
-from . import full
-from ._common import NEGLIGIBLE_RESP, block_workspace, chunk_bounds
+from ._common import NEGLIGIBLE_RESP, add_lower_products, block_workspace, chunk_bounds
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
 from .missing_common import (
     _LOG_2PI,
@@ -145,7 +144,7 @@ def _precision_product_block(diff_t, n_rows, precision, t_t, quad, column):
     """``t_t[:, i] = P d_i`` and ``quad[i] = d_i^T P d_i`` for the rows ``diff_t[:, i]``.
 
     Two rows of P at a time, four terms per pass over the block (as
-    ``full.mahalanobis_block``), in the data's dtype.  Fewer than ``_FEW_ROWS`` rows (a
+    ``full._log_prob_block``), in the data's dtype.  Fewer than ``_FEW_ROWS`` rows (a
     block with few incomplete rows) go row by row instead, each copied to ``column``
     (float64, D) and multiplied by P's contiguous rows: the D^2 / 8 passes over so few
     rows would cost more in loop overhead than in arithmetic.
@@ -226,7 +225,7 @@ def _dense_accumulate_block(
     component, or one in all (pooled, 'tied').
 
     Per component, the rows of non-negligible responsibility (``kept_rows``, as the
-    complete rows' ``significant_rows``) are gathered as in ``full._accumulate_block``:
+    complete rows') are gathered as in ``full._accumulate_block``:
     x - c on the observed features, matrix-shaped, into the columns of ``out_t[0]``,
     then per row the missing ones, c = ``reference[k]``:
 
@@ -237,7 +236,7 @@ def _dense_accumulate_block(
       ``_add_conditional_covariance``).
 
     Then the weighted copy (``out_t[1]``) and its sums, and the second moments by the
-    tiled ``full._add_lower_products``, as the complete rows'.  ``dense`` is
+    tiled ``_common.add_lower_products``, as the complete rows'.  ``dense`` is
     ``dense_workspace``'s; ``out_t``, two D x rows arrays in the data's dtype, free once
     the complete rows' moments are added.
     """
@@ -266,7 +265,7 @@ def _dense_accumulate_block(
         table = tables[0 if shared else k]
         fill = fills[k]
         n_kept = 0
-        for i in range(n_incomplete):  # branch-free compaction (_common.significant_rows)
+        for i in range(n_incomplete):  # branch-free compaction (as full._accumulate_block)
             kept_rows[n_kept] = i
             n_kept += resp[k, first + i] >= NEGLIGIBLE_RESP
         if n_kept == 0:
@@ -309,7 +308,7 @@ def _dense_accumulate_block(
                 weighted_t[a, c] = dtype(kept_weights[c]) * filled_t[a, c]
                 partial += weighted_t[a, c]
             sum_diff[k, a] += partial
-        full._add_lower_products(weighted_t, filled_t, n_kept, second)
+        add_lower_products(weighted_t, filled_t, n_kept, second)
 
 
 # -- imputation ------------------------------------------------------------------------

@@ -13,23 +13,31 @@ Sharing U makes the work per row independent of K for the expensive parts:
   about the new means).
 
 Conventions otherwise as ``full.py``: ``precisions_cholesky_t[k]`` is U^T in
-the data's dtype (every k the same; [0] is read), ``log_const`` float64.
+the data's dtype (every k the same; [0] is read), ``log_const`` float64;
+compiled code as ``full.py``'s: ``run_pass`` over the serial ``_chunk``.
 """
 
 import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    ONE_HOT,
+    SCORE,
+    add_lower_products,
     block_workspace,
-    centre_block,
-    chunk_bounds,
     e_step_block,
-    one_hot_block,
     transpose_block,
-    write_scores,
 )
 from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
-from .full import _add_lower_products
+
+
+@njit(**NJIT_OPTIONS)
+def _centre_block(x_t, n_rows, mean, diff_t):
+    """``diff_t[a, i] = x_t[a, i] - mean[a]`` (contiguous rows, vectorised)."""
+    for a in range(x_t.shape[0]):
+        centre = mean[a]
+        for i in range(n_rows):
+            diff_t[a, i] = x_t[a, i] - centre
 
 
 @njit(**NJIT_OPTIONS)
@@ -53,7 +61,7 @@ def _log_prob_block(
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma)``; leaves x - mu_0 in ``diff_t``."""
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
-    centre_block(x_t, n_rows, means[0], diff_t)
+    _centre_block(x_t, n_rows, means[0], diff_t)
     # z_t[j] = sum_{a <= j} lower[j, a] diff_t[a], as axpy's over the block's rows.
     for j in range(n_features):
         z = z_t[j]
@@ -101,69 +109,65 @@ def _accumulate_block(diff_t, n_rows, resp, row_weight, weighted, resp_sum, sum_
     for a in range(n_features):
         for i in range(n_rows):
             weighted[a, i] = diff_t.dtype.type(row_weight[i]) * diff_t[a, i]
-    _add_lower_products(weighted, diff_t, n_rows, sum_sq)
+    add_lower_products(weighted, diff_t, n_rows, sum_sq)
 
 
-@njit(**PARALLEL_NJIT_OPTIONS)
-def statistics(
+@njit(**NJIT_OPTIONS)
+def _chunk(
+    mode,
     X,
     sample_weight,
     labels,
-    one_hot,
     means,
     precisions_cholesky_t,
     log_const,
     n_chunks,
+    c,
     resp_sum,
     sum_diff,
     sum_sq,
     log_likelihood,
+    out_log_prob_norm,
+    out_resp,
+    out_labels,
 ):
-    """One fused E-step + accumulation pass; writes one accumulator slot per chunk.
-
-    Moments are about c = ``means[0]`` (``sum_sq[c]`` is a single D x D lower
-    triangle); ``sample_weight`` (length N, or 0 for unit weights) multiplies
-    each row's responsibilities and log-likelihood.  ``labels`` (length N, else 0) holds a
-    component index per row: with ``one_hot`` they are the responsibilities
-    (``one_hot_block``, no E-step: the first M-step of a k-means start, at kernel
-    speed; ``log_likelihood`` is then 0), else labelled rows (index >= 0) keep their
-    label in the E-step and unlabelled ones (-1) do not (``e_step_block``).
-    """
-    n_samples, n_components = X.shape[0], means.shape[0]
+    """``run_pass`` on chunk ``c``: its rows block by block, into its accumulator slot."""
+    n_samples = X.shape[0]
+    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
+        X, means.shape[0]
+    )
+    z_t = np.empty_like(x_t)
     lower = precisions_cholesky_t[0]
     projected = _projected_means(means, lower)
-    for c in prange(n_chunks):
+    first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
+    if mode != SCORE:
         resp_sum[c] = 0.0
         sum_diff[c] = 0.0
         sum_sq[c] = 0.0
         log_likelihood[c] = 0.0
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components
+    for start in range(first, last, BLOCK_ROWS):
+        n_rows = min(BLOCK_ROWS, last - start)
+        transpose_block(X, start, n_rows, x_t)
+        if mode == ONE_HOT:
+            _centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
+        else:
+            _log_prob_block(
+                x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
+            )
+        total = e_step_block(
+            mode,
+            log_prob,
+            start,
+            n_rows,
+            row_stats,
+            sample_weight,
+            labels,
+            out_log_prob_norm,
+            out_resp,
+            out_labels,
         )
-        z_t = np.empty_like(x_t)
-        first, last = chunk_bounds(n_samples, n_chunks, c)
-        for start in range(first, last, BLOCK_ROWS):
-            n_rows = min(BLOCK_ROWS, last - start)
-            transpose_block(X, start, n_rows, x_t)
-            if one_hot:
-                centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
-                one_hot_block(labels, start, n_rows, sample_weight, log_prob)
-            else:
-                _log_prob_block(
-                    x_t,
-                    n_rows,
-                    means,
-                    lower,
-                    projected,
-                    log_const,
-                    diff_t,
-                    z_t,
-                    mahalanobis,
-                    log_prob,
-                )
-                log_likelihood[c] += e_step_block(
-                    log_prob, start, n_rows, row_stats, sample_weight, labels
-                )
+        if mode != SCORE:
+            log_likelihood[c] += total
             _accumulate_block(
                 diff_t,
                 n_rows,
@@ -177,25 +181,41 @@ def statistics(
 
 
 @njit(**PARALLEL_NJIT_OPTIONS)
-def score(
-    X, means, precisions_cholesky_t, log_const, n_chunks, out_log_prob_norm, out_resp, out_labels
+def run_pass(
+    mode,
+    X,
+    sample_weight,
+    labels,
+    means,
+    precisions_cholesky_t,
+    log_const,
+    n_chunks,
+    resp_sum,
+    sum_diff,
+    sum_sq,
+    log_likelihood,
+    out_log_prob_norm,
+    out_resp,
+    out_labels,
 ):
-    """Per-row log p(x), responsibilities and/or labels, block by block."""
-    n_samples, n_components = X.shape[0], means.shape[0]
-    lower = precisions_cholesky_t[0]
-    projected = _projected_means(means, lower)
+    """``full.run_pass`` for a shared precision: moments about c = ``means[0]``, and
+    ``sum_sq[c]`` a single D x D lower triangle."""
     for c in prange(n_chunks):
-        x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-            X, n_components
+        _chunk(
+            mode,
+            X,
+            sample_weight,
+            labels,
+            means,
+            precisions_cholesky_t,
+            log_const,
+            n_chunks,
+            np.int64(c),  # prange makes c unsigned: one signature, not two
+            resp_sum,
+            sum_diff,
+            sum_sq,
+            log_likelihood,
+            out_log_prob_norm,
+            out_resp,
+            out_labels,
         )
-        z_t = np.empty_like(x_t)
-        first, last = chunk_bounds(n_samples, n_chunks, c)
-        for start in range(first, last, BLOCK_ROWS):
-            n_rows = min(BLOCK_ROWS, last - start)
-            transpose_block(X, start, n_rows, x_t)
-            _log_prob_block(
-                x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
-            )
-            write_scores(
-                log_prob, start, n_rows, row_stats, out_log_prob_norm, out_resp, out_labels
-            )

@@ -92,13 +92,13 @@ class CovarianceType(ABC):
     Every method works on float64 arrays in the type's layout (the table
     above), K components and D features; most are static.  A new type
     implements each abstract method and provides its Numba ``kernels``
-    module (with parallel ``statistics`` and ``score`` kernels taking the
-    arguments of ``_kernels/full.py``'s); ``docs/design.md`` section 5 lists
+    module (with a parallel ``run_pass`` kernel taking the arguments of
+    ``_kernels/full.py``'s); ``docs/design.md`` section 5 lists
     the other places to touch.
     """
 
     name: str  # the ``covariance_type`` value
-    kernels: object  # the module of its ``statistics`` and ``score`` kernels
+    kernels: object  # the module of its ``run_pass`` kernel
     missing_kernels: MissingKernels  # the same for data with NaN, and imputation
     # Whether the M-step divides each feature's moments by its own count (the types with
     # independent features, whose rows with missing values add to observed features only).

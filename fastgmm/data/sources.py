@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .._kernels._common import ONE_HOT, SCORE, STATISTICS
 from .._threads import launch
 from ..covariance import kernel_arguments
 from .statistics import (
@@ -56,6 +57,7 @@ def n_chunks_for(n_samples, bytes_per_chunk=0):
 
 _EMPTY_FLOAT = np.empty(0)
 _EMPTY_LABELS = np.empty(0, dtype=np.int64)
+_EMPTY_RESP = np.empty((0, 0))
 
 
 class Source(Protocol):
@@ -231,11 +233,11 @@ class ArraySource:
             )
         else:
             launch(
-                self.covariance.kernels.statistics,
+                self.covariance.kernels.run_pass,
+                STATISTICS if assignments is None else ONE_HOT,
                 self.X,
                 sample_weight,
                 labels if assignments is None else assignments,
-                assignments is not None,
                 kernel_means,
                 kernel_precisions,
                 log_const,
@@ -244,6 +246,9 @@ class ArraySource:
                 sum_diff,
                 sum_sq,
                 log_likelihood,
+                _EMPTY_FLOAT,
+                _EMPTY_RESP,
+                _EMPTY_LABELS,
             )
         # Sums over axis 0 add the chunk slots in chunk order: deterministic.
         return SufficientStatistics(
@@ -430,8 +435,6 @@ SCORE_OUTPUTS = {
     "labels": (np.int64, False),
 }
 
-_EMPTY_RESP = np.empty((0, 0))
-
 
 def score_rows(
     covariance,
@@ -466,14 +469,41 @@ def score_rows(
     out_norm = output(log_prob_norm, n_samples, np.float64, _EMPTY_FLOAT)
     out_resp = output(resp, (n_samples, n_components), np.float64, _EMPTY_RESP)
     out_labels = output(labels, n_samples, np.int64, _EMPTY_LABELS)
-    parameters = (kernel_means, kernel_precisions)
-    kernel = covariance.kernels.score
+    n_chunks = n_chunks_for(n_samples)
+    outputs = (out_norm, out_resp, out_labels)
     if marginalize:
-        parameters += (covariance.dense_precisions(precisions_cholesky),)
-        kernel = covariance.missing_kernels.score
-    launch(
-        kernel, X, *parameters, log_const, n_chunks_for(n_samples), out_norm, out_resp, out_labels
-    )
+        launch(
+            covariance.missing_kernels.score,
+            X,
+            kernel_means,
+            kernel_precisions,
+            covariance.dense_precisions(precisions_cholesky),
+            log_const,
+            n_chunks,
+            *outputs,
+        )
+    else:
+        # The fit's compiled pass, scoring: no statistics (length-0 accumulators).
+        n_sum_sq_axes = len(covariance.sum_sq_shape(n_components, X.shape[1]))
+        no_accumulators = (
+            _EMPTY_RESP,
+            np.empty((0, 0, 0)),
+            np.empty((0,) * (1 + n_sum_sq_axes)),
+            _EMPTY_FLOAT,
+        )
+        launch(
+            covariance.kernels.run_pass,
+            SCORE,
+            X,
+            _EMPTY_FLOAT,
+            _EMPTY_LABELS,
+            kernel_means,
+            kernel_precisions,
+            log_const,
+            n_chunks,
+            *no_accumulators,
+            *outputs,
+        )
     wanted = ((log_prob_norm, out_norm), (resp, out_resp), (labels, out_labels))
     return tuple(array for asked, array in wanted if asked)
 

@@ -26,6 +26,44 @@ LLOYD_TOL = 1e-4  # on the squared centre shift, relative to the mean feature va
 
 _UNIT_WEIGHTS = np.empty(0)
 _NO_FIXED_LABELS = np.empty(0, dtype=np.int64)
+_NOT_USED_1D = np.empty(0)
+_NOT_USED_2D = np.empty((0, 0))
+_NOT_USED_3D = np.empty((0, 0, 0))
+
+
+def _run_pass(
+    mode,
+    X,
+    n_chunks,
+    sample_weight=_UNIT_WEIGHTS,
+    fixed_labels=_NO_FIXED_LABELS,
+    centers=_NOT_USED_2D,
+    t=0,
+    closest_sq=_NOT_USED_1D,
+    potentials=_NOT_USED_2D,
+    labels=_NO_FIXED_LABELS,
+    distance_sq=_NOT_USED_1D,
+    sums=_NOT_USED_3D,
+    counts=_NOT_USED_2D,
+):
+    """``kernels.run_pass`` with the arguments its ``mode`` reads or writes; the others
+    default to length-0 arrays of the types the compiled kernel takes."""
+    launch(
+        kernels.run_pass,
+        mode,
+        X,
+        sample_weight,
+        fixed_labels,
+        centers,
+        t,
+        closest_sq,
+        n_chunks,
+        potentials,
+        labels,
+        distance_sq,
+        sums,
+        counts,
+    )
 
 
 def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None, centers=None):
@@ -55,7 +93,7 @@ def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None, cen
     if n_fixed:
         seeds[:n_fixed] = centers
         for t in range(n_fixed):
-            launch(kernels.update_closest, X, seeds, t, closest_sq)
+            _run_pass(kernels.CLOSEST, X, n_chunks, centers=seeds, t=t, closest_sq=closest_sq)
         first_drawn = 0
     else:
         if sample_weight is None:
@@ -63,26 +101,26 @@ def kmeans_plusplus_indices(X, n_clusters, random_state, sample_weight=None, cen
         else:
             indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
         seeds[0] = X[indices[0]]
-        launch(kernels.update_closest, X, seeds, 0, closest_sq)
+        _run_pass(kernels.CLOSEST, X, n_chunks, centers=seeds, t=0, closest_sq=closest_sq)
         first_drawn = 1
     potentials = np.empty((n_chunks, n_trials))
     for k in range(first_drawn, n_clusters):
         cumulative = np.cumsum(closest_sq if sample_weight is None else weights * closest_sq)
         targets = random_state.uniform(size=n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets), n_samples - 1)
-        launch(
-            kernels.candidate_potentials,
+        _run_pass(
+            kernels.POTENTIALS,
             X,
-            weights,
-            X[candidates].astype(np.float64),
-            closest_sq,
             n_chunks,
-            potentials,
+            sample_weight=weights,
+            centers=X[candidates].astype(np.float64),
+            closest_sq=closest_sq,
+            potentials=potentials,
         )
         best = int(np.argmin(potentials.sum(axis=0)))
         indices[k] = candidates[best]
         seeds[n_fixed + k] = X[indices[k]]
-        launch(kernels.update_closest, X, seeds, n_fixed + k, closest_sq)
+        _run_pass(kernels.CLOSEST, X, n_chunks, centers=seeds, t=n_fixed + k, closest_sq=closest_sq)
     return indices
 
 
@@ -126,7 +164,15 @@ def _labelled_centres(X, sample_weight, fixed_labels, n_clusters, n_chunks):
     sums = np.empty((n_chunks, n_clusters, X.shape[1]))
     counts = np.empty((n_chunks, n_clusters))
     weights = _UNIT_WEIGHTS if sample_weight is None else sample_weight
-    launch(kernels.labelled_sums, X, weights, fixed_labels, n_chunks, sums, counts)
+    _run_pass(
+        kernels.LABELLED_SUMS,
+        X,
+        n_chunks,
+        sample_weight=weights,
+        fixed_labels=fixed_labels,
+        sums=sums,
+        counts=counts,
+    )
     cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
     labelled = cluster_weights > 0
     centres = cluster_sums / np.where(labelled, cluster_weights, 1.0)[:, None]
@@ -179,9 +225,16 @@ def kmeans(X, n_clusters, random_state, sample_weight=None, fixed_labels=None):
     counts = np.empty((n_chunks, n_clusters))
     variance = feature_moments(seeding_rows, seeding_weights)[1]
     tolerance = LLOYD_TOL * float(variance.mean())
-    assign = (kernels.lloyd_assign, X, weights, fixed_labels)
+    assign = dict(
+        sample_weight=weights,
+        fixed_labels=fixed_labels,
+        labels=labels,
+        distance_sq=distance_sq,
+        sums=sums,
+        counts=counts,
+    )
     for _ in range(LLOYD_MAX_ITER):
-        launch(*assign, centers, n_chunks, labels, distance_sq, sums, counts)
+        _run_pass(kernels.ASSIGN, X, n_chunks, centers=centers, **assign)
         cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
         empty = cluster_weights == 0
         new_centers = cluster_sums / np.where(empty, 1.0, cluster_weights)[:, None]
@@ -197,7 +250,7 @@ def kmeans(X, n_clusters, random_state, sample_weight=None, fixed_labels=None):
         centers = new_centers
         if shift <= tolerance:
             break
-    launch(*assign, centers, n_chunks, labels, distance_sq, sums, counts)
+    _run_pass(kernels.ASSIGN, X, n_chunks, centers=centers, **assign)
     cluster_sums, cluster_weights = sums.sum(axis=0), counts.sum(axis=0)
     filled = cluster_weights > 0
     centers[filled] = cluster_sums[filled] / cluster_weights[filled, None]

@@ -118,11 +118,16 @@ def test_statistics_do_not_depend_on_the_chunk_grid(covariance_type):
 
 
 def test_rows_no_component_can_explain_get_minus_inf_not_nan():
-    from fastgmm._kernels._common import normalise_block
+    from fastgmm._kernels._common import STATISTICS, e_step_block
 
     log_prob = np.array([[-np.inf, -1.0, np.nan], [-np.inf, -2.0, 0.0]])
-    row_stats = np.empty((3, 3))
-    total = normalise_block(log_prob, 3, row_stats)
+    row_stats = np.empty((4, 3))
+    no_output = np.empty(0)
+    no_labels = np.empty(0, dtype=np.int64)
+    total = e_step_block(
+        STATISTICS, log_prob, 0, 3, row_stats, no_output, no_labels, no_output,
+        np.empty((0, 0)), no_labels,
+    )  # fmt: skip
     assert row_stats[0, 0] == -np.inf and np.all(log_prob[:, 0] == 0.0)
     expected = np.logaddexp(-1.0, -2.0)
     assert row_stats[0, 1] == pytest.approx(expected, rel=1e-15)
@@ -180,19 +185,6 @@ def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
         assert completed.returncode == 0, completed.stderr
         digests.append(completed.stdout.strip())
     assert digests[1] == digests[2]
-
-
-def test_significant_rows_gathers_few_and_falls_back_to_all():
-    from fastgmm._kernels._common import NEGLIGIBLE_RESP, significant_rows
-
-    resp = np.zeros((2, 16))
-    resp[0, [3, 7, 8]] = [1.0, NEGLIGIBLE_RESP, 0.5]
-    resp[0, 9] = NEGLIGIBLE_RESP / 2  # negligible
-    resp[1, :6] = 1.0  # more than a quarter of the rows
-    rows = np.empty(16, dtype=np.int64)
-    assert significant_rows(resp, 0, 16, rows) == 3
-    assert rows[:3].tolist() == [3, 7, 8]
-    assert significant_rows(resp, 1, 16, rows) == -1
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
