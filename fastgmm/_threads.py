@@ -1,8 +1,16 @@
-"""How fastgmm's parallel kernels share a process: Numba's threading layer, one
-launch lock for a layer that needs it, and ``n_jobs``.
+"""How fastgmm's kernels share a process: its own worker threads, Numba's
+threading layer, one launch lock for a layer that needs it, and ``n_jobs``.
 
-Numba runs ``prange`` loops on one of three threading layers, picked once per
-process at the first parallel call:
+The kernels for complete data (every covariance type's ``run_pass``, k-means)
+are serial, ``nogil`` Numba functions over a range of chunks;
+:func:`run_chunks` splits the chunks among the calling thread and fastgmm's
+own pool of Python worker threads.  A serial kernel compiles several times
+faster than a ``prange`` driver over the same body (docs/design.md section 3),
+and a fit that reads no missing value never starts Numba's threading layer.
+
+The kernels for incomplete rows (``missing_*.py``) still ``prange``.  Numba
+runs them on one of three threading layers, picked once per process at the
+first parallel call:
 
 ========== ========================== =========================================
 layer      fork-safe                  safe with several Python threads at once
@@ -24,13 +32,13 @@ fastgmm calls its parallel kernels through :func:`launch`, which serialises
 them with a process-wide lock while the layer is not known to be thread-safe,
 so several Python threads can fit at once.  Results never depend on the
 layer or the thread count (the kernels' chunk grids depend on the data only).
-"""
 
 import ctypes
 import os
 import site
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numba
@@ -122,11 +130,18 @@ _launch_lock = threading.Lock()
 _layer_is_thread_safe = False  # set once the running layer is known to be thread-safe
 
 
+_pool = None  # fastgmm's worker threads, started at the first run_chunks on several threads
+_pool_lock = threading.Lock()
+
+
 def _new_lock_in_child():
-    # A fork copies the lock in whatever state another thread held it: the
-    # child, which has only the forking thread, starts with a free one.
-    global _launch_lock
+    # A fork copies the locks in whatever state another thread held them, and the
+    # pool without its threads: the child, which has only the forking thread,
+    # starts with free locks and starts a pool of its own when it needs one.
+    global _launch_lock, _pool, _pool_lock
     _launch_lock = threading.Lock()
+    _pool_lock = threading.Lock()
+    _pool = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -153,6 +168,57 @@ def launch(kernel, *args):
     # After the first launch the layer is known; it never changes afterwards.
     _layer_is_thread_safe = numba.threading_layer() in THREAD_SAFE_LAYERS
     return result
+
+
+def n_threads():
+    """Threads a kernel call from this thread may use: Numba's setting for it.
+
+    That is ``numba.get_num_threads()`` (which :func:`thread_limit` sets) once
+    Numba's layer runs, and ``NUMBA_NUM_THREADS`` before: asking would start it.
+    """
+    if threading_started():
+        return numba.get_num_threads()
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def _worker_pool():
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # The calling thread runs one share itself: the pool holds the others.
+            workers = max(1, numba.config.NUMBA_NUM_THREADS - 1)
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="fastgmm")
+        return _pool
+
+
+def run_chunks(kernel, n_chunks, *args):
+    """``kernel(*args, first_chunk, stop_chunk)`` over chunks ``0 .. n_chunks - 1``, on threads.
+
+    The chunks are cut into :func:`n_threads` contiguous shares (neighbouring
+    chunks write neighbouring accumulator slots: interleaved shares would put
+    several threads on one cache line); the calling thread runs the first share
+    and fastgmm's worker threads the others.  ``kernel`` must release the GIL
+    (``nogil=True``) and write each chunk's results to that chunk's own slots,
+    so the results do not depend on the number of threads.  An error raised in
+    any share is raised here, once every share has finished.
+    """
+    n_shares = max(1, min(n_threads(), n_chunks))
+    bounds = [(share * n_chunks) // n_shares for share in range(n_shares + 1)]
+    if n_shares == 1:
+        kernel(*args, 0, n_chunks)
+        return
+    pool = _worker_pool()
+    futures = [
+        pool.submit(kernel, *args, bounds[share], bounds[share + 1])
+        for share in range(1, n_shares)
+    ]
+    try:
+        kernel(*args, bounds[0], bounds[1])
+    finally:
+        for future in futures:
+            future.exception()  # wait for every share, even after an error here
+    for future in futures:
+        future.result()  # re-raises a worker's error
 
 
 def resolve_n_jobs(n_jobs):

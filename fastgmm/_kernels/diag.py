@@ -10,14 +10,14 @@ Conventions (shared with ``covariance/``):
 
 Same block layout as ``full.py``: innermost loops over the block's rows,
 which are centred on the fly (no centred copy is stored); compiled code as
-``full.py``'s: ``run_pass`` over the serial ``_chunk``.
+``full.py``'s: one serial ``run_pass`` over a range of chunks.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import ONE_HOT, SCORE, block_workspace, e_step_block, transpose_block
-from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
+from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
@@ -64,60 +64,6 @@ def _accumulate_block(x_t, n_rows, means, resp, resp_sum, sum_diff, sum_sq):
 
 
 @njit(**NJIT_OPTIONS)
-def _chunk(
-    mode,
-    X,
-    sample_weight,
-    labels,
-    means,
-    precisions_cholesky,
-    log_const,
-    n_chunks,
-    c,
-    resp_sum,
-    sum_diff,
-    sum_sq,
-    log_likelihood,
-    out_log_prob_norm,
-    out_resp,
-    out_labels,
-):
-    """``run_pass`` on chunk ``c``: its rows block by block, into its accumulator slot."""
-    n_samples = X.shape[0]
-    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-        X, means.shape[0]
-    )
-    first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
-    if mode != SCORE:
-        resp_sum[c] = 0.0
-        sum_diff[c] = 0.0
-        sum_sq[c] = 0.0
-        log_likelihood[c] = 0.0
-    for start in range(first, last, BLOCK_ROWS):
-        n_rows = min(BLOCK_ROWS, last - start)
-        transpose_block(X, start, n_rows, x_t)
-        if mode != ONE_HOT:
-            _log_prob_block(
-                x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
-            )
-        total = e_step_block(
-            mode,
-            log_prob,
-            start,
-            n_rows,
-            row_stats,
-            sample_weight,
-            labels,
-            out_log_prob_norm,
-            out_resp,
-            out_labels,
-        )
-        if mode != SCORE:
-            log_likelihood[c] += total
-            _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])
-
-
-@njit(**PARALLEL_NJIT_OPTIONS)
 def run_pass(
     mode,
     X,
@@ -134,24 +80,40 @@ def run_pass(
     out_log_prob_norm,
     out_resp,
     out_labels,
+    first_chunk,
+    stop_chunk,
 ):
     """``full.run_pass`` for diagonal precisions (``sum_sq[c]`` is K x D)."""
-    for c in prange(n_chunks):
-        _chunk(
-            mode,
-            X,
-            sample_weight,
-            labels,
-            means,
-            precisions_cholesky,
-            log_const,
-            n_chunks,
-            np.int64(c),  # prange makes c unsigned: one signature, not two
-            resp_sum,
-            sum_diff,
-            sum_sq,
-            log_likelihood,
-            out_log_prob_norm,
-            out_resp,
-            out_labels,
-        )
+    n_samples = X.shape[0]
+    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
+        X, means.shape[0]
+    )
+    for c in range(first_chunk, stop_chunk):
+        first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
+        if mode != SCORE:
+            resp_sum[c] = 0.0
+            sum_diff[c] = 0.0
+            sum_sq[c] = 0.0
+            log_likelihood[c] = 0.0
+        for start in range(first, last, BLOCK_ROWS):
+            n_rows = min(BLOCK_ROWS, last - start)
+            transpose_block(X, start, n_rows, x_t)
+            if mode != ONE_HOT:
+                _log_prob_block(
+                    x_t, n_rows, means, precisions_cholesky, log_const, mahalanobis, log_prob
+                )
+            total = e_step_block(
+                mode,
+                log_prob,
+                start,
+                n_rows,
+                row_stats,
+                sample_weight,
+                labels,
+                out_log_prob_norm,
+                out_resp,
+                out_labels,
+            )
+            if mode != SCORE:
+                log_likelihood[c] += total
+                _accumulate_block(x_t, n_rows, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c])

@@ -17,14 +17,15 @@ block's rows (contiguous, vectorised): the triangular product runs as axpy's
 component is not negligible.  Block partial sums are taken in the data's
 dtype and added to float64 accumulators.
 
-Compiled code: one parallel driver ``run_pass`` whose loop body is the serial
-``_chunk``, which calls the two block functions (shared with
-``missing_full.py``) and ``_common``'s E-step; fitting and scoring run the same
-compiled code with a different ``mode``.
+Compiled code: one serial ``run_pass`` over a range of chunks, which calls the
+two block functions (shared with ``missing_full.py``) and ``_common``'s E-step;
+fitting and scoring run the same compiled code with a different ``mode``, and
+``_threads.run_chunks`` runs it on several threads (no ``prange``: a parallel
+driver would cost seconds of compilation, docs/design.md section 3).
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import (
     NEGLIGIBLE_RESP,
@@ -35,7 +36,7 @@ from ._common import (
     e_step_block,
     transpose_block,
 )
-from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
+from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 # Gathered rows are padded with zero columns to a multiple of this, so that
 # the moment products run as full SIMD loops (16 float32 lanes of AVX-512).
@@ -157,80 +158,6 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows, resp_sum
 
 
 @njit(**NJIT_OPTIONS)
-def _chunk(
-    mode,
-    X,
-    sample_weight,
-    labels,
-    means,
-    precisions_cholesky_t,
-    log_const,
-    n_chunks,
-    c,
-    resp_sum,
-    sum_diff,
-    sum_sq,
-    log_likelihood,
-    out_log_prob_norm,
-    out_resp,
-    out_labels,
-):
-    """``run_pass`` on chunk ``c``: its rows block by block, into its accumulator slot."""
-    n_samples = X.shape[0]
-    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-        X, means.shape[0]
-    )
-    first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
-    if mode != SCORE:
-        resp_sum[c] = 0.0
-        sum_diff[c] = 0.0
-        sum_sq[c] = 0.0
-        log_likelihood[c] = 0.0
-    for start in range(first, last, BLOCK_ROWS):
-        n_rows = min(BLOCK_ROWS, last - start)
-        transpose_block(X, start, n_rows, x_t)
-        if mode != ONE_HOT:
-            _log_prob_block(
-                x_t,
-                n_rows,
-                means,
-                precisions_cholesky_t,
-                log_const,
-                diff_t,
-                y[0],
-                y[1],
-                mahalanobis,
-                log_prob,
-            )
-        total = e_step_block(
-            mode,
-            log_prob,
-            start,
-            n_rows,
-            row_stats,
-            sample_weight,
-            labels,
-            out_log_prob_norm,
-            out_resp,
-            out_labels,
-        )
-        if mode != SCORE:
-            log_likelihood[c] += total
-            _accumulate_block(
-                x_t,
-                n_rows,
-                means,
-                log_prob,
-                diff_t,
-                weighted,
-                rows,
-                resp_sum[c],
-                sum_diff[c],
-                sum_sq[c],
-            )
-
-
-@njit(**PARALLEL_NJIT_OPTIONS)
 def run_pass(
     mode,
     X,
@@ -247,31 +174,68 @@ def run_pass(
     out_log_prob_norm,
     out_resp,
     out_labels,
+    first_chunk,
+    stop_chunk,
 ):
-    """One pass over the rows in ``n_chunks`` chunks (in parallel), as ``mode`` says.
+    """Chunks ``first_chunk`` to ``stop_chunk - 1`` of the rows' ``n_chunks``, as ``mode`` says.
 
+    Serial: ``_threads.run_chunks`` shares the chunks out among threads.
     ``STATISTICS`` and ``ONE_HOT`` (``_common.e_step_block``) write chunk c's
     accumulator slot ``resp_sum[c]``, ``sum_diff[c]``, ``sum_sq[c]`` and
     ``log_likelihood[c]`` (0 for ``ONE_HOT``), and leave the outputs (length 0)
     alone; ``SCORE`` writes the per-row outputs asked for and leaves the
     accumulators (length 0) alone.
     """
-    for c in prange(n_chunks):
-        _chunk(
-            mode,
-            X,
-            sample_weight,
-            labels,
-            means,
-            precisions_cholesky_t,
-            log_const,
-            n_chunks,
-            np.int64(c),  # prange makes c unsigned: one signature, not two
-            resp_sum,
-            sum_diff,
-            sum_sq,
-            log_likelihood,
-            out_log_prob_norm,
-            out_resp,
-            out_labels,
-        )
+    n_samples = X.shape[0]
+    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
+        X, means.shape[0]
+    )
+    for c in range(first_chunk, stop_chunk):
+        first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
+        if mode != SCORE:
+            resp_sum[c] = 0.0
+            sum_diff[c] = 0.0
+            sum_sq[c] = 0.0
+            log_likelihood[c] = 0.0
+        for start in range(first, last, BLOCK_ROWS):
+            n_rows = min(BLOCK_ROWS, last - start)
+            transpose_block(X, start, n_rows, x_t)
+            if mode != ONE_HOT:
+                _log_prob_block(
+                    x_t,
+                    n_rows,
+                    means,
+                    precisions_cholesky_t,
+                    log_const,
+                    diff_t,
+                    y[0],
+                    y[1],
+                    mahalanobis,
+                    log_prob,
+                )
+            total = e_step_block(
+                mode,
+                log_prob,
+                start,
+                n_rows,
+                row_stats,
+                sample_weight,
+                labels,
+                out_log_prob_norm,
+                out_resp,
+                out_labels,
+            )
+            if mode != SCORE:
+                log_likelihood[c] += total
+                _accumulate_block(
+                    x_t,
+                    n_rows,
+                    means,
+                    log_prob,
+                    diff_t,
+                    weighted,
+                    rows,
+                    resp_sum[c],
+                    sum_diff[c],
+                    sum_sq[c],
+                )

@@ -8,15 +8,16 @@ Distances are computed in float64 whatever the data's dtype.  A length-0
 row has a fixed cluster (otherwise ``fixed_labels[i] >= 0`` is row i's cluster,
 -1 leaves it free).
 
-Compiled code as the EM kernels': one parallel driver ``run_pass`` over the serial
-``_chunk``, which does what its ``mode`` says; each mode reads and writes only its own
-arguments, and the caller passes length-0 arrays for the others.
+Compiled code as the EM kernels': one serial ``run_pass`` over a range of chunks
+(``_threads.run_chunks`` shares the chunks out among threads), which does what its
+``mode`` says; each mode reads and writes only its own arguments, and the caller
+passes length-0 arrays for the others.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._options import NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
+from ._options import NJIT_OPTIONS
 
 # What a pass computes (``run_pass``'s ``mode``).
 CLOSEST, POTENTIALS, ASSIGN, LABELLED_SUMS = 0, 1, 2, 3
@@ -32,65 +33,6 @@ def _squared_distance(X, i, centers, t):
 
 
 @njit(**NJIT_OPTIONS)
-def _chunk(
-    mode,
-    X,
-    sample_weight,
-    fixed_labels,
-    centers,
-    t,
-    closest_sq,
-    n_chunks,
-    c,
-    potentials,
-    labels,
-    distance_sq,
-    sums,
-    counts,
-):
-    """``run_pass`` on the rows of chunk ``c``."""
-    n_samples, n_features = X.shape
-    first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
-    unit = sample_weight.shape[0] == 0
-    if mode == CLOSEST:
-        for i in range(first, last):
-            closest_sq[i] = min(closest_sq[i], _squared_distance(X, i, centers, t))
-        return
-    if mode == POTENTIALS:
-        for candidate in range(centers.shape[0]):
-            total = 0.0
-            for i in range(first, last):
-                distance = min(closest_sq[i], _squared_distance(X, i, centers, candidate))
-                total += distance if unit else sample_weight[i] * distance
-            potentials[c, candidate] = total
-        return
-    sums[c] = 0.0
-    counts[c] = 0.0
-    has_fixed = fixed_labels.shape[0] > 0
-    for i in range(first, last):
-        if has_fixed and fixed_labels[i] >= 0:
-            best = fixed_labels[i]
-            best_distance = 0.0
-        elif mode == LABELLED_SUMS:
-            continue  # a free row: not in any labelled sum
-        else:
-            best = 0
-            best_distance = _squared_distance(X, i, centers, best)  # not a literal 0: one signature
-            for k in range(1, centers.shape[0]):
-                distance = _squared_distance(X, i, centers, k)
-                if distance < best_distance:
-                    best = k
-                    best_distance = distance
-        if mode == ASSIGN:
-            labels[i] = best
-            distance_sq[i] = best_distance
-        weight = 1.0 if unit else sample_weight[i]
-        counts[c, best] += weight
-        for a in range(n_features):
-            sums[c, best, a] += weight * X[i, a]
-
-
-@njit(**PARALLEL_NJIT_OPTIONS)
 def run_pass(
     mode,
     X,
@@ -105,8 +47,10 @@ def run_pass(
     distance_sq,
     sums,
     counts,
+    first_chunk,
+    stop_chunk,
 ):
-    """One pass over the rows in ``n_chunks`` chunks (in parallel), as ``mode`` says.
+    """Chunks ``first_chunk`` to ``stop_chunk - 1`` of the rows' ``n_chunks``, as ``mode`` says.
 
     - ``CLOSEST``: lower ``closest_sq[i]`` to the squared distance from x_i to
       ``centers[t]``;
@@ -120,20 +64,42 @@ def run_pass(
     - ``LABELLED_SUMS``: ``sums[c, k]`` and ``counts[c, k]`` of the rows whose fixed
       label is k (rows labelled -1 are left out).
     """
-    for c in prange(n_chunks):
-        _chunk(
-            mode,
-            X,
-            sample_weight,
-            fixed_labels,
-            centers,
-            t,
-            closest_sq,
-            n_chunks,
-            np.int64(c),  # prange makes c unsigned: one signature, not two
-            potentials,
-            labels,
-            distance_sq,
-            sums,
-            counts,
-        )
+    n_samples, n_features = X.shape
+    unit = sample_weight.shape[0] == 0
+    has_fixed = fixed_labels.shape[0] > 0
+    for c in range(first_chunk, stop_chunk):
+        first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
+        if mode == CLOSEST:
+            for i in range(first, last):
+                closest_sq[i] = min(closest_sq[i], _squared_distance(X, i, centers, t))
+        elif mode == POTENTIALS:
+            for candidate in range(centers.shape[0]):
+                total = 0.0
+                for i in range(first, last):
+                    distance = min(closest_sq[i], _squared_distance(X, i, centers, candidate))
+                    total += distance if unit else sample_weight[i] * distance
+                potentials[c, candidate] = total
+        else:  # ASSIGN or LABELLED_SUMS
+            sums[c] = 0.0
+            counts[c] = 0.0
+            for i in range(first, last):
+                if has_fixed and fixed_labels[i] >= 0:
+                    best = np.int64(fixed_labels[i])
+                    best_distance = 0.0
+                elif mode == LABELLED_SUMS:
+                    continue  # a free row: not in any labelled sum
+                else:
+                    best = np.int64(0)  # not a literal 0: one signature of _squared_distance
+                    best_distance = _squared_distance(X, i, centers, best)
+                    for k in range(1, centers.shape[0]):
+                        distance = _squared_distance(X, i, centers, k)
+                        if distance < best_distance:
+                            best = k
+                            best_distance = distance
+                if mode == ASSIGN:
+                    labels[i] = best
+                    distance_sq[i] = best_distance
+                weight = 1.0 if unit else sample_weight[i]
+                counts[c, best] += weight
+                for a in range(n_features):
+                    sums[c, best, a] += weight * X[i, a]

@@ -14,11 +14,11 @@ Sharing U makes the work per row independent of K for the expensive parts:
 
 Conventions otherwise as ``full.py``: ``precisions_cholesky_t[k]`` is U^T in
 the data's dtype (every k the same; [0] is read), ``log_const`` float64;
-compiled code as ``full.py``'s: ``run_pass`` over the serial ``_chunk``.
+compiled code as ``full.py``'s: one serial ``run_pass`` over a range of chunks.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import (
     ONE_HOT,
@@ -28,7 +28,7 @@ from ._common import (
     e_step_block,
     transpose_block,
 )
-from ._options import BLOCK_ROWS, NJIT_OPTIONS, PARALLEL_NJIT_OPTIONS
+from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
@@ -113,74 +113,6 @@ def _accumulate_block(diff_t, n_rows, resp, row_weight, weighted, resp_sum, sum_
 
 
 @njit(**NJIT_OPTIONS)
-def _chunk(
-    mode,
-    X,
-    sample_weight,
-    labels,
-    means,
-    precisions_cholesky_t,
-    log_const,
-    n_chunks,
-    c,
-    resp_sum,
-    sum_diff,
-    sum_sq,
-    log_likelihood,
-    out_log_prob_norm,
-    out_resp,
-    out_labels,
-):
-    """``run_pass`` on chunk ``c``: its rows block by block, into its accumulator slot."""
-    n_samples = X.shape[0]
-    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
-        X, means.shape[0]
-    )
-    z_t = np.empty_like(x_t)
-    lower = precisions_cholesky_t[0]
-    projected = _projected_means(means, lower)
-    first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
-    if mode != SCORE:
-        resp_sum[c] = 0.0
-        sum_diff[c] = 0.0
-        sum_sq[c] = 0.0
-        log_likelihood[c] = 0.0
-    for start in range(first, last, BLOCK_ROWS):
-        n_rows = min(BLOCK_ROWS, last - start)
-        transpose_block(X, start, n_rows, x_t)
-        if mode == ONE_HOT:
-            _centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
-        else:
-            _log_prob_block(
-                x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
-            )
-        total = e_step_block(
-            mode,
-            log_prob,
-            start,
-            n_rows,
-            row_stats,
-            sample_weight,
-            labels,
-            out_log_prob_norm,
-            out_resp,
-            out_labels,
-        )
-        if mode != SCORE:
-            log_likelihood[c] += total
-            _accumulate_block(
-                diff_t,
-                n_rows,
-                log_prob,
-                row_stats[1],
-                weighted,
-                resp_sum[c],
-                sum_diff[c],
-                sum_sq[c],
-            )
-
-
-@njit(**PARALLEL_NJIT_OPTIONS)
 def run_pass(
     mode,
     X,
@@ -197,25 +129,55 @@ def run_pass(
     out_log_prob_norm,
     out_resp,
     out_labels,
+    first_chunk,
+    stop_chunk,
 ):
     """``full.run_pass`` for a shared precision: moments about c = ``means[0]``, and
     ``sum_sq[c]`` a single D x D lower triangle."""
-    for c in prange(n_chunks):
-        _chunk(
-            mode,
-            X,
-            sample_weight,
-            labels,
-            means,
-            precisions_cholesky_t,
-            log_const,
-            n_chunks,
-            np.int64(c),  # prange makes c unsigned: one signature, not two
-            resp_sum,
-            sum_diff,
-            sum_sq,
-            log_likelihood,
-            out_log_prob_norm,
-            out_resp,
-            out_labels,
-        )
+    n_samples = X.shape[0]
+    x_t, diff_t, weighted, y, mahalanobis, log_prob, row_stats, rows = block_workspace(
+        X, means.shape[0]
+    )
+    z_t = np.empty_like(x_t)
+    lower = precisions_cholesky_t[0]
+    projected = _projected_means(means, lower)
+    for c in range(first_chunk, stop_chunk):
+        first, last = (c * n_samples) // n_chunks, ((c + 1) * n_samples) // n_chunks
+        if mode != SCORE:
+            resp_sum[c] = 0.0
+            sum_diff[c] = 0.0
+            sum_sq[c] = 0.0
+            log_likelihood[c] = 0.0
+        for start in range(first, last, BLOCK_ROWS):
+            n_rows = min(BLOCK_ROWS, last - start)
+            transpose_block(X, start, n_rows, x_t)
+            if mode == ONE_HOT:
+                _centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
+            else:
+                _log_prob_block(
+                    x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
+                )
+            total = e_step_block(
+                mode,
+                log_prob,
+                start,
+                n_rows,
+                row_stats,
+                sample_weight,
+                labels,
+                out_log_prob_norm,
+                out_resp,
+                out_labels,
+            )
+            if mode != SCORE:
+                log_likelihood[c] += total
+                _accumulate_block(
+                    diff_t,
+                    n_rows,
+                    log_prob,
+                    row_stats[1],
+                    weighted,
+                    resp_sum[c],
+                    sum_diff[c],
+                    sum_sq[c],
+                )

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from .._kernels._common import ONE_HOT, SCORE, STATISTICS
-from .._threads import launch
+from .._threads import launch, run_chunks
 from ..covariance import kernel_arguments
 from .statistics import (
     SufficientStatistics,
@@ -232,8 +232,9 @@ class ArraySource:
                 log_likelihood,
             )
         else:
-            launch(
+            run_chunks(
                 self.covariance.kernels.run_pass,
+                self.n_chunks,
                 STATISTICS if assignments is None else ONE_HOT,
                 self.X,
                 sample_weight,
@@ -491,8 +492,9 @@ def score_rows(
             np.empty((0,) * (1 + n_sum_sq_axes)),
             _EMPTY_FLOAT,
         )
-        launch(
+        run_chunks(
             covariance.kernels.run_pass,
+            n_chunks,
             SCORE,
             X,
             _EMPTY_FLOAT,

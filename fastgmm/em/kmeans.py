@@ -16,7 +16,7 @@ Partly labelled rows (``fixed_labels``) constrain the clustering: see ``kmeans``
 import numpy as np
 
 from .._kernels import kmeans as kernels
-from .._threads import launch
+from .._threads import run_chunks
 from ..data.sources import init_sample_size, n_chunks_for, row_sample
 from ..data.statistics import feature_moments
 
@@ -48,8 +48,9 @@ def _run_pass(
 ):
     """``kernels.run_pass`` with the arguments its ``mode`` reads or writes; the others
     default to length-0 arrays of the types the compiled kernel takes."""
-    launch(
+    run_chunks(
         kernels.run_pass,
+        n_chunks,
         mode,
         X,
         sample_weight,
