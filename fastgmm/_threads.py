@@ -32,6 +32,7 @@ fastgmm calls its parallel kernels through :func:`launch`, which serialises
 them with a process-wide lock while the layer is not known to be thread-safe,
 so several Python threads can fit at once.  Results never depend on the
 layer or the thread count (the kernels' chunk grids depend on the data only).
+"""
 
 import ctypes
 import os
@@ -209,8 +210,7 @@ def run_chunks(kernel, n_chunks, *args):
         return
     pool = _worker_pool()
     futures = [
-        pool.submit(kernel, *args, bounds[share], bounds[share + 1])
-        for share in range(1, n_shares)
+        pool.submit(kernel, *args, bounds[share], bounds[share + 1]) for share in range(1, n_shares)
     ]
     try:
         kernel(*args, bounds[0], bounds[1])

@@ -13,7 +13,7 @@ import fastgmm
 from fastgmm import _cache
 from fastgmm.cli import main
 
-# A 'diag' score (compiles one small kernel), the number of kernels it loaded from the cache.
+# A 'diag' score (one compiled pass), the number of kernels it loaded from the cache.
 SCORE = """
 import sys
 import numpy as np
@@ -24,13 +24,13 @@ X = np.random.default_rng(0).normal(size=(300, 2))
 model = fastgmm.GaussianMixture(2, covariance_type="diag", init_params="random", max_iter=0,
                                 random_state=0).fit(X)
 assert fastgmm.__file__.startswith(sys.argv[1]), fastgmm.__file__  # the copy
-print(model.score_samples(X[:3]).tolist(), sum(diag.score.stats.cache_hits.values()))
+print(model.score_samples(X[:3]).tolist(), sum(diag.run_pass.stats.cache_hits.values()))
 """
 
 # A helper in another file than the kernel that calls it: Numba alone would keep the kernel's
 # old compiled code after this edit.
 HELPER = Path("_kernels") / "_common.py"
-HELPER_LINE = "out_log_prob_norm[start + i] = row_stats[0, i]"
+HELPER_LINE = "out_log_prob_norm[start + i] = log_prob_norm[i]"
 
 
 def run_copy(package_parent):

@@ -14,6 +14,7 @@ import sys
 import textwrap
 
 import numba
+import numpy as np
 import pytest
 
 import fastgmm
@@ -43,10 +44,18 @@ def blobs(seed, n_samples=6000, n_features=3, n_components=3):
     return centers[labels] + rng.normal(size=(n_samples, n_features))
 
 def fitted(seed):
+    # Complete data runs on fastgmm's own worker threads; data with NaN runs the
+    # missing-value kernels on Numba's threading layer: both, every time.
     X = blobs(seed)
     model = fastgmm.GaussianMixture(3, covariance_type="full", max_iter=20,
                                     random_state=seed).fit(X)
-    return model.means_, model.predict_proba(X), model.score(X)
+    X_missing = X.copy()
+    X_missing[::7, 0] = np.nan
+    with_nan = fastgmm.GaussianMixture(3, covariance_type="full", max_iter=5,
+                                       random_state=seed, missing_values="marginalize")
+    with_nan.fit(X_missing)
+    return (model.means_, model.predict_proba(X), model.score(X),
+            with_nan.means_, with_nan.score_samples(X_missing))
 
 def same(first, second):
     return all(np.array_equal(a, b) for a, b in zip(first, second))
@@ -221,5 +230,56 @@ def test_tbb_library_candidates_are_in_the_environments_lib_folder():
     _threads._chosen_layer is None, reason="the test run chose its own Numba threading layer"
 )
 def test_this_process_runs_fastgmms_layer():
-    fastgmm.fit(ref.make_blobs(5000, 2, 2), 2, random_state=0)
+    X = ref.make_blobs(5000, 2, 2)
+    X[::5, 1] = np.nan  # only the missing-value kernels run on Numba's layer
+    fastgmm.fit(X, 2, random_state=0, missing_values="marginalize")
     assert numba.threading_layer() == LAYERS["fastgmm's choice"][2]
+
+
+def test_a_fit_without_missing_values_starts_no_numba_threads():
+    out = run_script("""
+        from numba.np.ufunc import parallel as numba_parallel
+
+        X = blobs(0, n_samples=50_000)
+        for covariance_type in ("full", "tied", "diag", "spherical"):
+            model = fastgmm.GaussianMixture(3, covariance_type=covariance_type, max_iter=5,
+                                            random_state=0).fit(X)
+            model.predict_proba(X), model.score_samples(X)
+        print(bool(numba_parallel._is_initialized))
+    """)
+    assert out.split() == ["False"]
+
+
+def record_ranges(calls):
+    """A stand-in kernel for run_chunks: records (tag, first_chunk, stop_chunk)."""
+
+    def kernel(tag, first_chunk, stop_chunk):
+        calls.append((tag, first_chunk, stop_chunk))
+
+    return kernel
+
+
+@pytest.mark.parametrize("threads", [1, 3, 8])
+@pytest.mark.parametrize("n_chunks", [1, 2, 7, 64])
+def test_run_chunks_gives_every_chunk_to_exactly_one_share(monkeypatch, threads, n_chunks):
+    monkeypatch.setattr(_threads, "n_threads", lambda: threads)
+    calls = []
+    _threads.run_chunks(record_ranges(calls), n_chunks, "tag")
+    assert len(calls) == min(threads, n_chunks)
+    covered = sorted(chunk for _, first, stop in calls for chunk in range(first, stop))
+    assert covered == list(range(n_chunks))
+    assert all(tag == "tag" and first < stop for tag, first, stop in calls)
+
+
+def test_run_chunks_reraises_a_workers_error_after_every_share_ran(monkeypatch):
+    monkeypatch.setattr(_threads, "n_threads", lambda: 4)
+    finished = []
+
+    def kernel(first_chunk, stop_chunk):
+        if first_chunk == 4:  # a share that a worker thread runs
+            raise FloatingPointError("from a worker")
+        finished.append(first_chunk)
+
+    with pytest.raises(FloatingPointError, match="from a worker"):
+        _threads.run_chunks(kernel, 8)
+    assert sorted(finished) == [0, 2, 6]

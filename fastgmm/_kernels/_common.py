@@ -3,22 +3,24 @@
 Every kernel walks the rows in a fixed grid: ``n_chunks`` contiguous chunks
 (a function of the data's shape only, never of the thread count), each cut
 into blocks of at most ``BLOCK_ROWS`` rows.  A chunk owns one slot of every
-accumulator, so the parallel loop never writes shared memory, and the caller
-adds the slots up in chunk order: the result is bitwise the same on any
-number of threads.
+accumulator, so threads never write shared memory, and the caller adds the
+slots up in chunk order: the result is bitwise the same on any number of
+threads.
 
-Each covariance type writes one serial ``_chunk`` (one chunk of rows, block by
-block, through its ``_log_prob_block``/``_accumulate_block`` and the shared
-``e_step_block``) and one parallel ``run_pass`` that ``prange``s it over the
-chunks.  What a pass computes (E-step statistics, hard-assignment statistics,
-per-row scores) is the runtime ``mode``, and optional inputs (weights, labels)
-and unused outputs are length-0 arrays, so each type and dtype compiles one
-signature that ``fit`` and ``predict`` share: compile time, not speed, is what
-the number of compiled functions costs (each parallel driver re-optimises its
-whole call tree).  The drivers are written per type because Numba does not
-cache a kernel that takes a jitted function as an argument, nor one made by a
-closure factory (both checked with numba 0.68), and uncached kernels would
-recompile in every process.
+Each covariance type writes one serial, ``nogil`` ``run_pass`` over a range
+of chunks (block by block, through its ``_log_prob_block``/
+``_accumulate_block`` and the shared ``e_step_block``);
+``fastgmm._threads.run_chunks`` shares the chunks out among threads.  What a
+pass computes (E-step statistics, hard-assignment statistics, per-row scores)
+is the runtime ``mode``, and optional inputs (weights, labels) and unused
+outputs are length-0 arrays, so each type and dtype compiles one signature
+that ``fit`` and ``predict`` share: compile time, not speed, is what the
+number of compiled functions costs.  The passes are written per type because
+Numba does not cache a kernel that takes a jitted function as an argument,
+nor one made by a closure factory (both checked with numba 0.68), and
+uncached kernels would recompile in every process.  They are serial because a
+``prange`` driver over the same body compiles about five times slower (each
+parfor re-optimises its whole call tree; docs/design.md section 3).
 
 Inside a block, per-row quantities are stored *component-major*:
 ``log_prob[k, i]`` for row ``start + i``, so that loops over the rows of a

@@ -155,7 +155,16 @@ def run_pass(
                 _centre_block(x_t, n_rows, means[0], diff_t)  # as _log_prob_block leaves it
             else:
                 _log_prob_block(
-                    x_t, n_rows, means, lower, projected, log_const, diff_t, z_t, mahalanobis, log_prob
+                    x_t,
+                    n_rows,
+                    means,
+                    lower,
+                    projected,
+                    log_const,
+                    diff_t,
+                    z_t,
+                    mahalanobis,
+                    log_prob,
                 )
             total = e_step_block(
                 mode,
