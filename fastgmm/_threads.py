@@ -36,6 +36,7 @@ layer or the thread count (the kernels' chunk grids depend on the data only).
 
 import ctypes
 import os
+import queue
 import site
 import sys
 import threading
@@ -131,6 +132,9 @@ _launch_lock = threading.Lock()
 _layer_is_thread_safe = False  # set once the running layer is known to be thread-safe
 
 
+# run_chunks cuts a pass into this many shares per thread, which threads take in turn.
+SHARES_PER_THREAD = 4
+
 _pool = None  # fastgmm's worker threads, started at the first run_chunks on several threads
 _pool_lock = threading.Lock()
 
@@ -195,28 +199,42 @@ def _worker_pool():
 def run_chunks(kernel, n_chunks, *args):
     """``kernel(*args, first_chunk, stop_chunk)`` over chunks ``0 .. n_chunks - 1``, on threads.
 
-    The chunks are cut into :func:`n_threads` contiguous shares (neighbouring
-    chunks write neighbouring accumulator slots: interleaved shares would put
-    several threads on one cache line); the calling thread runs the first share
-    and fastgmm's worker threads the others.  ``kernel`` must release the GIL
-    (``nogil=True``) and write each chunk's results to that chunk's own slots,
-    so the results do not depend on the number of threads.  An error raised in
-    any share is raised here, once every share has finished.
+    The chunks are cut into up to ``SHARES_PER_THREAD`` contiguous shares per
+    thread (contiguous: neighbouring chunks write neighbouring accumulator slots,
+    and interleaved chunks would put several threads on one cache line); the
+    calling thread and :func:`n_threads` - 1 of fastgmm's worker threads each take
+    the next share not yet taken until none is left, so a thread slowed by other
+    work on the machine takes fewer.  ``kernel`` must release the GIL
+    (``nogil=True``) and write each chunk's results to that chunk's own slots, so
+    the results do not depend on the number of threads nor on who ran which
+    share.  An error raised in any share is raised here, once every thread has
+    stopped.
     """
-    n_shares = max(1, min(n_threads(), n_chunks))
-    bounds = [(share * n_chunks) // n_shares for share in range(n_shares + 1)]
-    if n_shares == 1:
+    n_workers = max(1, min(n_threads(), n_chunks))
+    if n_workers == 1:
         kernel(*args, 0, n_chunks)
         return
+    n_shares = min(n_chunks, SHARES_PER_THREAD * n_workers)
+    bounds = [(share * n_chunks) // n_shares for share in range(n_shares + 1)]
+    shares = queue.SimpleQueue()
+    for share in range(n_shares):
+        shares.put(share)
+
+    def take_shares():
+        while True:
+            try:
+                share = shares.get_nowait()
+            except queue.Empty:
+                return
+            kernel(*args, bounds[share], bounds[share + 1])
+
     pool = _worker_pool()
-    futures = [
-        pool.submit(kernel, *args, bounds[share], bounds[share + 1]) for share in range(1, n_shares)
-    ]
+    futures = [pool.submit(take_shares) for _ in range(n_workers - 1)]
     try:
-        kernel(*args, bounds[0], bounds[1])
+        take_shares()
     finally:
         for future in futures:
-            future.exception()  # wait for every share, even after an error here
+            future.exception()  # wait for every thread, even after an error here
     for future in futures:
         future.result()  # re-raises a worker's error
 

@@ -265,21 +265,23 @@ def test_run_chunks_gives_every_chunk_to_exactly_one_share(monkeypatch, threads,
     monkeypatch.setattr(_threads, "n_threads", lambda: threads)
     calls = []
     _threads.run_chunks(record_ranges(calls), n_chunks, "tag")
-    assert len(calls) == min(threads, n_chunks)
+    # One call on one thread; else SHARES_PER_THREAD shares a thread, at most one a chunk.
+    expected_calls = 1 if threads == 1 else min(_threads.SHARES_PER_THREAD * threads, n_chunks)
+    assert len(calls) == expected_calls
     covered = sorted(chunk for _, first, stop in calls for chunk in range(first, stop))
     assert covered == list(range(n_chunks))
     assert all(tag == "tag" and first < stop for tag, first, stop in calls)
 
 
-def test_run_chunks_reraises_a_workers_error_after_every_share_ran(monkeypatch):
-    monkeypatch.setattr(_threads, "n_threads", lambda: 4)
+def test_run_chunks_reraises_a_shares_error_after_every_other_share_ran(monkeypatch):
+    monkeypatch.setattr(_threads, "n_threads", lambda: 2)
     finished = []
 
     def kernel(first_chunk, stop_chunk):
-        if first_chunk == 4:  # a share that a worker thread runs
-            raise FloatingPointError("from a worker")
+        if first_chunk == 4:
+            raise FloatingPointError("from a share")
         finished.append(first_chunk)
 
-    with pytest.raises(FloatingPointError, match="from a worker"):
-        _threads.run_chunks(kernel, 8)
-    assert sorted(finished) == [0, 2, 6]
+    with pytest.raises(FloatingPointError, match="from a share"):
+        _threads.run_chunks(kernel, 8)  # 8 shares of one chunk, 2 threads
+    assert sorted(finished) == [0, 1, 2, 3, 5, 6, 7]
