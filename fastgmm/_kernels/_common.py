@@ -81,6 +81,17 @@ def block_workspace(X, n_components):
 
 
 @njit(**NJIT_OPTIONS)
+def significant_rows(resp, n_rows, rows):
+    """Write to ``rows`` the indices ``i < n_rows`` with ``resp[i] >= NEGLIGIBLE_RESP``, in
+    order, and return how many there are (a branch-free compaction)."""
+    n_kept = 0
+    for i in range(n_rows):
+        rows[n_kept] = i
+        n_kept += resp[i] >= NEGLIGIBLE_RESP
+    return n_kept
+
+
+@njit(**NJIT_OPTIONS)
 def transpose_block(X, start, n_rows, x_t):
     """``x_t[a, i] = X[start + i, a]`` for ``i < n_rows``: once per block, for all components.
 

@@ -34,6 +34,7 @@ from ._common import (
     add_lower_products,
     block_workspace,
     e_step_block,
+    significant_rows,
     transpose_block,
 )
 from ._options import BLOCK_ROWS, NJIT_OPTIONS
@@ -135,10 +136,7 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows, resp_sum
                     partial += weighted[a, i]
                 sum_diff[k, a] += partial
         else:
-            n_kept = 0
-            for i in range(n_rows):  # branch-free compaction
-                rows[n_kept] = i
-                n_kept += resp[k, i] >= NEGLIGIBLE_RESP
+            n_kept = significant_rows(resp[k], n_rows, rows)
             # Zero columns (they add exactly 0) pad to a multiple of GATHER_PAD.
             n_used = min(-(-n_kept // GATHER_PAD) * GATHER_PAD, n_rows)
             for a in range(n_features):

@@ -146,7 +146,7 @@ def statistics_diag(
                 reordered,
             )
             diag._accumulate_block(
-                x_t, n_complete, means, log_prob, resp_sum[c], sum_diff[c], sum_sq[c]
+                x_t, n_complete, means, log_prob, rows, resp_sum[c], sum_diff[c], sum_sq[c]
             )
             _diagonal_accumulate_block(
                 n_complete,
