@@ -92,7 +92,7 @@ class CovarianceType(ABC):
     Every method works on float64 arrays in the type's layout (the table
     above), K components and D features; most are static.  A new type
     implements each abstract method and provides its Numba ``kernels``
-    module (with a parallel ``run_pass`` kernel taking the arguments of
+    module (with a serial ``run_pass`` kernel over a range of chunks, taking the arguments of
     ``_kernels/full.py``'s); ``docs/design.md`` section 5 lists
     the other places to touch.
     """
