@@ -17,11 +17,11 @@ import numpy as np
 from numba import njit
 
 from ._common import (
-    NEGLIGIBLE_RESP,
     ONE_HOT,
     SCORE,
     block_workspace,
     e_step_block,
+    negligible_resp,
     significant_rows,
     transpose_block,
 )
@@ -67,23 +67,28 @@ def _log_prob_block(x_t, n_rows, means, precisions_cholesky, log_const, mahalano
 def _accumulate_block(x_t, n_rows, means, resp, rows, resp_sum, sum_diff, sum_sq):
     """Add the block's centred zeroth, first and squared moments to the accumulators.
 
-    Per component, only the rows of responsibility at least ``NEGLIGIBLE_RESP``
+    Per component, only the rows of responsibility at least ``negligible_resp``
     enter the moments (their indices gathered into ``rows``) when they are at most
-    a quarter of the block; otherwise the dense loops over every row are cheaper.
+    a quarter of the block; otherwise the dense loops over every row are cheaper
+    (the negligible responsibilities are set to 0 in ``resp`` first, which is not
+    read afterwards).
     """
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
+    negligible = negligible_resp(x_t)
     for k in range(means.shape[0]):
         block_resp = 0.0
         n_significant = 0
-        for i in range(n_rows):  # vectorised sum and count
-            block_resp += resp[k, i]
-            n_significant += resp[k, i] >= NEGLIGIBLE_RESP
+        for i in range(n_rows):  # vectorised sum, count and flush of negligible terms
+            r = resp[k, i]
+            block_resp += r
+            n_significant += r >= negligible
+            resp[k, i] = r if r >= negligible else 0.0
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
         gathered = 4 * n_significant <= n_rows
-        n_used = significant_rows(resp[k], n_rows, rows) if gathered else n_rows
+        n_used = significant_rows(resp[k], n_rows, negligible, rows) if gathered else n_rows
         for a in range(n_features):
             centre = means[k, a]
             first = zero

@@ -28,12 +28,12 @@ import numpy as np
 from numba import njit
 
 from ._common import (
-    NEGLIGIBLE_RESP,
     ONE_HOT,
     SCORE,
     add_lower_products,
     block_workspace,
     e_step_block,
+    negligible_resp,
     significant_rows,
     transpose_block,
 )
@@ -108,19 +108,24 @@ def _log_prob_block(
 def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows, resp_sum, sum_diff, sum_sq):
     """Add the block's centred zeroth, first and second moments to the accumulators.
 
-    Per component, only the rows of responsibility at least ``NEGLIGIBLE_RESP``
+    Per component, only the rows of responsibility at least ``negligible_resp``
     enter the moments, gathered into the first columns of ``diff_t`` and
     ``weighted`` (``rows`` holds their indices); when more than a quarter of the
-    block counts, the dense loops over every row are cheaper than gathering.
+    block counts, the dense loops over every row are cheaper than gathering (the
+    negligible responsibilities are set to 0 in ``resp`` first, which is not read
+    afterwards).
     """
     n_features = x_t.shape[0]
     zero = x_t.dtype.type(0)
+    negligible = negligible_resp(x_t)
     for k in range(means.shape[0]):
         block_resp = 0.0
         n_significant = 0
-        for i in range(n_rows):  # vectorised sum and count
-            block_resp += resp[k, i]
-            n_significant += resp[k, i] >= NEGLIGIBLE_RESP
+        for i in range(n_rows):  # vectorised sum, count and flush of negligible terms
+            r = resp[k, i]
+            block_resp += r
+            n_significant += r >= negligible
+            resp[k, i] = r if r >= negligible else 0.0
         if block_resp == 0.0:
             continue  # exact: every term below would be zero
         resp_sum[k] += block_resp
@@ -136,7 +141,7 @@ def _accumulate_block(x_t, n_rows, means, resp, diff_t, weighted, rows, resp_sum
                     partial += weighted[a, i]
                 sum_diff[k, a] += partial
         else:
-            n_kept = significant_rows(resp[k], n_rows, rows)
+            n_kept = significant_rows(resp[k], n_rows, negligible, rows)
             # Zero columns (they add exactly 0) pad to a multiple of GATHER_PAD.
             n_used = min(-(-n_kept // GATHER_PAD) * GATHER_PAD, n_rows)
             for a in range(n_features):

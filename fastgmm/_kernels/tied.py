@@ -26,6 +26,7 @@ from ._common import (
     add_lower_products,
     block_workspace,
     e_step_block,
+    negligible_resp,
     transpose_block,
 )
 from ._options import BLOCK_ROWS, NJIT_OPTIONS
@@ -86,17 +87,21 @@ def _log_prob_block(
 @njit(**NJIT_OPTIONS)
 def _accumulate_block(diff_t, n_rows, resp, row_weight, weighted, resp_sum, sum_diff, sum_sq):
     """Add sum_i q_ik, sum_i q_ik (x_i - c), and the pooled sum_i (sum_k q_ik)(x_i - c)(x_i - c)^T
-    (its lower triangle)."""
+    (its lower triangle).  Responsibilities below ``negligible_resp`` are left out of
+    sum_i q_ik (x_i - c): they are set to 0 in ``resp``, which is not read afterwards."""
     n_components = resp.shape[0]
     n_features = diff_t.shape[0]
     zero = diff_t.dtype.type(0)
+    negligible = negligible_resp(diff_t)
     for i in range(n_rows):
         row_weight[i] = 0.0
     for k in range(n_components):
         total = 0.0
         for i in range(n_rows):
-            total += resp[k, i]
-            row_weight[i] += resp[k, i]
+            r = resp[k, i]
+            total += r
+            row_weight[i] += r
+            resp[k, i] = r if r >= negligible else 0.0
         resp_sum[k] += total
         if total == 0.0:
             continue  # exact: sum_diff[k] gets nothing
