@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from fastgmm._kernels._common import NEGLIGIBLE_RESP, negligible_resp
 from fastgmm.covariance import COVARIANCE_TYPES, m_step
 from fastgmm.data.sources import ArraySource, score_rows, statistics_of_labels
 from fastgmm.data.statistics import statistics_from_responsibilities
@@ -187,11 +188,17 @@ def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
     assert digests[1] == digests[2]
 
 
+# Centres 40 apart: most q_ik underflow past the negligible bound, so the accumulation
+# gathers the few rows that count.  6 apart: about 900 of the 20,000 q_ik lie between 1e-45
+# and 1.2e-38, where float32 has only subnormal numbers, and are left out in float32.
+@pytest.mark.parametrize("scale", [40.0, 6.0])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
 @pytest.mark.parametrize("covariance_type", TYPES)
-def test_separated_clusters_with_negligible_responsibilities_match_the_reference(covariance_type):
-    # Far-apart clusters: most q_ik underflow past NEGLIGIBLE_RESP, so the
-    # accumulation gathers the few rows that count; the answer must not change.
-    X, centers = ref.make_blobs(4000, 6, 5, seed=3, scale=40.0, return_centers=True)
+def test_separated_clusters_with_negligible_responsibilities_match_the_reference(
+    covariance_type, dtype, rtol, scale
+):
+    X, centers = ref.make_blobs(4000, 6, 5, seed=3, scale=scale, return_centers=True)
+    X = X.astype(dtype)
     rng = np.random.default_rng(3)
     weights, _, covariances = ref.random_parameters(rng, covariance_type, 5, 6)
     covariance = COVARIANCE_TYPES[covariance_type]
@@ -200,7 +207,15 @@ def test_separated_clusters_with_negligible_responsibilities_match_the_reference
         np.log(weights), means, covariance.precisions_cholesky(covariances)
     )
     got = m_step(covariance, statistics, reg_covar=1e-6)
-    expected_ll, expected = ref.em_step(X, weights, means, covariances, covariance_type, 1e-6)
-    assert statistics.log_likelihood == pytest.approx(expected_ll, rel=1e-10)
+    expected_ll, expected = ref.em_step(
+        X.astype(np.float64), weights, means, covariances, covariance_type, 1e-6
+    )
+    assert statistics.log_likelihood == pytest.approx(expected_ll, rel=rtol)
     for actual, desired in zip(got, expected):
-        assert_allclose(actual, desired, rtol=1e-10, atol=1e-10)
+        assert_allclose(actual, desired, rtol=rtol, atol=rtol)
+
+
+def test_the_negligible_bound_of_float32_data_is_its_smallest_normal_number():
+    # Below it a float32 responsibility would be subnormal (slow on x86); float64 keeps 1e-40.
+    assert negligible_resp(np.empty(1, np.float64)) == NEGLIGIBLE_RESP == 1e-40
+    assert negligible_resp(np.empty(1, np.float32)) == np.finfo(np.float32).tiny
