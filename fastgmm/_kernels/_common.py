@@ -42,8 +42,8 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS
 NEGLIGIBLE_RESP = 1e-40
 # For float32 data the bound is float32's smallest normal number (1.2e-38): a smaller
 # responsibility would enter the float32 moment arithmetic as a subnormal number, which
-# x86 processors handle about a hundred times slower (microcode assists: W2 in float32
-# lost about a fifth of its speed to them), and its terms are far below float32 rounding.
+# x86 processors handle about a hundred times slower (microcode assists: float32 'diag'
+# and 'tied' passes ran 3-5x slower for them), and its terms are far below float32 rounding.
 FLOAT32_NEGLIGIBLE_RESP = float(np.finfo(np.float32).tiny)
 
 # What a pass over the rows computes (the ``mode`` of every type's ``run_pass`` and of
