@@ -1,8 +1,11 @@
 """The benchmark scripts' own arithmetic (their timings are not tested: speed is shown by
 benchmarks, never by timed tests)."""
 
+import numpy as np
 import pytest
+import stages
 
+import workloads
 from compile_times import compile_table
 
 
@@ -28,3 +31,18 @@ def test_compile_table_splits_nested_compiles_from_their_caller():
     assert own == pytest.approx({"kernel": 6.0, "a": 2.0, "b": 1.0, "c": 1.0, "score": 2.0})
     assert total == pytest.approx({"kernel": 10.0, "a": 3.0, "b": 1.0, "c": 1.0, "score": 2.0})
     assert sum(own.values()) == pytest.approx(12.0)  # every second counted once
+
+
+def test_stage_script_times_every_stage_and_its_row_body_agrees(monkeypatch):
+    monkeypatch.setattr(workloads, "QUICK", True)  # 20,000 x 2
+    # stage_times checks the row-at-a-time body's statistics against run_pass's.
+    times = stages.stage_times("W1", np.dtype(np.float64), repeats=1)
+    assert list(times) == [
+        "transpose",
+        "log-densities",
+        "E-step",
+        "moments",
+        "run_pass",
+        "row-at-a-time body",
+    ]
+    assert all(np.isfinite(ms) for ms in times.values())
