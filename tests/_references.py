@@ -433,3 +433,125 @@ def variational_missing_step(model, X, sample_weight=None):
     no_entropy = model._compute_lower_bound(np.zeros((1, n_components)), None)
     model.lower_bound_ = float(np.squeeze(no_entropy) + entropy)
     return model, log_rho
+
+
+# Mixtures of factor analysers, for the covariance types 'factor' and 'ppca' (being built;
+# tests/covariance/test_factor.py checks these references themselves).  Component k's covariance is
+# Sigma_k = W_k W_k^T + Psi_k, with the D x q loading matrix W_k stored transposed, as the
+# rows of ``loadings[k]`` (K, q, D), like scikit-learn's ``FactorAnalysis.components_``;
+# ``noise_variance`` is diag(Psi_k) as (K, D) for factor analysis, or sigma_k^2 as (K,) for
+# probabilistic PCA (Psi_k = sigma_k^2 I).
+
+
+def _noise_matrix(noise_variance, n_features):
+    """(K, D) noise variances from (K, D) or, isotropic, (K,)."""
+    noise = np.asarray(noise_variance, dtype=np.float64)
+    return noise if noise.ndim == 2 else np.repeat(noise[:, None], n_features, axis=1)
+
+
+def factor_covariances(loadings, noise_variance):
+    """Sigma_k = W_k W_k^T + Psi_k as a (K, D, D) stack, assembled densely."""
+    loadings = np.asarray(loadings, dtype=np.float64)
+    noise = _noise_matrix(noise_variance, loadings.shape[2])
+    return np.einsum("kja,kjb->kab", loadings, loadings) + np.stack([np.diag(p) for p in noise])
+
+
+def factor_log_prob(X, weights, means, loadings, noise_variance):
+    """log pi_k + log N(x_i | mu_k, W_k W_k^T + Psi_k) with q x q factorisations only.
+
+    Woodbury: Sigma^-1 = Psi^-1 - Psi^-1 W M^-1 W^T Psi^-1 with M = I_q + W^T Psi^-1 W;
+    the determinant lemma: log det Sigma = log det Psi + log det M.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_features = X.shape[1]
+    noise = _noise_matrix(noise_variance, n_features)
+    out = np.empty((len(X), len(weights)))
+    for k, (loading_t, psi) in enumerate(zip(np.asarray(loadings, dtype=np.float64), noise)):
+        W = loading_t.T
+        M = np.eye(W.shape[1]) + W.T @ (W / psi[:, None])
+        d = X - means[k]
+        scaled = d / psi  # Psi^-1 (x - mu)
+        projected = scaled @ W  # W^T Psi^-1 (x - mu), one row per data row
+        quadratic = np.einsum("ia,ia->i", d, scaled) - np.einsum(
+            "ij,ij->i", projected, np.linalg.solve(M, projected.T).T
+        )
+        log_det = np.log(psi).sum() + np.linalg.slogdet(M)[1]
+        out[:, k] = np.log(weights[k]) - 0.5 * (
+            n_features * np.log(2 * np.pi) + log_det + quadratic
+        )
+    return out
+
+
+def factor_em_step(X, weights, means, loadings, noise_variance, reg_covar=0.0):
+    """One EM iteration of a mixture of factor analysers (isotropic noise, PPCA, when
+    ``noise_variance`` has shape (K,)).
+
+    Returns ``(log_likelihood, (weights, means, loadings, noise_variance))``: the data's
+    log-likelihood under the given parameters and the parameters after the step.
+
+    E-step (Ghahramani & Hinton 1996): responsibilities h_ik, and for component k the
+    latent factors' posterior given x_i: with beta_k = M_k^-1 W_k^T Psi_k^-1,
+    E[z | x_i, k] = beta_k (x_i - mu_k) and E[z z^T | x_i, k] = M_k^-1 + E[z] E[z]^T.
+    M-step, with the mean as a last column of the loadings (W~ = [W mu], z~ = [z; 1]):
+        W~_k = (sum_i h_ik x_i E[z~]^T) (sum_i h_ik E[z~ z~^T])^-1,
+        Psi_k = diag(sum_i h_ik x_i x_i^T - W~_k sum_i h_ik E[z~] x_i^T) / N_k + reg_covar,
+    for PPCA the mean of that diagonal instead (sigma_k^2 I), and pi_k = N_k / N.  W~_k
+    maximises the expected complete-data log-likelihood whatever Psi_k is, and Psi_k then
+    maximises it given W~_k, so the step is a full M-step and the likelihood cannot fall.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    isotropic = np.ndim(noise_variance) == 1
+    noise = _noise_matrix(noise_variance, n_features)
+    log_prob = factor_log_prob(X, weights, means, loadings, noise_variance)
+    log_norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - log_norm[:, None])
+    new_means, new_loadings, new_noise = [], [], []
+    for k, (loading_t, psi) in enumerate(zip(np.asarray(loadings, dtype=np.float64), noise)):
+        W = loading_t.T
+        n_factors = W.shape[1]
+        M_inverse = np.linalg.inv(np.eye(n_factors) + W.T @ (W / psi[:, None]))
+        beta = M_inverse @ (W.T / psi)
+        z = (X - means[k]) @ beta.T  # E[z | x_i, k], one row per data row
+        z_tilde = np.hstack([z, np.ones((n_samples, 1))])
+        h = resp[:, k]
+        second = np.einsum("i,ia,ib->ab", h, z_tilde, z_tilde)
+        second[:n_factors, :n_factors] += h.sum() * M_inverse
+        cross = np.einsum("i,ia,ib->ab", h, X, z_tilde)  # sum_i h x_i E[z~]^T
+        augmented = np.linalg.solve(second.T, cross.T).T  # [W mu]
+        residual = np.einsum("i,ia->a", h, X * X) - np.einsum("ab,ab->a", augmented, cross)
+        psi_new = residual / h.sum()
+        if isotropic:
+            psi_new = np.full(n_features, psi_new.mean())
+        new_loadings.append(augmented[:, :n_factors].T)
+        new_means.append(augmented[:, n_factors])
+        new_noise.append(psi_new + reg_covar)
+    nk = resp.sum(axis=0)
+    new_noise = np.array(new_noise)
+    return log_norm.sum(), (
+        nk / n_samples,
+        np.array(new_means),
+        np.array(new_loadings),
+        new_noise[:, 0] if isotropic else new_noise,
+    )
+
+
+def random_factor_parameters(rng, n_components, n_features, n_factors, isotropic=False):
+    """Random ``(weights, means, loadings, noise_variance)`` of a mixture of factor analysers
+    (loadings of order 1, noise variances in [0.2, 0.6])."""
+    weights = rng.dirichlet(np.full(n_components, 5.0))
+    means = rng.normal(scale=3.0, size=(n_components, n_features))
+    loadings = rng.normal(size=(n_components, n_factors, n_features))
+    shape = n_components if isotropic else (n_components, n_features)
+    return weights, means, loadings, rng.uniform(0.2, 0.6, size=shape)
+
+
+def sample_factor_mixture(rng, n_samples, weights, means, loadings, noise_variance):
+    """Rows drawn from the mixture: x = mu_k + W_k z + e, z ~ N(0, I_q), e ~ N(0, Psi_k)."""
+    loadings = np.asarray(loadings, dtype=np.float64)
+    n_components, n_factors, n_features = loadings.shape
+    noise = _noise_matrix(noise_variance, n_features)
+    labels = rng.choice(n_components, size=n_samples, p=weights)
+    z = rng.normal(size=(n_samples, n_factors))
+    X = means[labels] + np.einsum("ij,ija->ia", z, loadings[labels])
+    return X + rng.normal(size=X.shape) * np.sqrt(noise[labels])
