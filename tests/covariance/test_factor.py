@@ -1,13 +1,21 @@
-"""Mixtures of factor analysers: the slow references (``_references.factor_*``) that the
-'factor' and 'ppca' covariance types are to be checked against, themselves checked
-against scipy, scikit-learn's ``FactorAnalysis`` and the closed form of PPCA."""
+"""Mixtures of factor analysers: the slow references (``_references.factor_*``), checked
+against scipy, scikit-learn's ``FactorAnalysis`` and the closed form of PPCA; then the
+kernel pass (``_kernels/factor.py``) and the M-step (``covariance/factor.py``) against
+the references."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
+from fastgmm._kernels import factor as factor_kernels
+from fastgmm._kernels._common import SCORE, STATISTICS
+from fastgmm._threads import run_chunks
+from fastgmm.covariance import factor
+
 import _references as ref
+from _helpers import assert_close
 
 NOISE = {"factor": False, "ppca": True}  # isotropic noise?
 
@@ -98,3 +106,134 @@ def test_reference_ppca_with_one_component_reaches_the_closed_form():
     assert log_likelihoods[-1] == pytest.approx(expected, rel=1e-9)
     assert fitted[3][0] == pytest.approx(sigma2, rel=1e-6)
     assert_allclose(ref.factor_covariances(fitted[2], fitted[3])[0], closed_form, rtol=1e-6)
+
+
+# The kernel pass and the M-step.
+
+EMPTY_FLOAT = np.empty(0)
+EMPTY_LABELS = np.empty(0, dtype=np.int64)
+EMPTY_RESP = np.empty((0, 0))
+
+
+def kernel_pass(mode, X, parameters, sample_weight=None, n_chunks=3):
+    """One ``run_pass`` over ``n_chunks`` chunks on fastgmm's threads: the chunk slots
+    summed ``(resp_sum, sum_diff, sum_sq, log_likelihood)`` for ``STATISTICS``, or
+    ``(log p(x_i), responsibilities, labels)`` for ``SCORE``; and the kernel's means."""
+    weights, means, loadings, noise_variance = parameters
+    n_components, n_factors, n_features = np.shape(loadings)
+    kernel_means, kernel_factors, log_const = factor.kernel_arguments(
+        np.log(weights), means, loadings, noise_variance, X.dtype
+    )
+    weight = EMPTY_FLOAT if sample_weight is None else sample_weight
+    slots = (
+        np.empty((n_chunks, n_components)),
+        np.empty((n_chunks, n_components, n_features)),
+        np.empty((n_chunks, *factor.statistics_shape(n_components, n_features, n_factors))),
+        np.empty(n_chunks),
+    )
+    outputs = (np.empty(len(X)), np.empty((len(X), n_components)), np.empty(len(X), np.int64))
+    if mode == STATISTICS:
+        outputs = (EMPTY_FLOAT, EMPTY_RESP, EMPTY_LABELS)
+    else:
+        slots = (EMPTY_RESP, np.empty((0, 0, 0)), np.empty((0, 0, 0, 0)), EMPTY_FLOAT)
+    run_chunks(
+        factor_kernels.run_pass,
+        n_chunks,
+        mode,
+        X,
+        weight,
+        EMPTY_LABELS,
+        kernel_means,
+        kernel_factors,
+        log_const,
+        n_chunks,
+        *slots,
+        *outputs,
+    )
+    if mode == STATISTICS:
+        return tuple(slot.sum(axis=0) for slot in slots), kernel_means
+    return outputs, kernel_means
+
+
+def kernel_em_step(X, parameters, sample_weight=None, reg_covar=0.0):
+    """``ref.factor_em_step`` by the kernel and ``factor.m_step``."""
+    (resp_sum, sum_diff, sum_sq, log_likelihood), kernel_means = kernel_pass(
+        STATISTICS, X, parameters, sample_weight
+    )
+    # The first moments come twice (sum_diff, and sum_sq's column q): the same sums.
+    n_factors = np.shape(parameters[2])[1]
+    assert_close(sum_sq[:, : X.shape[1], n_factors], sum_diff, rtol=1e-6)
+    new = factor.m_step(
+        resp_sum, sum_sq, kernel_means.astype(np.float64), *parameters[2:], reg_covar
+    )
+    return log_likelihood, new
+
+
+def factor_data(noise, n_samples=700, separation=12.0, seed=5):
+    """Three components, 9 features, 3 factors: rows and a start near the truth."""
+    rng = np.random.default_rng(seed)
+    truth = ref.random_factor_parameters(rng, 3, 9, 3, isotropic=NOISE[noise])
+    truth[1][:] *= separation / 3.0
+    X = ref.sample_factor_mixture(rng, n_samples, *truth)
+    start = ref.random_factor_parameters(rng, 3, 9, 3, isotropic=NOISE[noise])
+    start = (start[0], truth[1] + rng.normal(scale=0.5, size=truth[1].shape), *start[2:])
+    return X, start
+
+
+@pytest.mark.parametrize("separation", [12.0, 1.0])  # rows gathered, and all rows used
+@pytest.mark.parametrize("noise", NOISE)
+def test_kernel_em_step_agrees_with_the_reference(noise, separation):
+    X, start = factor_data(noise, separation=separation)
+    log_likelihood, expected = ref.factor_em_step(X, *start, reg_covar=1e-6)
+    got_log_likelihood, got = kernel_em_step(X, start, reg_covar=1e-6)
+    assert got_log_likelihood == pytest.approx(log_likelihood, rel=1e-12)
+    for got_part, expected_part in zip(got, expected):  # weights, means, loadings, noise
+        assert_close(got_part, expected_part, rtol=1e-10)
+    # And again from the new parameters: the statistics of a second pass.
+    assert kernel_em_step(X, got)[0] == pytest.approx(ref.factor_em_step(X, *got)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("noise", NOISE)
+def test_kernel_weights_count_as_repeated_rows(noise):
+    X, start = factor_data(noise, n_samples=300)
+    counts = np.random.default_rng(6).integers(0, 4, size=len(X))
+    _, expected = ref.factor_em_step(np.repeat(X, counts, axis=0), *start)
+    _, got = kernel_em_step(X, start, sample_weight=counts.astype(np.float64))
+    for got_part, expected_part in zip(got, expected):
+        assert_close(got_part, expected_part, rtol=1e-10)
+
+
+@pytest.mark.parametrize("noise", NOISE)
+def test_kernel_scores_are_the_reference_densities(noise):
+    X, start = factor_data(noise, separation=2.0)
+    (log_prob_norm, resp, labels), _ = kernel_pass(SCORE, X, start)
+    log_prob = ref.factor_log_prob(X, *start)
+    assert_close(log_prob_norm, logsumexp(log_prob, axis=1), rtol=1e-12)
+    assert_close(resp, np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True)), rtol=1e-11)
+    np.testing.assert_array_equal(labels, log_prob.argmax(axis=1))
+
+
+@pytest.mark.parametrize("noise", NOISE)
+def test_kernel_em_step_in_float32(noise):
+    X, start = factor_data(noise)
+    log_likelihood, expected = ref.factor_em_step(X.astype(np.float32), *start)
+    got_log_likelihood, got = kernel_em_step(X.astype(np.float32), start)
+    assert got_log_likelihood == pytest.approx(log_likelihood, rel=1e-5)
+    for got_part, expected_part in zip(got, expected):
+        assert_close(got_part, expected_part, rtol=1e-3)
+
+
+def test_kernel_em_never_lowers_the_likelihood():
+    X, parameters = factor_data("factor", separation=2.0)
+    log_likelihoods = []
+    for _ in range(30):
+        log_likelihood, parameters = kernel_em_step(X, parameters)
+        log_likelihoods.append(log_likelihood)
+    assert np.diff(log_likelihoods).min() >= -1e-9 * abs(log_likelihoods[-1])
+
+
+def test_more_factors_than_features_is_an_error():
+    with pytest.raises(ValueError, match="n_factors=4 must be at most n_features=3"):
+        factor.kernel_arguments(
+            np.zeros(1), np.zeros((1, 3)), np.ones((1, 4, 3)), np.ones(1), np.float64
+        )

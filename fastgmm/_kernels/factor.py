@@ -1,0 +1,223 @@
+"""Kernels for mixtures of factor analysers: Sigma_k = W_k W_k^T + Psi_k, with W_k a
+D x q loading matrix and Psi_k diagonal (``Psi_k = sigma_k^2 I`` for probabilistic PCA).
+
+Nothing here forms a D x D matrix: per row and component the work is O(D q).
+With M_k = I_q + W_k^T Psi_k^-1 W_k = L_k L_k^T (Cholesky), the Woodbury identity and
+the determinant lemma give, for d = x - mu_k,
+
+    (x - mu)^T Sigma^-1 (x - mu) = |Psi^-1/2 d|^2 - |c|^2,  c = A d,  A = L^-1 W^T Psi^-1,
+    log det Sigma = log det Psi + 2 log det L,
+
+and the latent factors' posterior mean (Ghahramani & Hinton 1996) is
+E[z | x, k] = M^-1 W^T Psi^-1 d = L^-T c.  ``fastgmm.covariance.factor`` makes the
+arguments and the M-step; conventions:
+
+- ``kernel_factors[k]`` (2q + 1, D), in the data's dtype: rows 0 .. q-1 hold A_k;
+  row q holds Psi_k^-1/2; rows q+1 .. 2q hold L_k^-T (upper-triangular, q x q) in their
+  first q columns (the rest is zero);
+- ``log_const[k] = log pi_k - (D log(2 pi) + log det Sigma_k) / 2`` in float64;
+- statistics are centred on ``means``: with d_i = x_i - mu_k and z_i = E[z | x_i, k],
+  ``sum_diff[k] = sum_i q_ik d_i`` and ``sum_sq[k]`` (D + q, q + 2) holds
+
+  ============ ============================ =================== ===================
+  rows         columns 0 .. q-1             column q            column q + 1
+  ============ ============================ =================== ===================
+  0 .. D-1     sum_i q_ik d_i z_i^T         sum_i q_ik d_i      sum_i q_ik d_i^2
+  D .. D+q-1   sum_i q_ik z_i z_i^T         sum_i q_ik z_i      0
+  ============ ============================ =================== ===================
+
+  (the posterior covariance M_k^-1 of z, the same for every row, is added in the
+  M-step).
+
+Same block layout and compiled structure as ``full.py``: innermost loops over the
+block's rows, one serial ``run_pass`` with a runtime ``mode``, shared with scoring.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._common import (
+    SCORE,
+    block_workspace,
+    e_step_block,
+    negligible_resp,
+    significant_rows,
+    transpose_block,
+)
+from ._options import BLOCK_ROWS, NJIT_OPTIONS
+
+
+@njit(**NJIT_OPTIONS)
+def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, latent, log_prob):
+    """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)``, and ``latent[k]`` (q x rows)
+    the posterior means E[z | x_i, k] of the block's rows.  ``diff_t`` (D x rows) and ``c``
+    (q x rows) are scratch."""
+    n_features = x_t.shape[0]
+    n_factors = c.shape[0]
+    zero = x_t.dtype.type(0)
+    for k in range(means.shape[0]):
+        factors = kernel_factors[k]
+        mahalanobis = log_prob[k]  # float64 row, filled in place below
+        for i in range(n_rows):
+            mahalanobis[i] = 0.0
+        for a in range(n_features):
+            centre, scale = means[k, a], factors[n_factors, a]
+            for i in range(n_rows):
+                d = x_t[a, i] - centre
+                diff_t[a, i] = d
+                y = d * scale
+                mahalanobis[i] += y * y
+        for j in range(n_factors):
+            row = c[j]
+            for i in range(n_rows):
+                row[i] = zero
+            for a in range(n_features):
+                coefficient = factors[j, a]
+                for i in range(n_rows):
+                    row[i] += coefficient * diff_t[a, i]
+            for i in range(n_rows):
+                mahalanobis[i] -= row[i] * row[i]
+        for i in range(n_rows):
+            log_prob[k, i] = log_const[k] - 0.5 * mahalanobis[i]
+        # z = L^-T c, L^-T upper-triangular: z_j = sum_{m >= j} (L^-T)_jm c_m.
+        z = latent[k]
+        for j in range(n_factors):
+            for i in range(n_rows):
+                z[j, i] = zero
+            for m in range(j, n_factors):
+                coefficient = factors[n_factors + 1 + j, m]
+                for i in range(n_rows):
+                    z[j, i] += coefficient * c[m, i]
+
+
+@njit(**NJIT_OPTIONS)
+def _accumulate_block(
+    x_t, n_rows, means, resp, latent, left, right, rows, resp_sum, sum_diff, sum_sq
+):
+    """Add the block's centred moments (the module docstring's layout) to the accumulators.
+
+    Per component, the rows of non-negligible responsibility are gathered (all rows when
+    more than a quarter of the block counts) into columns of ``left`` = [q d; q z]
+    ((D + q) x rows) and ``right`` = [z; 1] ((q + 1) x rows), and
+    ``sum_sq[k, :, :q+1] += left right^T``; column q + 1 takes sum q d^2.
+    """
+    n_features = x_t.shape[0]
+    n_factors = latent.shape[1]
+    zero = x_t.dtype.type(0)
+    negligible = negligible_resp(x_t)
+    for k in range(means.shape[0]):
+        block_resp = 0.0
+        n_significant = 0
+        for i in range(n_rows):
+            r = resp[k, i]
+            block_resp += r
+            n_significant += r >= negligible
+            resp[k, i] = r if r >= negligible else 0.0
+        if block_resp == 0.0:
+            continue
+        resp_sum[k] += block_resp
+        if 4 * n_significant > n_rows:
+            n_used = n_rows
+            for c in range(n_rows):
+                rows[c] = c
+        else:
+            n_used = significant_rows(resp[k], n_rows, negligible, rows)
+        z = latent[k]
+        for a in range(n_features):
+            centre = means[k, a]
+            first = zero
+            second = zero
+            for c in range(n_used):
+                i = rows[c]
+                d = x_t[a, i] - centre
+                weighted = x_t.dtype.type(resp[k, i]) * d
+                left[a, c] = weighted
+                first += weighted
+                second += weighted * d
+            sum_diff[k, a] += first
+            sum_sq[k, a, n_factors + 1] += second
+        for j in range(n_factors):
+            for c in range(n_used):
+                i = rows[c]
+                left[n_features + j, c] = x_t.dtype.type(resp[k, i]) * z[j, i]
+                right[j, c] = z[j, i]
+        for c in range(n_used):
+            right[n_factors, c] = 1
+        for a in range(n_features + n_factors):
+            for b in range(n_factors + 1):
+                total = zero
+                for c in range(n_used):
+                    total += left[a, c] * right[b, c]
+                sum_sq[k, a, b] += total
+
+
+@njit(**NJIT_OPTIONS)
+def run_pass(
+    mode,
+    X,
+    sample_weight,
+    labels,
+    means,
+    kernel_factors,
+    log_const,
+    n_chunks,
+    resp_sum,
+    sum_diff,
+    sum_sq,
+    log_likelihood,
+    out_log_prob_norm,
+    out_resp,
+    out_labels,
+    first_chunk,
+    stop_chunk,
+):
+    """``full.run_pass`` for factor-analyser covariances (``sum_sq[c]`` is K x (D+q) x (q+2))."""
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_factors = (kernel_factors.shape[1] - 1) // 2
+    x_t, diff_t, _, _, _, log_prob, row_stats, rows = block_workspace(X, n_components)
+    c = np.empty((n_factors, BLOCK_ROWS), dtype=X.dtype)
+    latent = np.empty((n_components, n_factors, BLOCK_ROWS), dtype=X.dtype)
+    left = np.empty((n_features + n_factors, BLOCK_ROWS), dtype=X.dtype)
+    right = np.empty((n_factors + 1, BLOCK_ROWS), dtype=X.dtype)
+    for chunk in range(first_chunk, stop_chunk):
+        first, last = (chunk * n_samples) // n_chunks, ((chunk + 1) * n_samples) // n_chunks
+        if mode != SCORE:
+            resp_sum[chunk] = 0.0
+            sum_diff[chunk] = 0.0
+            sum_sq[chunk] = 0.0
+            log_likelihood[chunk] = 0.0
+        for start in range(first, last, BLOCK_ROWS):
+            n_rows = min(BLOCK_ROWS, last - start)
+            transpose_block(X, start, n_rows, x_t)
+            # Also for ONE_HOT: its moments need the latent means too.
+            _log_prob_block(
+                x_t, n_rows, means, kernel_factors, log_const, diff_t, c, latent, log_prob
+            )
+            total = e_step_block(
+                mode,
+                log_prob,
+                start,
+                n_rows,
+                row_stats,
+                sample_weight,
+                labels,
+                out_log_prob_norm,
+                out_resp,
+                out_labels,
+            )
+            if mode != SCORE:
+                log_likelihood[chunk] += total
+                _accumulate_block(
+                    x_t,
+                    n_rows,
+                    means,
+                    log_prob,
+                    latent,
+                    left,
+                    right,
+                    rows,
+                    resp_sum[chunk],
+                    sum_diff[chunk],
+                    sum_sq[chunk],
+                )
