@@ -482,7 +482,7 @@ def factor_log_prob(X, weights, means, loadings, noise_variance):
     return out
 
 
-def factor_em_step(X, weights, means, loadings, noise_variance, reg_covar=0.0):
+def factor_em_step(X, weights, means, loadings, noise_variance, reg_covar=0.0, resp=None):
     """One EM iteration of a mixture of factor analysers (isotropic noise, PPCA, when
     ``noise_variance`` has shape (K,)).
 
@@ -498,6 +498,8 @@ def factor_em_step(X, weights, means, loadings, noise_variance, reg_covar=0.0):
     for PPCA the mean of that diagonal instead (sigma_k^2 I), and pi_k = N_k / N.  W~_k
     maximises the expected complete-data log-likelihood whatever Psi_k is, and Psi_k then
     maximises it given W~_k, so the step is a full M-step and the likelihood cannot fall.
+    ``resp`` (N x K), where given, replaces the E-step's responsibilities (e.g. the one-hot
+    responsibilities of hard assignments).
     """
     X = np.asarray(X, dtype=np.float64)
     n_samples, n_features = X.shape
@@ -505,7 +507,8 @@ def factor_em_step(X, weights, means, loadings, noise_variance, reg_covar=0.0):
     noise = _noise_matrix(noise_variance, n_features)
     log_prob = factor_log_prob(X, weights, means, loadings, noise_variance)
     log_norm = logsumexp(log_prob, axis=1)
-    resp = np.exp(log_prob - log_norm[:, None])
+    if resp is None:
+        resp = np.exp(log_prob - log_norm[:, None])
     new_means, new_loadings, new_noise = [], [], []
     for k, (loading_t, psi) in enumerate(zip(np.asarray(loadings, dtype=np.float64), noise)):
         W = loading_t.T

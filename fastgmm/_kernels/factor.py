@@ -19,15 +19,16 @@ arguments and the M-step; conventions:
 - statistics are centred on ``means``: with d_i = x_i - mu_k and z_i = E[z | x_i, k],
   ``sum_diff[k] = sum_i q_ik d_i`` and ``sum_sq[k]`` (D + q, q + 2) holds
 
-  ============ ============================ =================== ===================
-  rows         columns 0 .. q-1             column q            column q + 1
-  ============ ============================ =================== ===================
-  0 .. D-1     sum_i q_ik d_i z_i^T         sum_i q_ik d_i      sum_i q_ik d_i^2
-  D .. D+q-1   sum_i q_ik z_i z_i^T         sum_i q_ik z_i      0
-  ============ ============================ =================== ===================
+  ============ ================================ =================== ===================
+  rows         columns 0 .. q-1                 column q            column q + 1
+  ============ ================================ =================== ===================
+  0 .. D-1     sum_i q_ik d_i z_i^T             sum_i q_ik d_i      sum_i q_ik d_i^2
+  D .. D+q-1   sum_i q_ik E[z z^T | x_i, k]     sum_i q_ik z_i      0
+  ============ ================================ =================== ===================
 
-  (the posterior covariance M_k^-1 of z, the same for every row, is added in the
-  M-step).
+  with E[z z^T | x_i, k] = z_i z_i^T + M_k^-1 (the posterior covariance M_k^-1 = L^-T L^-1
+  is the same for every row: each chunk adds its N_k M_k^-1 once), so the M-step needs
+  nothing but these sums.
 
 Same block layout and compiled structure as ``full.py``: innermost loops over the
 block's rows, one serial ``run_pass`` with a runtime ``mode``, shared with scoring.
@@ -152,6 +153,21 @@ def _accumulate_block(
 
 
 @njit(**NJIT_OPTIONS)
+def _add_posterior_covariance(kernel_factors, resp_sum, sum_sq):
+    """``sum_sq[k, D + j, m] += N_k (M_k^-1)_jm``, with M_k^-1 = L_k^-T (L_k^-T)^T."""
+    n_factors = (kernel_factors.shape[1] - 1) // 2
+    n_features = kernel_factors.shape[2]
+    for k in range(resp_sum.shape[0]):
+        upper = kernel_factors[k, n_factors + 1 :, :n_factors]  # L_k^-T
+        for j in range(n_factors):
+            for m in range(n_factors):
+                total = 0.0
+                for n in range(max(j, m), n_factors):
+                    total += np.float64(upper[j, n]) * np.float64(upper[m, n])
+                sum_sq[k, n_features + j, m] += resp_sum[k] * total
+
+
+@njit(**NJIT_OPTIONS)
 def run_pass(
     mode,
     X,
@@ -221,3 +237,5 @@ def run_pass(
                     sum_diff[chunk],
                     sum_sq[chunk],
                 )
+        if mode != SCORE:
+            _add_posterior_covariance(kernel_factors, resp_sum[chunk], sum_sq[chunk])

@@ -67,42 +67,36 @@ def statistics_shape(n_components, n_features, n_factors):
     return (n_components, n_features + n_factors, n_factors + 2)
 
 
-def m_step(resp_sum, sum_sq, reference, loadings, noise_variance, reg_covar):
+def m_step(resp_sum, sum_sq, reference, isotropic, reg_covar):
     """The M-step of Ghahramani & Hinton (1996), per component, from the kernel's statistics.
 
     ``resp_sum`` (K,) and ``sum_sq`` (K, D + q, q + 2) were taken about ``reference`` (the
-    kernel's means) under ``loadings`` and ``noise_variance``, which give the posterior
-    covariance M_k^-1 of the factors.  In coordinates d = x - reference, with the mean as
-    a last column of the loadings (W~ = [W  mu - reference], z~ = [z; 1]):
+    kernel's means).  In coordinates d = x - reference, with the mean as a last column of
+    the loadings (W~ = [W  mu - reference], z~ = [z; 1]):
 
         W~_k = (sum_i q_ik d_i E[z~]^T) (sum_i q_ik E[z~ z~^T])^-1,
         Psi_k = diag(sum_i q_ik d_i d_i^T - W~_k sum_i q_ik E[z~] d_i^T) / N_k + reg_covar,
 
-    where sum_i q_ik E[z~ z~^T] adds N_k M_k^-1 to the kernel's sum of z z^T.  The
-    residual is a regression's, so moving the reference changes nothing.  For isotropic
-    ``noise_variance`` (K,), sigma_k^2 is the mean of that diagonal.  W~_k maximises the
-    expected complete-data log-likelihood whatever Psi_k, and Psi_k then maximises it
-    given W~_k, so the step is a full M-step.
+    or, with ``isotropic`` noise (PPCA), sigma_k^2 the mean of that diagonal.  The residual
+    is a regression's, so the reference does not matter.  W~_k maximises the expected
+    complete-data log-likelihood whatever Psi_k, and Psi_k then maximises it given W~_k,
+    so the step is a full M-step.
 
-    Returns float64 ``(weights, means, loadings, noise_variance)``, the noise in the
-    layout it came in.  Components need N_k > 0 and a non-singular second moment.
+    Returns float64 ``(weights, means, loadings, noise_variance)``, the noise as (K, D), or
+    (K,) when ``isotropic``.  Components need N_k > 0 and a non-singular second moment.
     """
-    loadings = np.asarray(loadings, dtype=np.float64)
-    n_components, n_factors, n_features = loadings.shape
-    isotropic = np.ndim(noise_variance) == 1
-    lower = latent_posterior(loadings, noise_variance)
+    n_components = len(resp_sum)
+    n_factors = sum_sq.shape[2] - 2
+    n_features = sum_sq.shape[1] - n_factors
     nk = resp_sum + RESP_SUM_EPS
     new_means = np.empty((n_components, n_features))
-    new_loadings = np.empty_like(loadings)
+    new_loadings = np.empty((n_components, n_factors, n_features))
     new_noise = np.empty((n_components, n_features))
     for k in range(n_components):
-        posterior_covariance = np.linalg.inv(lower[k] @ lower[k].T)
-        cross = sum_sq[k, :n_features, : n_factors + 1]  # sum q d [z; 1]^T
-        second = sum_sq[k, n_features:, : n_factors + 1]  # sum q z [z; 1]^T
-        second_moment = np.empty((n_factors + 1, n_factors + 1))
-        second_moment[:n_factors] = second
-        second_moment[:n_factors, :n_factors] += resp_sum[k] * posterior_covariance
-        second_moment[n_factors, :n_factors] = second[:, n_factors]
+        cross = sum_sq[k, :n_features, : n_factors + 1]  # sum q d E[z~]^T
+        second_moment = np.empty((n_factors + 1, n_factors + 1))  # sum q E[z~ z~^T]
+        second_moment[:n_factors] = sum_sq[k, n_features:, : n_factors + 1]
+        second_moment[n_factors, :n_factors] = sum_sq[k, n_features:, n_factors]
         second_moment[n_factors, n_factors] = resp_sum[k]
         augmented = np.linalg.solve(second_moment, cross.T).T  # second_moment is symmetric
         residual = sum_sq[k, :n_features, n_factors + 1] - np.einsum("ab,ab->a", augmented, cross)

@@ -10,7 +10,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from fastgmm._kernels import factor as factor_kernels
-from fastgmm._kernels._common import SCORE, STATISTICS
+from fastgmm._kernels._common import ONE_HOT, SCORE, STATISTICS
 from fastgmm._threads import run_chunks
 from fastgmm.covariance import factor
 
@@ -115,10 +115,11 @@ EMPTY_LABELS = np.empty(0, dtype=np.int64)
 EMPTY_RESP = np.empty((0, 0))
 
 
-def kernel_pass(mode, X, parameters, sample_weight=None, n_chunks=3):
+def kernel_pass(mode, X, parameters, sample_weight=None, labels=None, n_chunks=3):
     """One ``run_pass`` over ``n_chunks`` chunks on fastgmm's threads: the chunk slots
-    summed ``(resp_sum, sum_diff, sum_sq, log_likelihood)`` for ``STATISTICS``, or
-    ``(log p(x_i), responsibilities, labels)`` for ``SCORE``; and the kernel's means."""
+    summed ``(resp_sum, sum_diff, sum_sq, log_likelihood)`` for ``STATISTICS`` and
+    ``ONE_HOT`` (the hard assignments ``labels``), or ``(log p(x_i), responsibilities,
+    labels)`` for ``SCORE``; and the kernel's means."""
     weights, means, loadings, noise_variance = parameters
     n_components, n_factors, n_features = np.shape(loadings)
     kernel_means, kernel_factors, log_const = factor.kernel_arguments(
@@ -132,7 +133,7 @@ def kernel_pass(mode, X, parameters, sample_weight=None, n_chunks=3):
         np.empty(n_chunks),
     )
     outputs = (np.empty(len(X)), np.empty((len(X), n_components)), np.empty(len(X), np.int64))
-    if mode == STATISTICS:
+    if mode != SCORE:
         outputs = (EMPTY_FLOAT, EMPTY_RESP, EMPTY_LABELS)
     else:
         slots = (EMPTY_RESP, np.empty((0, 0, 0)), np.empty((0, 0, 0, 0)), EMPTY_FLOAT)
@@ -142,7 +143,7 @@ def kernel_pass(mode, X, parameters, sample_weight=None, n_chunks=3):
         mode,
         X,
         weight,
-        EMPTY_LABELS,
+        EMPTY_LABELS if labels is None else labels,
         kernel_means,
         kernel_factors,
         log_const,
@@ -150,22 +151,22 @@ def kernel_pass(mode, X, parameters, sample_weight=None, n_chunks=3):
         *slots,
         *outputs,
     )
-    if mode == STATISTICS:
+    if mode != SCORE:
         return tuple(slot.sum(axis=0) for slot in slots), kernel_means
     return outputs, kernel_means
 
 
-def kernel_em_step(X, parameters, sample_weight=None, reg_covar=0.0):
-    """``ref.factor_em_step`` by the kernel and ``factor.m_step``."""
+def kernel_em_step(X, parameters, sample_weight=None, reg_covar=0.0, labels=None):
+    """``ref.factor_em_step`` by the kernel and ``factor.m_step`` (with ``labels``, from
+    those hard assignments)."""
     (resp_sum, sum_diff, sum_sq, log_likelihood), kernel_means = kernel_pass(
-        STATISTICS, X, parameters, sample_weight
+        STATISTICS if labels is None else ONE_HOT, X, parameters, sample_weight, labels
     )
     # The first moments come twice (sum_diff, and sum_sq's column q): the same sums.
     n_factors = np.shape(parameters[2])[1]
     assert_close(sum_sq[:, : X.shape[1], n_factors], sum_diff, rtol=1e-6)
-    new = factor.m_step(
-        resp_sum, sum_sq, kernel_means.astype(np.float64), *parameters[2:], reg_covar
-    )
+    isotropic = np.ndim(parameters[3]) == 1
+    new = factor.m_step(resp_sum, sum_sq, kernel_means.astype(np.float64), isotropic, reg_covar)
     return log_likelihood, new
 
 
@@ -199,6 +200,18 @@ def test_kernel_weights_count_as_repeated_rows(noise):
     counts = np.random.default_rng(6).integers(0, 4, size=len(X))
     _, expected = ref.factor_em_step(np.repeat(X, counts, axis=0), *start)
     _, got = kernel_em_step(X, start, sample_weight=counts.astype(np.float64))
+    for got_part, expected_part in zip(got, expected):
+        assert_close(got_part, expected_part, rtol=1e-10)
+
+
+@pytest.mark.parametrize("noise", NOISE)
+def test_kernel_m_step_from_hard_assignments_agrees_with_the_reference(noise):
+    # The first M-step of a k-means start: one-hot responsibilities, the factors' posterior
+    # still that of the given parameters.
+    X, start = factor_data(noise, separation=2.0)
+    labels = np.random.default_rng(7).integers(0, 3, size=len(X))
+    _, expected = ref.factor_em_step(X, *start, resp=np.eye(3)[labels])
+    _, got = kernel_em_step(X, start, labels=labels)
     for got_part, expected_part in zip(got, expected):
         assert_close(got_part, expected_part, rtol=1e-10)
 
