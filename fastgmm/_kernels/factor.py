@@ -52,10 +52,11 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS
 def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, latent, log_prob):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)``, and ``latent[k]`` (q x rows)
     the posterior means E[z | x_i, k] of the block's rows.  ``diff_t`` (D x rows) and ``c``
-    (q x rows) are scratch."""
+    ((q + 1) x rows) are scratch."""
     n_features = x_t.shape[0]
-    n_factors = c.shape[0]
+    n_factors = c.shape[0] - 1
     zero = x_t.dtype.type(0)
+    zeros = np.zeros(n_features, dtype=x_t.dtype)
     for k in range(means.shape[0]):
         factors = kernel_factors[k]
         mahalanobis = log_prob[k]  # float64 row, filled in place below
@@ -68,16 +69,40 @@ def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, la
                 diff_t[a, i] = d
                 y = d * scale
                 mahalanobis[i] += y * y
-        for j in range(n_factors):
-            row = c[j]
+        # c = A d, rows j and j + 1 together, four features per pass over the block (as
+        # full.py's triangular product: one feature per pass would be store-bound).  For
+        # odd q the last pass fills the scratch row c[q] with zeros alongside row q - 1.
+        n_quads = n_features // 4
+        for j in range(0, n_factors, 2):
+            has_next = j + 1 < n_factors
+            next_factors = factors[j + 1] if has_next else zeros
+            row, row_next = c[j], c[j + 1]
             for i in range(n_rows):
                 row[i] = zero
-            for a in range(n_features):
-                coefficient = factors[j, a]
+                row_next[i] = zero
+            for quad in range(n_quads):
+                a = 4 * quad
+                c0, c1, c2, c3 = (
+                    factors[j, a],
+                    factors[j, a + 1],
+                    factors[j, a + 2],
+                    factors[j, a + 3],
+                )
+                e0, e1 = next_factors[a], next_factors[a + 1]
+                e2, e3 = next_factors[a + 2], next_factors[a + 3]
                 for i in range(n_rows):
-                    row[i] += coefficient * diff_t[a, i]
+                    d0, d1 = diff_t[a, i], diff_t[a + 1, i]
+                    d2, d3 = diff_t[a + 2, i], diff_t[a + 3, i]
+                    row[i] += c0 * d0 + c1 * d1 + c2 * d2 + c3 * d3
+                    row_next[i] += e0 * d0 + e1 * d1 + e2 * d2 + e3 * d3
+            for a in range(4 * n_quads, n_features):
+                coefficient, coefficient_next = factors[j, a], next_factors[a]
+                for i in range(n_rows):
+                    d = diff_t[a, i]
+                    row[i] += coefficient * d
+                    row_next[i] += coefficient_next * d
             for i in range(n_rows):
-                mahalanobis[i] -= row[i] * row[i]
+                mahalanobis[i] -= row[i] * row[i] + row_next[i] * row_next[i]
         for i in range(n_rows):
             log_prob[k, i] = log_const[k] - 0.5 * mahalanobis[i]
         # z = L^-T c, L^-T upper-triangular: z_j = sum_{m >= j} (L^-T)_jm c_m.
@@ -92,6 +117,45 @@ def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, la
 
 
 @njit(**NJIT_OPTIONS)
+def _add_products(left, right, n_rows, out):
+    """``out[a, b] += sum_i left[a, i] * right[b, i]`` for every row a of ``left`` and b of
+    ``right``: four rows of ``left`` against two of ``right`` per pass over the columns (8
+    dot products share 6 loads per column), the rest one pair at a time."""
+    n_left, n_right = left.shape[0], right.shape[0]
+    n_left_tiled, n_right_tiled = n_left - n_left % 4, n_right - n_right % 2
+    zero = left.dtype.type(0)
+    for a in range(0, n_left_tiled, 4):
+        for b in range(0, n_right_tiled, 2):
+            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = zero
+            for i in range(n_rows):
+                r0, r1 = right[b, i], right[b + 1, i]
+                l0, l1, l2, l3 = left[a, i], left[a + 1, i], left[a + 2, i], left[a + 3, i]
+                s00 += l0 * r0
+                s01 += l0 * r1
+                s10 += l1 * r0
+                s11 += l1 * r1
+                s20 += l2 * r0
+                s21 += l2 * r1
+                s30 += l3 * r0
+                s31 += l3 * r1
+            out[a, b] += s00
+            out[a, b + 1] += s01
+            out[a + 1, b] += s10
+            out[a + 1, b + 1] += s11
+            out[a + 2, b] += s20
+            out[a + 2, b + 1] += s21
+            out[a + 3, b] += s30
+            out[a + 3, b + 1] += s31
+    for a in range(n_left):
+        first_b = n_right_tiled if a < n_left_tiled else 0
+        for b in range(first_b, n_right):
+            total = zero
+            for i in range(n_rows):
+                total += left[a, i] * right[b, i]
+            out[a, b] += total
+
+
+@njit(**NJIT_OPTIONS)
 def _accumulate_block(
     x_t, n_rows, means, resp, latent, left, right, rows, resp_sum, sum_diff, sum_sq
 ):
@@ -100,7 +164,8 @@ def _accumulate_block(
     Per component, the rows of non-negligible responsibility are gathered (all rows when
     more than a quarter of the block counts) into columns of ``left`` = [q d; q z]
     ((D + q) x rows) and ``right`` = [z; 1] ((q + 1) x rows), and
-    ``sum_sq[k, :, :q+1] += left right^T``; column q + 1 takes sum q d^2.
+    ``sum_sq[k, :, :q+1] += left right^T`` (``_add_products``); column q + 1 takes
+    sum q d^2.
     """
     n_features = x_t.shape[0]
     n_factors = latent.shape[1]
@@ -144,12 +209,7 @@ def _accumulate_block(
                 right[j, c] = z[j, i]
         for c in range(n_used):
             right[n_factors, c] = 1
-        for a in range(n_features + n_factors):
-            for b in range(n_factors + 1):
-                total = zero
-                for c in range(n_used):
-                    total += left[a, c] * right[b, c]
-                sum_sq[k, a, b] += total
+        _add_products(left, right, n_used, sum_sq[k])
 
 
 @njit(**NJIT_OPTIONS)
@@ -192,7 +252,7 @@ def run_pass(
     n_components = means.shape[0]
     n_factors = (kernel_factors.shape[1] - 1) // 2
     x_t, diff_t, _, _, _, log_prob, row_stats, rows = block_workspace(X, n_components)
-    c = np.empty((n_factors, BLOCK_ROWS), dtype=X.dtype)
+    c = np.empty((n_factors + 1, BLOCK_ROWS), dtype=X.dtype)
     latent = np.empty((n_components, n_factors, BLOCK_ROWS), dtype=X.dtype)
     left = np.empty((n_features + n_factors, BLOCK_ROWS), dtype=X.dtype)
     right = np.empty((n_factors + 1, BLOCK_ROWS), dtype=X.dtype)

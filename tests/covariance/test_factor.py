@@ -170,21 +170,24 @@ def kernel_em_step(X, parameters, sample_weight=None, reg_covar=0.0, labels=None
     return log_likelihood, new
 
 
-def factor_data(noise, n_samples=700, separation=12.0, seed=5):
-    """Three components, 9 features, 3 factors: rows and a start near the truth."""
+def factor_data(noise, n_samples=700, separation=12.0, seed=5, n_factors=3):
+    """Three components, 9 features (two passes of four and one more in the kernel's
+    product), 3 factors by default (two rows of the product at a time, and one alone):
+    rows and a start near the truth."""
     rng = np.random.default_rng(seed)
-    truth = ref.random_factor_parameters(rng, 3, 9, 3, isotropic=NOISE[noise])
+    truth = ref.random_factor_parameters(rng, 3, 9, n_factors, isotropic=NOISE[noise])
     truth[1][:] *= separation / 3.0
     X = ref.sample_factor_mixture(rng, n_samples, *truth)
-    start = ref.random_factor_parameters(rng, 3, 9, 3, isotropic=NOISE[noise])
+    start = ref.random_factor_parameters(rng, 3, 9, n_factors, isotropic=NOISE[noise])
     start = (start[0], truth[1] + rng.normal(scale=0.5, size=truth[1].shape), *start[2:])
     return X, start
 
 
+@pytest.mark.parametrize("n_factors", [3, 2, 1])
 @pytest.mark.parametrize("separation", [12.0, 1.0])  # rows gathered, and all rows used
 @pytest.mark.parametrize("noise", NOISE)
-def test_kernel_em_step_agrees_with_the_reference(noise, separation):
-    X, start = factor_data(noise, separation=separation)
+def test_kernel_em_step_agrees_with_the_reference(noise, separation, n_factors):
+    X, start = factor_data(noise, separation=separation, n_factors=n_factors)
     log_likelihood, expected = ref.factor_em_step(X, *start, reg_covar=1e-6)
     got_log_likelihood, got = kernel_em_step(X, start, reg_covar=1e-6)
     assert got_log_likelihood == pytest.approx(log_likelihood, rel=1e-12)
