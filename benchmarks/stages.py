@@ -15,7 +15,9 @@ blocks and their real responsibilities:
 - ``moments``: zeroth, first and second moments (``_accumulate_block``);
 - ``run_pass``: the kernel's own pass as fitting runs it, on 1 thread (about the sum).
 
-Times are the minimum of ``--repeats`` runs, JIT warm, in milliseconds.
+Times are the minimum of ``--repeats`` runs, JIT warm, in milliseconds.  A stage's time is
+a difference of two such minimums, so a stage much smaller than the ones before it is
+within the machine's noise (time such a stage on its own before drawing conclusions).
 
 With ``W1`` the script also times a row-at-a-time body for D = 2 and K = 3, every
 component unrolled and every sum in a register (``_w1_row_body``), the layout tried for
