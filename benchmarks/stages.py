@@ -1,6 +1,7 @@
 """Where one pass of the complete-data kernel spends its time, stage by stage, on 1 thread.
 
     python benchmarks/stages.py [W1 W3 ...] [--dtype float32] [--repeats 7]
+    python benchmarks/stages.py --factor [--dtype float32]
 
 For each workload (benchmarks/README.md) with a 'full', 'diag' or 'spherical' kernel, the
 parameters of a short fit (10 EM iterations from ``random_from_data``) are handed to a copy
@@ -18,6 +19,10 @@ blocks and their real responsibilities:
 Times are the minimum of ``--repeats`` runs, JIT warm, in milliseconds.  A stage's time is
 a difference of two such minimums, so a stage much smaller than the ones before it is
 within the machine's noise (time such a stage on its own before drawing conclusions).
+
+``--factor`` times instead one pass of the mixtures-of-factor-analysers kernel
+(``_kernels/factor.py``) against the 'full' kernel evaluating the same mixture on the same
+data (200,000 x 256, K = 10, q = 8: the planned workload W5).
 
 With ``W1`` the script also times a row-at-a-time body for D = 2 and K = 3, every
 component unrolled and every sum in a register (``_w1_row_body``), the layout tried for
@@ -39,9 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fastgmm import GaussianMixture  # noqa: E402
 from fastgmm._kernels import _common, diag, full  # noqa: E402
+from fastgmm._kernels import factor as factor_kernels  # noqa: E402
 from fastgmm._kernels._math import exp_nonpositive, log_positive  # noqa: E402
 from fastgmm._kernels._options import BLOCK_ROWS, NJIT_OPTIONS  # noqa: E402
-from fastgmm.covariance import COVARIANCE_TYPES, kernel_arguments  # noqa: E402
+from fastgmm.covariance import COVARIANCE_TYPES, factor, kernel_arguments  # noqa: E402
 
 import workloads  # noqa: E402
 
@@ -251,13 +257,78 @@ def stage_times(name, dtype, repeats):
     return times
 
 
+# Data shaped like the planned workload W5 of mixtures of factor analysers: (n_samples,
+# n_features, n_components, n_factors); tiny with FASTGMM_BENCH_QUICK.
+FACTOR_SHAPE = (200_000, 256, 10, 8)
+QUICK_FACTOR_SHAPE = (3_000, 20, 4, 3)
+
+
+def factor_against_full(dtype, repeats):
+    """Milliseconds of one statistics pass, 1 thread, of the factor-analyser kernel and of
+    the 'full' kernel evaluating the same mixture (its covariances W W^T + Psi assembled) on
+    the same blobs; and the two passes' log-likelihoods, which must agree."""
+    n_samples, n_features, n_components, n_factors = (
+        QUICK_FACTOR_SHAPE if workloads.QUICK else FACTOR_SHAPE
+    )
+    X = workloads.make_data(n_samples, n_features, n_components, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GaussianMixture(
+            n_components, covariance_type="diag", max_iter=3, random_state=0
+        ).fit(X)
+    rng = np.random.default_rng(0)
+    loadings = rng.normal(scale=0.3, size=(n_components, n_factors, n_features))
+    log_weights = np.log(model.weights_)
+    means, factors, log_const = factor.kernel_arguments(
+        log_weights, model.means_, loadings, model.covariances_, X.dtype
+    )
+    slots = (
+        np.zeros((1, n_components)),
+        np.zeros((1, n_components, n_features)),
+        np.zeros((1, *factor.statistics_shape(n_components, n_features, n_factors))),
+        np.zeros(1),
+    )
+
+    def run_factor():
+        factor_kernels.run_pass(
+            _common.STATISTICS, X, _EMPTY_FLOAT, _EMPTY_LABELS, means, factors, log_const, 1,
+            *slots, _EMPTY_FLOAT, _EMPTY_RESP, _EMPTY_LABELS, 0, 1,
+        )  # fmt: skip
+
+    covariances = np.einsum("kja,kjb->kab", loadings, loadings) + np.stack(
+        [np.diag(variances) for variances in model.covariances_]
+    )
+    full_type = COVARIANCE_TYPES["full"]
+    full_arguments = kernel_arguments(
+        full_type, log_weights, model.means_, full_type.precisions_cholesky(covariances), X.dtype
+    )
+    times = {
+        "factor pass": _best_ms(run_factor, repeats),
+        "full pass": _best_ms(lambda: _run_pass(full, X, *full_arguments), repeats),
+    }
+    log_likelihoods = (slots[3][0], _run_pass(full, X, *full_arguments)[3][0])
+    return times, log_likelihoods
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     names = [name for name, spec in workloads.WORKLOADS.items() if spec[3] in KERNELS]
     parser.add_argument("workloads", nargs="*", help=f"any of {names} (default: all)")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--factor", action="store_true", help="the factor-analyser pass against 'full' instead"
+    )
     args = parser.parse_args(argv)
+    if args.factor:
+        times, _ = factor_against_full(np.dtype(args.dtype), args.repeats)
+        shape = QUICK_FACTOR_SHAPE if workloads.QUICK else FACTOR_SHAPE
+        print(
+            f"N, D, K, q = {shape}, {args.dtype}, 1 thread, min of {args.repeats}: "
+            + ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in times.items())
+            + f"; full / factor = {times['full pass'] / times['factor pass']:.1f}"
+        )
+        return
     unknown = sorted(set(args.workloads) - set(names))
     if unknown:
         parser.error(f"unknown workloads {unknown}: choose from {names}")

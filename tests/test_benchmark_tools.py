@@ -46,3 +46,12 @@ def test_stage_script_times_every_stage_and_its_row_body_agrees(monkeypatch):
         "row-at-a-time body",
     ]
     assert all(np.isfinite(ms) for ms in times.values())
+
+
+def test_factor_comparison_evaluates_one_mixture_in_both_kernels(monkeypatch):
+    monkeypatch.setattr(workloads, "QUICK", True)
+    times, (factor_log_likelihood, full_log_likelihood) = stages.factor_against_full(
+        np.dtype(np.float64), repeats=1
+    )
+    assert list(times) == ["factor pass", "full pass"]
+    assert factor_log_likelihood == pytest.approx(full_log_likelihood, rel=1e-10)
