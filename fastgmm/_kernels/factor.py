@@ -52,9 +52,9 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS
 def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, latent, log_prob):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)``, and ``latent[k]`` (q x rows)
     the posterior means E[z | x_i, k] of the block's rows.  ``diff_t`` (D x rows) and ``c``
-    ((q + 1) x rows) are scratch."""
+    ((q + 3) x rows) are scratch."""
     n_features = x_t.shape[0]
-    n_factors = c.shape[0] - 1
+    n_factors = c.shape[0] - 3
     zero = x_t.dtype.type(0)
     zeros = np.zeros(n_features, dtype=x_t.dtype)
     for k in range(means.shape[0]):
@@ -69,40 +69,40 @@ def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, la
                 diff_t[a, i] = d
                 y = d * scale
                 mahalanobis[i] += y * y
-        # c = A d, rows j and j + 1 together, four features per pass over the block (as
-        # full.py's triangular product: one feature per pass would be store-bound).  For
-        # odd q the last pass fills the scratch row c[q] with zeros alongside row q - 1.
+        # c = A d, four rows at a time over four features per pass over the block (16 FMAs
+        # per 4 loads of d and 4 loads and stores of c: one row and one feature per pass
+        # would be store-bound).  Rows q .. q + 2 of c are scratch: past the last factor
+        # they get zero coefficients, so they stay zero and add nothing.
         n_quads = n_features // 4
-        for j in range(0, n_factors, 2):
-            has_next = j + 1 < n_factors
-            next_factors = factors[j + 1] if has_next else zeros
-            row, row_next = c[j], c[j + 1]
+        for j in range(0, n_factors, 4):
+            f0 = factors[j]
+            f1 = factors[j + 1] if j + 1 < n_factors else zeros
+            f2 = factors[j + 2] if j + 2 < n_factors else zeros
+            f3 = factors[j + 3] if j + 3 < n_factors else zeros
+            c0, c1, c2, c3 = c[j], c[j + 1], c[j + 2], c[j + 3]
             for i in range(n_rows):
-                row[i] = zero
-                row_next[i] = zero
+                c0[i] = zero
+                c1[i] = zero
+                c2[i] = zero
+                c3[i] = zero
             for quad in range(n_quads):
                 a = 4 * quad
-                c0, c1, c2, c3 = (
-                    factors[j, a],
-                    factors[j, a + 1],
-                    factors[j, a + 2],
-                    factors[j, a + 3],
-                )
-                e0, e1 = next_factors[a], next_factors[a + 1]
-                e2, e3 = next_factors[a + 2], next_factors[a + 3]
                 for i in range(n_rows):
                     d0, d1 = diff_t[a, i], diff_t[a + 1, i]
                     d2, d3 = diff_t[a + 2, i], diff_t[a + 3, i]
-                    row[i] += c0 * d0 + c1 * d1 + c2 * d2 + c3 * d3
-                    row_next[i] += e0 * d0 + e1 * d1 + e2 * d2 + e3 * d3
+                    c0[i] += f0[a] * d0 + f0[a + 1] * d1 + f0[a + 2] * d2 + f0[a + 3] * d3
+                    c1[i] += f1[a] * d0 + f1[a + 1] * d1 + f1[a + 2] * d2 + f1[a + 3] * d3
+                    c2[i] += f2[a] * d0 + f2[a + 1] * d1 + f2[a + 2] * d2 + f2[a + 3] * d3
+                    c3[i] += f3[a] * d0 + f3[a + 1] * d1 + f3[a + 2] * d2 + f3[a + 3] * d3
             for a in range(4 * n_quads, n_features):
-                coefficient, coefficient_next = factors[j, a], next_factors[a]
                 for i in range(n_rows):
                     d = diff_t[a, i]
-                    row[i] += coefficient * d
-                    row_next[i] += coefficient_next * d
+                    c0[i] += f0[a] * d
+                    c1[i] += f1[a] * d
+                    c2[i] += f2[a] * d
+                    c3[i] += f3[a] * d
             for i in range(n_rows):
-                mahalanobis[i] -= row[i] * row[i] + row_next[i] * row_next[i]
+                mahalanobis[i] -= (c0[i] * c0[i] + c1[i] * c1[i]) + (c2[i] * c2[i] + c3[i] * c3[i])
         for i in range(n_rows):
             log_prob[k, i] = log_const[k] - 0.5 * mahalanobis[i]
         # z = L^-T c, L^-T upper-triangular: z_j = sum_{m >= j} (L^-T)_jm c_m.
@@ -252,7 +252,7 @@ def run_pass(
     n_components = means.shape[0]
     n_factors = (kernel_factors.shape[1] - 1) // 2
     x_t, diff_t, _, _, _, log_prob, row_stats, rows = block_workspace(X, n_components)
-    c = np.empty((n_factors + 1, BLOCK_ROWS), dtype=X.dtype)
+    c = np.empty((n_factors + 3, BLOCK_ROWS), dtype=X.dtype)
     latent = np.empty((n_components, n_factors, BLOCK_ROWS), dtype=X.dtype)
     left = np.empty((n_features + n_factors, BLOCK_ROWS), dtype=X.dtype)
     right = np.empty((n_factors + 1, BLOCK_ROWS), dtype=X.dtype)
