@@ -93,6 +93,21 @@ def negligible_resp(x):
 
 
 @njit(**NJIT_OPTIONS)
+def flush_negligible(resp, n_rows, negligible):
+    """Set the entries of ``resp[:n_rows]`` (one component's responsibilities in a block)
+    below ``negligible`` to 0, and return the block's sum of responsibilities (taken
+    before, so N_k stays exact) and how many entries are kept: one vectorised pass."""
+    block_resp = 0.0
+    n_significant = 0
+    for i in range(n_rows):
+        r = resp[i]
+        block_resp += r
+        n_significant += r >= negligible
+        resp[i] = r if r >= negligible else 0.0
+    return block_resp, n_significant
+
+
+@njit(**NJIT_OPTIONS)
 def significant_rows(resp, n_rows, negligible, rows):
     """Write to ``rows`` the indices ``i < n_rows`` with ``resp[i] >= negligible``, in
     order, and return how many there are (a branch-free compaction)."""

@@ -41,6 +41,7 @@ from ._common import (
     SCORE,
     block_workspace,
     e_step_block,
+    flush_negligible,
     negligible_resp,
     significant_rows,
     transpose_block,
@@ -172,13 +173,7 @@ def _accumulate_block(
     zero = x_t.dtype.type(0)
     negligible = negligible_resp(x_t)
     for k in range(means.shape[0]):
-        block_resp = 0.0
-        n_significant = 0
-        for i in range(n_rows):
-            r = resp[k, i]
-            block_resp += r
-            n_significant += r >= negligible
-            resp[k, i] = r if r >= negligible else 0.0
+        block_resp, n_significant = flush_negligible(resp[k], n_rows, negligible)
         if block_resp == 0.0:
             continue
         resp_sum[k] += block_resp
