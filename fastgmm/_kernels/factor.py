@@ -50,14 +50,16 @@ from ._options import BLOCK_ROWS, NJIT_OPTIONS
 
 
 @njit(**NJIT_OPTIONS)
-def _log_prob_block(x_t, n_rows, means, kernel_factors, log_const, diff_t, c, latent, log_prob):
+def _log_prob_block(
+    x_t, n_rows, means, kernel_factors, log_const, diff_t, c, zeros, latent, log_prob
+):
     """``log_prob[k, i] = log pi_k N(x_i | mu_k, Sigma_k)``, and ``latent[k]`` (q x rows)
     the posterior means E[z | x_i, k] of the block's rows.  ``diff_t`` (D x rows) and ``c``
-    ((q + 3) x rows) are scratch."""
+    ((q + 3) x rows) are scratch; ``zeros`` (D zeros) are the coefficients of c's scratch
+    rows."""
     n_features = x_t.shape[0]
     n_factors = c.shape[0] - 3
     zero = x_t.dtype.type(0)
-    zeros = np.zeros(n_features, dtype=x_t.dtype)
     for k in range(means.shape[0]):
         factors = kernel_factors[k]
         mahalanobis = log_prob[k]  # float64 row, filled in place below
@@ -248,6 +250,7 @@ def run_pass(
     n_factors = (kernel_factors.shape[1] - 1) // 2
     x_t, diff_t, _, _, _, log_prob, row_stats, rows = block_workspace(X, n_components)
     c = np.empty((n_factors + 3, BLOCK_ROWS), dtype=X.dtype)
+    zeros = np.zeros(n_features, dtype=X.dtype)
     latent = np.empty((n_components, n_factors, BLOCK_ROWS), dtype=X.dtype)
     left = np.empty((n_features + n_factors, BLOCK_ROWS), dtype=X.dtype)
     right = np.empty((n_factors + 1, BLOCK_ROWS), dtype=X.dtype)
@@ -263,7 +266,7 @@ def run_pass(
             transpose_block(X, start, n_rows, x_t)
             # Also for ONE_HOT: its moments need the latent means too.
             _log_prob_block(
-                x_t, n_rows, means, kernel_factors, log_const, diff_t, c, latent, log_prob
+                x_t, n_rows, means, kernel_factors, log_const, diff_t, c, zeros, latent, log_prob
             )
             total = e_step_block(
                 mode,
