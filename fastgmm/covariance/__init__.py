@@ -17,6 +17,10 @@ full       (K, D, D)                        (K, D, D) upper-triangular U_k,
 tied       (D, D)                           (D, D)
 diag       (K, D)                           (K, D) = 1 / sqrt(covariances_)
 spherical  (K,)                             (K,)   = 1 / sqrt(covariances_)
+factor,    (K, q + 1, D) in the loops:      (K, 2q + 1, D) in the loops: the
+ppca       loadings and noise variances     kernel's factors (``factor.py``)
+           (``loadings_``, ``noise_variance_`` for users; dense
+           ``covariances_`` and ``precisions_cholesky_`` when asked)
 ========== ================================ ==================================
 
 Each type runs its own kernels (``_kernels/full.py``, ``tied.py``, ``diag.py``;
@@ -35,18 +39,22 @@ from .base import (
     log_gaussian_constant,
 )
 from .diag import DiagCovariance
+from .factor import FactorCovariance
 from .full import FullCovariance
 from .spherical import SphericalCovariance
 from .tied import TiedCovariance
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "COVARIANCE_TYPE_NAMES",
+    "FACTOR_TYPES",
     "ILL_DEFINED_COVARIANCE",
     "RESP_SUM_EPS",
     "CovarianceType",
+    "FactorCovariance",
     "MissingKernels",
+    "covariance_type",
     "kernel_arguments",
-    "m_step",
     "n_parameters",
 ]
 
@@ -54,30 +62,18 @@ COVARIANCE_TYPES = {
     cls.name: cls() for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
 }
 
+# The types with latent factors, one instance per number of factors: name -> isotropic noise.
+FACTOR_TYPES = {"factor": False, "ppca": True}
 
-def m_step(covariance, statistics, reg_covar):
-    """Maximisation step (Bishop 9.24-9.26) from sufficient statistics.
+COVARIANCE_TYPE_NAMES = (*COVARIANCE_TYPES, *FACTOR_TYPES)
 
-    Returns float64 ``(weights, means, covariances)``, computed as sklearn's
-    ``_estimate_gaussian_parameters`` would from the same responsibilities:
-    nk = N_k + 10 eps, mu_k = sum_i q_ik x_i / nk, Sigma_k = scatter_k / nk + reg_covar I.
-    With missing values, the types of ``per_feature_counts`` divide each feature's
-    moments by its own count, N_k less ``statistics.missing_resp`` (``_kernels/missing_diag.py``).
-    """
-    resp_sum = statistics.resp_sum
-    nk = resp_sum + RESP_SUM_EPS
-    feature_resp = resp_sum[:, None]
-    if statistics.missing_resp is not None:
-        feature_resp = feature_resp - statistics.missing_resp
-    feature_nk = feature_resp + RESP_SUM_EPS
-    reference = statistics.reference
-    means = reference * (feature_resp / feature_nk) + statistics.sum_diff / feature_nk
-    shift = means - reference
-    counts = (feature_resp, feature_nk) if covariance.per_feature_counts else (resp_sum, nk)
-    covariances = covariance.covariances(
-        counts[0], statistics.sum_diff, statistics.sum_sq, shift, counts[1], reg_covar
-    )
-    return nk / nk.sum(), means, covariances
+
+def covariance_type(name, n_factors=None):
+    """The ``CovarianceType`` of ``covariance_type=name``: ``COVARIANCE_TYPES[name]``, or for
+    'factor' and 'ppca' a ``FactorCovariance`` with ``n_factors`` factors."""
+    if name in FACTOR_TYPES:
+        return FactorCovariance(n_factors, FACTOR_TYPES[name])
+    return COVARIANCE_TYPES[name]
 
 
 def kernel_arguments(covariance, log_weights, means, precisions_cholesky, dtype):

@@ -218,6 +218,57 @@ class CovarianceType(ABC):
         return np.zeros((1, 1, 1))  # the diagonal types' kernels read none
 
     # -- shared -------------------------------------------------------------------------
+    def m_step(self, statistics, reg_covar):
+        """Maximisation step (Bishop 9.24-9.26) from sufficient statistics.
+
+        Returns float64 ``(weights, means, covariances)``, computed as sklearn's
+        ``_estimate_gaussian_parameters`` would from the same responsibilities:
+        nk = N_k + 10 eps, mu_k = sum_i q_ik x_i / nk, Sigma_k = scatter_k / nk + reg_covar I.
+        With missing values, the types of ``per_feature_counts`` divide each feature's
+        moments by its own count, N_k less ``statistics.missing_resp``
+        (``_kernels/missing_diag.py``).
+        """
+        resp_sum = statistics.resp_sum
+        nk = resp_sum + RESP_SUM_EPS
+        feature_resp = resp_sum[:, None]
+        if statistics.missing_resp is not None:
+            feature_resp = feature_resp - statistics.missing_resp
+        feature_nk = feature_resp + RESP_SUM_EPS
+        reference = statistics.reference
+        means = reference * (feature_resp / feature_nk) + statistics.sum_diff / feature_nk
+        shift = means - reference
+        counts = (feature_resp, feature_nk) if self.per_feature_counts else (resp_sum, nk)
+        covariances = self.covariances(
+            counts[0], statistics.sum_diff, statistics.sum_sq, shift, counts[1], reg_covar
+        )
+        return nk / nk.sum(), means, covariances
+
+    def fitted_arrays(self, covariances, precisions_cholesky):
+        """The fitted attributes (name: float64 array) of a model with these parameters (as
+        the loops carry them): scikit-learn's three."""
+        return {
+            "covariances_": covariances,
+            "precisions_": self.precisions(precisions_cholesky),
+            "precisions_cholesky_": precisions_cholesky,
+        }
+
+    def loop_parameters(self, fitted):
+        """``(covariances, precisions_cholesky)`` as the loops carry them, float64, from a
+        fitted model's attributes (``fitted(name)`` gives each)."""
+        return tuple(
+            np.asarray(fitted(name), dtype=np.float64)
+            for name in ("covariances_", "precisions_cholesky_")
+        )
+
+    def initialisation_type(self):
+        """The type whose statistics and M-step give the initial covariances: this one."""
+        return self
+
+    @staticmethod
+    def from_initial_covariances(covariances, reg_covar):
+        """This type's covariances from those of ``initialisation_type``: the same."""
+        return covariances
+
     @staticmethod
     def moments_reference(kernel_means):
         """The points c_k the kernel's moments are taken about (float64, K x D)."""

@@ -7,13 +7,20 @@ stored transposed as ``loadings[k]`` (q, D) like scikit-learn's
 (a number per component) for probabilistic PCA.  The work is O(K (D q^2 + q^3)) here and
 O(N K D q) in the kernel; no D x D matrix is formed.
 
-Not yet a covariance type of the estimators (``COVARIANCE_TYPES``): these are the parts
-that the covariance types 'factor' and 'ppca' will run.
+The covariance types 'factor' and 'ppca' are instances of ``FactorCovariance`` (one per
+number of factors), made by ``covariance.covariance_type``.
 """
 
 import numpy as np
 
-from .base import RESP_SUM_EPS, log_gaussian_constant
+from .._kernels import factor as factor_kernels
+from .base import RESP_SUM_EPS, CovarianceType, copy_per_component, log_gaussian_constant
+from .full import FullCovariance
+
+UNSUPPORTED = (
+    "{what} is not implemented for the covariance types 'factor' and 'ppca' yet; use "
+    "another covariance_type."
+)
 
 
 def _noise_matrix(noise_variance, n_features):
@@ -33,12 +40,10 @@ def latent_posterior(loadings, noise_variance):
     return np.linalg.cholesky(M)
 
 
-def kernel_arguments(log_weights, means, loadings, noise_variance, dtype):
-    """``(kernel_means, kernel_factors, log_const)`` for ``_kernels.factor.run_pass`` on data
-    of ``dtype``: with L_k from :func:`latent_posterior`, ``kernel_factors[k]`` stacks
-    A_k = L_k^-1 W_k^T Psi_k^-1 (q rows), Psi_k^-1/2 (a row) and L_k^-T (q rows, q columns),
-    and log_const_k = log pi_k - (D log(2 pi) + log det Psi_k + 2 log det L_k) / 2
-    (the determinant lemma)."""
+def kernel_factors(loadings, noise_variance):
+    """``kernel_factors[k]`` (2q + 1, D) for ``_kernels.factor.run_pass``: with L_k from
+    :func:`latent_posterior`, it stacks A_k = L_k^-1 W_k^T Psi_k^-1 (q rows), Psi_k^-1/2
+    (a row) and L_k^-T (q rows, q columns); float64."""
     loadings = np.asarray(loadings, dtype=np.float64)
     n_components, n_factors, n_features = loadings.shape
     if n_factors > n_features:
@@ -51,14 +56,26 @@ def kernel_arguments(log_weights, means, loadings, noise_variance, dtype):
         factors[k, :n_factors] = lower_inverse @ (loadings[k] / noise[k])
         factors[k, n_factors] = 1.0 / np.sqrt(noise[k])
         factors[k, n_factors + 1 :, :n_factors] = lower_inverse.T
-    log_det = np.log(noise).sum(axis=1) + 2.0 * np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(
-        axis=1
+    return factors
+
+
+def kernel_arguments(log_weights, means, loadings, noise_variance, dtype):
+    """``(kernel_means, kernel_factors, log_const)`` for ``_kernels.factor.run_pass`` on data
+    of ``dtype``, with log_const_k = log pi_k - (D log(2 pi) + log det Psi_k + 2 log det
+    L_k) / 2 (the determinant lemma): what ``covariance.kernel_arguments`` gives for the
+    packed parameters, from loadings and noise variances."""
+    covariance = FactorCovariance(np.shape(loadings)[1], np.ndim(noise_variance) == 1)
+    factors = kernel_factors(loadings, noise_variance)
+    n_features = np.shape(loadings)[2]
+    log_const = (
+        np.asarray(log_weights, dtype=np.float64)
+        + log_gaussian_constant(n_features)
+        + covariance.log_det_cholesky(factors, n_features)
     )
-    log_const = np.asarray(log_weights, dtype=np.float64) + log_gaussian_constant(n_features)
     return (
         np.ascontiguousarray(means, dtype=dtype),
         np.ascontiguousarray(factors, dtype=dtype),
-        log_const - 0.5 * log_det,
+        log_const,
     )
 
 
@@ -106,3 +123,223 @@ def m_step(resp_sum, sum_sq, reference, isotropic, reg_covar):
     if isotropic:
         new_noise = new_noise.mean(axis=1)
     return nk / nk.sum(), new_means, new_loadings, new_noise + reg_covar
+
+
+class FactorCovariance(CovarianceType):
+    """Mixtures of factor analysers ('factor') or of probabilistic PCA ('ppca'), with
+    ``n_factors`` latent factors per component.
+
+    The EM loops carry the parameters packed, so that every other part of the spine
+    (sources, restarts, repairs) handles them as it handles the other types':
+
+    - ``covariances`` (K, q + 1, D): rows 0 .. q-1 the loadings W_k^T, row q the noise
+      variances diag(Psi_k) (sigma_k^2 repeated for 'ppca');
+    - ``precisions_cholesky`` (K, 2q + 1, D): the kernel's factors (``kernel_factors``),
+      a factorisation of the precision that is not triangular: Sigma_k^-1 =
+      Psi_k^-1 - A_k^T A_k, and its "log det" is -log det Sigma_k / 2 as for U_k.
+
+    The estimators show them as ``loadings_`` and ``noise_variance_``, and build the
+    dense ``covariances_`` and ``precisions_cholesky_`` only when asked.
+    """
+
+    kernels = factor_kernels
+    missing_kernels = None  # no missing-value kernel yet (em/options.py says so)
+
+    def __init__(self, n_factors, isotropic):
+        self.n_factors = int(n_factors)
+        self.isotropic = bool(isotropic)
+        self.name = "ppca" if isotropic else "factor"
+
+    def __repr__(self):
+        return f"FactorCovariance(n_factors={self.n_factors}, isotropic={self.isotropic})"
+
+    def __eq__(self, other):
+        return isinstance(other, FactorCovariance) and (self.n_factors, self.isotropic) == (
+            other.n_factors,
+            other.isotropic,
+        )
+
+    def __hash__(self):
+        return hash((self.name, self.n_factors))
+
+    # -- packing --------------------------------------------------------------------------
+    def pack(self, loadings, noise_variance):
+        """The loops' ``covariances`` (K, q + 1, D) from loadings (K, q, D) and noise."""
+        loadings = np.asarray(loadings, dtype=np.float64)
+        noise = _noise_matrix(noise_variance, loadings.shape[2])
+        return np.concatenate([loadings, noise[:, None, :]], axis=1)
+
+    def unpack(self, covariances):
+        """``(loadings, noise_variance)`` of packed ``covariances``: noise (K, D), or (K,)
+        for 'ppca'."""
+        noise = covariances[:, self.n_factors]
+        return covariances[:, : self.n_factors], noise[:, 0] if self.isotropic else noise
+
+    @staticmethod
+    def dense_covariances(covariances):
+        """Sigma_k = W_k W_k^T + Psi_k (K, D, D) of packed ``covariances``."""
+        loadings, noise = covariances[:, :-1], covariances[:, -1]
+        dense = np.einsum("kja,kjb->kab", loadings, loadings)
+        diagonal = np.einsum("kaa->ka", dense)
+        diagonal += noise
+        return dense
+
+    def fitted_arrays(self, covariances, precisions_cholesky):
+        """``loadings_`` (K, q, D) and ``noise_variance_`` ((K, D), or (K,) for 'ppca')."""
+        loadings, noise = self.unpack(covariances)
+        return {"loadings_": loadings, "noise_variance_": noise}
+
+    def loop_parameters(self, fitted):
+        covariances = self.pack(fitted("loadings_"), fitted("noise_variance_"))
+        return covariances, self.precisions_cholesky(covariances)
+
+    def dense_arrays(self, covariances):
+        """scikit-learn's 'full' ``covariances_``, ``precisions_`` and
+        ``precisions_cholesky_`` (K, D, D each) of packed ``covariances``."""
+        dense = self.dense_covariances(covariances)
+        return FullCovariance().fitted_arrays(dense, FullCovariance().precisions_cholesky(dense))
+
+    # -- sufficient statistics and the M-step ---------------------------------------------
+    def sum_sq_shape(self, n_components, n_features):
+        return statistics_shape(n_components, n_features, self.n_factors)
+
+    def m_step(self, statistics, reg_covar):
+        """Ghahramani & Hinton's M-step (:func:`m_step`): ``(weights, means, covariances)``
+        with the covariances packed."""
+        weights, means, loadings, noise = m_step(
+            statistics.resp_sum,
+            statistics.sum_sq,
+            statistics.reference,
+            self.isotropic,
+            reg_covar,
+        )
+        return weights, means, self.pack(loadings, noise)
+
+    def initialisation_type(self):
+        # k-means' clusters (or the other starts' responsibilities) give full covariances,
+        # and a PCA of each gives the factors (``from_initial_covariances``).
+        return FullCovariance()
+
+    def from_initial_covariances(self, covariances, reg_covar):
+        """Per component, the factor model nearest a full covariance S (Tipping & Bishop's
+        maximum-likelihood PPCA): W = U_q (Lambda_q - sigma^2 I)^1/2 from S's q leading
+        eigenpairs, sigma^2 the mean of the other eigenvalues; for 'factor', Psi =
+        diag(S - W W^T), which is at least sigma^2 (plus the ``reg_covar`` on S)."""
+        n_components, n_features = covariances.shape[:2]
+        q = self.n_factors
+        loadings = np.empty((n_components, q, n_features))
+        noise = np.empty((n_components, n_features))
+        for k in range(n_components):
+            eigenvalues, eigenvectors = np.linalg.eigh(covariances[k])
+            eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
+            rest = eigenvalues[q:]
+            sigma2 = rest.mean() if rest.size else reg_covar
+            scale = np.sqrt(np.maximum(eigenvalues[:q] - sigma2, 0.0))
+            loadings[k] = (eigenvectors[:, :q] * scale).T
+            if self.isotropic:
+                noise[k] = sigma2
+            else:
+                noise[k] = np.diagonal(covariances[k]) - np.sum(loadings[k] ** 2, axis=0)
+        return self.pack(loadings, noise)
+
+    # Not used: the initial statistics are 'full' ones (``initialisation_type``), and
+    # ``m_step`` replaces the generic M-step that calls ``covariances``.
+    def add_second_moment(self, sum_sq, k, diff, resp_k):
+        raise NotImplementedError("factor statistics come from the kernel only")
+
+    def covariances(self, resp_sum, sum_diff, sum_sq, shift, nk, reg_covar):
+        raise NotImplementedError("the factor M-step is FactorCovariance.m_step")
+
+    def moved_sum_sq(self, counts, sum_diff, sum_sq, delta):
+        raise NotImplementedError(UNSUPPORTED.format(what="Stepwise (mini-batch) EM"))
+
+    model_sum_sq = moved_sum_sq
+
+    def mahalanobis_sum(self, resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
+        raise NotImplementedError(UNSUPPORTED.format(what="The variational mixture"))
+
+    # -- factors and derived quantities ---------------------------------------------------
+    def factorise(self, covariances):
+        """``(kernel_factors, failed)``: a component fails if a noise variance is not
+        positive or a loading is not finite (its factors left zero)."""
+        loadings, noise = covariances[:, : self.n_factors], covariances[:, self.n_factors]
+        failed = ~(
+            np.all(noise > 0.0, axis=1)
+            & np.all(np.isfinite(noise), axis=1)
+            & np.all(np.isfinite(loadings), axis=(1, 2))
+        )
+        factors = np.zeros((covariances.shape[0], 2 * self.n_factors + 1, covariances.shape[2]))
+        good = ~failed
+        if good.any():
+            factors[good] = kernel_factors(loadings[good], noise[good])
+        return factors, failed
+
+    def precisions(self, precisions_cholesky):
+        """Dense Sigma_k^-1 = Psi_k^-1 - A_k^T A_k (Woodbury) from the kernel's factors."""
+        q = self.n_factors
+        scaled = precisions_cholesky[:, :q]
+        dense = -np.einsum("kja,kjb->kab", scaled, scaled)
+        diagonal = np.einsum("kaa->ka", dense)
+        diagonal += precisions_cholesky[:, q] ** 2
+        return dense
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        raise NotImplementedError(UNSUPPORTED.format(what="precisions_init"))
+
+    covariances_from_precisions = precisions_cholesky_from_precisions
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        """-log det Sigma_k / 2 = log det Psi_k^-1/2 + log det L_k^-T (determinant lemma)."""
+        q = self.n_factors
+        inverse_lower_t = precisions_cholesky[:, q + 1 :, :q]
+        return np.log(precisions_cholesky[:, q]).sum(axis=1) + np.log(
+            np.diagonal(inverse_lower_t, axis1=1, axis2=2)
+        ).sum(axis=1)
+
+    @staticmethod
+    def kernel_precisions(precisions_cholesky, n_components, n_features):
+        return precisions_cholesky
+
+    def identity_precisions_cholesky(self, n_components, n_features):
+        identity = self.pack(
+            np.zeros((n_components, self.n_factors, n_features)), np.ones(n_components)
+        )
+        return self.factorise(identity)[0]
+
+    def n_covariance_parameters(self, n_components, n_features):
+        """Per component D q - q (q - 1) / 2 for the loadings (defined up to a rotation of
+        the factors) and D noise variances, or one for 'ppca'."""
+        q = self.n_factors
+        noise = 1 if self.isotropic else n_features
+        return n_components * (n_features * q - q * (q - 1) / 2.0 + noise)
+
+    def sample(self, rng, means, covariances, counts):
+        """x = mu_k + W_k z + Psi_k^1/2 e, z and e standard normal."""
+        q = self.n_factors
+        blocks = []
+        for mu, packed, n in zip(means, covariances, counts):
+            latent = rng.standard_normal(size=(int(n), q))
+            noise = rng.standard_normal(size=(int(n), means.shape[1]))
+            blocks.append(mu + latent @ packed[:q] + noise * np.sqrt(packed[q]))
+        return blocks
+
+    # -- repairs of degenerate components -------------------------------------------------
+    def add_to_diagonal(self, covariances, components, amount):
+        covariances = covariances.copy()
+        covariances[components, self.n_factors] += amount
+        return covariances
+
+    @staticmethod
+    def spread(covariances):
+        """trace(Sigma_k) / D."""
+        return (np.sum(covariances[:, :-1] ** 2, axis=(1, 2)) + covariances[:, -1].sum(axis=1)) / (
+            covariances.shape[2]
+        )
+
+    def principal_axis(self, covariances, k, n_features):
+        # Rare (a component emptied out): the dense D x D eigenproblem is affordable.
+        return FullCovariance.principal_axis(
+            self.dense_covariances(covariances[k : k + 1]), 0, n_features
+        )
+
+    copy_component = staticmethod(copy_per_component)

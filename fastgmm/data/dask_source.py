@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from .._threads import resolve_n_jobs, thread_limit
-from ..covariance import COVARIANCE_TYPES
 from . import validation
 from .sources import (
     SCORE_OUTPUTS,
@@ -71,12 +70,12 @@ def kernel_slot(n_jobs):
 
 
 def _chunk_statistics(
-    block, sample_weight, labels, marginalize, covariance_name, n_components, n_jobs, parameters
+    block, sample_weight, labels, marginalize, covariance, n_components, n_jobs, parameters
 ):
     """The statistics of one row chunk (a Dask task)."""
     source = ArraySource(
         np.ascontiguousarray(block),
-        COVARIANCE_TYPES[covariance_name],
+        covariance,
         n_components,
         sample_weight,
         component_labels=labels,
@@ -199,7 +198,7 @@ class DaskSource:
                 weight,
                 labels,
                 self.has_missing,
-                self.covariance.name,
+                self.covariance,
                 self.n_components,
                 self.n_jobs,
                 parameters,
@@ -315,7 +314,7 @@ class DaskSource:
         meta = np.empty((0,) * (1 + per_component), dtype=dtype)
         return self.X.map_blocks(
             _score_block,
-            self.covariance.name,
+            self.covariance,
             log_weights,
             means,
             precisions_cholesky,
@@ -360,14 +359,14 @@ def _active_client():
 
 
 def _score_block(
-    block, covariance_name, log_weights, means, precisions_cholesky, n_jobs, output, marginalize
+    block, covariance, log_weights, means, precisions_cholesky, n_jobs, output, marginalize
 ):
     """One output of ``score_rows`` for one chunk (a Dask task); checks the chunk's values
     (NaN are missing values with ``marginalize``)."""
     block = validation.check_data(block, allow_nan=marginalize)
     with kernel_slot(n_jobs):
         (result,) = score_rows(
-            COVARIANCE_TYPES[covariance_name],
+            covariance,
             block,
             log_weights,
             means,

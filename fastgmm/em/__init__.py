@@ -11,6 +11,6 @@
   reports as it goes.
 
 The loops never see rows: they ask a ``fastgmm.data`` source for the statistics of the
-current parameters and pass them to ``fastgmm.covariance.m_step``.  Nothing here imports
+current parameters and pass them to their covariance type's ``m_step``.  Nothing here imports
 ``fastgmm.models`` or ``fastgmm.io``.
 """

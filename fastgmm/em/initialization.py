@@ -11,7 +11,7 @@ row -1) each initialisation is exactly the unlabelled one.
 
 import numpy as np
 
-from ..covariance import RESP_SUM_EPS, m_step
+from ..covariance import RESP_SUM_EPS
 from ..data.sources import statistics_of_labels
 from ..data.statistics import (
     INIT_CHUNK_ROWS,
@@ -195,10 +195,13 @@ def initial_parameters(
         if not has_fixed_labels(component_labels):
             component_labels = None
     if weights_init is None or means_init is None or precisions_init is None:
+        # The factor types start from 'full' statistics (``initialisation_type``).
+        start = covariance.initialisation_type()
         statistics = INITIAL_STATISTICS[init_params](
-            covariance, X, n_components, random_state, sample_weight, component_labels
+            start, X, n_components, random_state, sample_weight, component_labels
         )
-        _, means, covariances = m_step(covariance, statistics, reg_covar)
+        _, means, covariances = start.m_step(statistics, reg_covar)
+        covariances = covariance.from_initial_covariances(covariances, reg_covar)
         weights = (statistics.resp_sum + RESP_SUM_EPS) / statistics.total_weight
     if weights_init is not None:
         weights = np.array(weights_init, dtype=np.float64)

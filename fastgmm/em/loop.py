@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..covariance import m_step
 from .degenerate import ComponentRepair
 from .initialization import initial_parameters
 from .online import StepwiseEM
@@ -193,7 +192,7 @@ def iterate(
         statistics = source.statistics(
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
-        weights, means, covariances = m_step(covariance, statistics, reg_covar)
+        weights, means, covariances = covariance.m_step(statistics, reg_covar)
         covariances, precisions_cholesky = repair.factorise(covariances)
         parameters = MixtureParameters(
             *repair.reseed_empty(

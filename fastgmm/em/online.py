@@ -28,7 +28,6 @@ import dataclasses
 
 import numpy as np
 
-from ..covariance import m_step
 from ..data.statistics import SufficientStatistics
 
 
@@ -169,7 +168,7 @@ class StepwiseEM:
             self.average = blended(self.covariance, self.average, batch, self.step_size())
         self.n_steps += 1
         self.repair.source = source
-        weights, means, covariances = m_step(self.covariance, self.average, self.reg_covar)
+        weights, means, covariances = self.covariance.m_step(self.average, self.reg_covar)
         covariances, precisions_cholesky = self.repair.factorise(covariances)
         parameters = type(parameters)(
             *self.repair.reseed_empty(

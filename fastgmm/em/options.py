@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ..covariance import COVARIANCE_TYPES
+from ..covariance import COVARIANCE_TYPE_NAMES, FACTOR_TYPES, covariance_type
 from ..data import make_source
 from ..data.validation import (
     check_bool,
@@ -30,7 +30,6 @@ from ..data.validation import (
 )
 from ..exceptions import InvalidParameterError
 
-COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
 INIT_PARAMS_NAMES = ("kmeans", "k-means++", "random", "random_from_data")
 ON_DEGENERATE_NAMES = ("reseed", "raise")
 MISSING_VALUES_NAMES = ("raise", "marginalize")
@@ -76,6 +75,7 @@ class FitOptions:
     polish: int = 0  # full-batch iterations after mini-batch EM
     learning_decay: float = 0.7  # stepwise EM's step sizes (em/online.py)
     learning_offset: float = 2.0
+    n_factors: object = None  # None, or the number of latent factors of 'factor' and 'ppca'
 
     @classmethod
     def names(cls):
@@ -108,9 +108,10 @@ class FitOptions:
         polish=0,
         learning_decay=0.7,
         learning_offset=2.0,
+        n_factors=None,
     ):
         """The options with their scalars checked and normalised (arrays as given)."""
-        return cls(
+        options = cls(
             n_components=check_integer(n_components, "n_components", 1),
             covariance_type=check_choice(covariance_type, "covariance_type", COVARIANCE_TYPE_NAMES),
             tol=check_real(tol, "tol"),
@@ -135,7 +136,32 @@ class FitOptions:
             polish=check_integer(polish, "polish", 0),
             learning_decay=check_learning_decay(learning_decay),
             learning_offset=check_learning_offset(learning_offset),
+            n_factors=None if n_factors is None else check_integer(n_factors, "n_factors", 1),
         )
+        if options.covariance_type in FACTOR_TYPES:
+            options.check_factor_model()
+        return options
+
+    def check_factor_model(self):
+        """'factor' and 'ppca' need ``n_factors``; what they do not support yet is an
+        error (NotImplementedError) rather than something silently different."""
+        name = self.covariance_type
+        if self.n_factors is None:
+            raise InvalidParameterError(
+                f"covariance_type={name!r} needs n_factors, the number of latent factors per "
+                "component (an int >= 1, at most the number of features)."
+            )
+        unsupported = {
+            "precisions_init": self.precisions_init is not None,
+            "missing_values='marginalize'": self.marginalize,
+            "mini-batch EM (batch_size)": self.batch_size is not None,
+        }
+        for what, asked in unsupported.items():
+            if asked:
+                raise NotImplementedError(
+                    f"{what} is not implemented for covariance_type={name!r} yet; use 'full', "
+                    "'tied', 'diag' or 'spherical' for it."
+                )
 
     @classmethod
     def of(cls, estimator):
@@ -153,13 +179,17 @@ class FitOptions:
 
     @property
     def covariance(self):
-        """The covariance type's entry of ``covariance.COVARIANCE_TYPES``."""
-        return COVARIANCE_TYPES[self.covariance_type]
+        """The ``CovarianceType`` of ``covariance_type`` (and ``n_factors``)."""
+        return covariance_type(self.covariance_type, self.n_factors)
 
     def for_features(self, n_features):
         """These options with ``weights_init``, ``means_init`` and ``precisions_init``
         checked against ``n_components`` and ``n_features`` (as float64 arrays)."""
         k = self.n_components
+        if self.covariance_type in FACTOR_TYPES and self.n_factors > n_features:
+            raise ValueError(
+                f"n_factors={self.n_factors} must be at most the number of features, {n_features}."
+            )
         return dataclasses.replace(
             self,
             weights_init=None

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from ..covariance import RESP_SUM_EPS, kernel_arguments, m_step
+from ..covariance import RESP_SUM_EPS, kernel_arguments
 from ..data.statistics import SufficientStatistics
 from .initialization import INITIAL_STATISTICS
 from .loop import Reporter, best_of_restarts, until_converged
@@ -141,7 +141,7 @@ WISHART_UPDATES = {
 def update(covariance, statistics, reg_covar, priors, factorise):
     """The posterior from the statistics of responsibilities (scikit-learn's ``_m_step``)."""
     nk = statistics.resp_sum + RESP_SUM_EPS
-    _, xk, sk = m_step(covariance, statistics, reg_covar)
+    _, xk, sk = covariance.m_step(statistics, reg_covar)
     if priors.prior_type == "dirichlet_process":
         tail = np.hstack((np.cumsum(nk[::-1])[-2::-1], 0))
         weight_concentration = (1.0 + nk, priors.weight_concentration + tail)

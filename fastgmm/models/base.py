@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from .._threads import thread_limit
-from ..covariance import COVARIANCE_TYPES
+from ..covariance import FACTOR_TYPES, covariance_type
 from ..data import make_source, validation
 from ..data.sources import impute_rows
 from ..em import options
@@ -38,8 +38,46 @@ NOT_CONVERGED = (
 )
 
 
+# Every fitted attribute that describes the covariances, of any covariance type.
+COVARIANCE_ARRAYS = (
+    "covariances_",
+    "precisions_",
+    "precisions_cholesky_",
+    "loadings_",
+    "noise_variance_",
+)
+
+
+class DenseFromFactors:
+    """A fitted factor model's ``covariances_``, ``precisions_`` or ``precisions_cholesky_``
+    in the 'full' layout (n_components, n_features, n_features), computed when first read
+    (from ``loadings_`` and ``noise_variance_``) and then kept.
+
+    Only a default: the other covariance types store these attributes on the instance,
+    which takes precedence over this (non-data) descriptor.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        if "loadings_" not in vars(model):
+            raise AttributeError(f"{type(model).__name__!r} object has no attribute {self.name!r}")
+        covariance = model._fitted_covariance()
+        covariances, _ = model._loop_parameters()
+        for name, array in covariance.dense_arrays(covariances).items():
+            vars(model)[name] = array.astype(model.means_.dtype)
+        return vars(model)[self.name]
+
+
 class MixtureBase:
     """Base of fastgmm's mixture estimators (not public)."""
+
+    covariances_ = DenseFromFactors()
+    precisions_ = DenseFromFactors()
+    precisions_cholesky_ = DenseFromFactors()
 
     # -- scikit-learn estimator protocol -------------------------------------------------
 
@@ -103,11 +141,12 @@ class MixtureBase:
         run,
     ):
         """The attributes every fitted mixture has (float64 arrays stored in ``dtype``)."""
+        for name in COVARIANCE_ARRAYS:  # a previous fit's, of another covariance type
+            vars(self).pop(name, None)
         self.weights_ = weights.astype(dtype)
         self.means_ = means.astype(dtype)
-        self.covariances_ = covariances.astype(dtype)
-        self.precisions_cholesky_ = precisions_cholesky.astype(dtype)
-        self.precisions_ = covariance.precisions(precisions_cholesky).astype(dtype)
+        for name, array in covariance.fitted_arrays(covariances, precisions_cholesky).items():
+            setattr(self, name, array.astype(dtype))
         self.converged_ = run.converged
         self.n_iter_ = run.n_iter
         self.lower_bound_ = float(run.lower_bound)
@@ -125,6 +164,9 @@ class MixtureBase:
         """ValueError unless the fitted model has this fit's type and shapes (warm_start)."""
         fitted = (self._fitted_covariance_type, self.means_.shape)
         wanted = (self.covariance_type, (self.n_components, n_features))
+        if fitted[0] in FACTOR_TYPES:  # and the number of factors
+            fitted += (self.loadings_.shape[1],)
+            wanted += (getattr(self, "n_factors", None),)
         if fitted != wanted:
             raise ValueError(
                 f"warm_start=True continues the previous fit ({fitted[0]!r} covariances, means "
@@ -139,13 +181,19 @@ class MixtureBase:
         raise NotImplementedError
 
     def _fitted_covariance(self):
-        """The table entry of the fitted covariance type; NotFittedError before ``fit``."""
+        """The fitted ``CovarianceType``; NotFittedError before ``fit``."""
         if not hasattr(self, "_fitted_covariance_type"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
-        return COVARIANCE_TYPES[self._fitted_covariance_type]
+        name = self._fitted_covariance_type
+        return covariance_type(name, self.loadings_.shape[1] if name in FACTOR_TYPES else None)
+
+    def _loop_parameters(self):
+        """The fitted ``(covariances, precisions_cholesky)`` as the loops carry them
+        (float64; for 'factor' and 'ppca', packed loadings and the kernel's factors)."""
+        return self._fitted_covariance().loop_parameters(lambda name: getattr(self, name))
 
     def _marginalize(self):
         """Whether NaN in the data are missing values (``missing_values='marginalize'``)."""
@@ -290,7 +338,7 @@ class MixtureBase:
         rng = validation.check_random_state(self.random_state)
         # The same draws as sklearn, from the same arrays, in the same order.
         counts = rng.multinomial(n_samples, self.weights_)
-        blocks = covariance.sample(rng, self.means_, self.covariances_, counts)
+        blocks = covariance.sample(rng, self.means_, self._loop_parameters()[0], counts)
         labels = np.repeat(np.arange(len(counts)), counts)
         return np.vstack(blocks).astype(np.float64), labels
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .._threads import thread_limit
+from ..covariance import FACTOR_TYPES
 from ..data import validation
 from ..em.options import FitOptions, FitRequest
 from ..em.priors import check_prior_type, check_priors, data_priors
@@ -211,6 +212,11 @@ class BayesianGaussianMixture(MixtureBase):
         -------
         self : BayesianGaussianMixture
         """
+        if isinstance(self.covariance_type, str) and self.covariance_type in FACTOR_TYPES:
+            raise NotImplementedError(
+                f"BayesianGaussianMixture has no covariance_type={self.covariance_type!r} "
+                "(mixtures of factor analysers are a GaussianMixture covariance type)."
+            )
         options = FitOptions.of(self)
         random_state = validation.check_random_state(self.random_state)
         warm_start = validation.check_bool(self.warm_start, "warm_start")

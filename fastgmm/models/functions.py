@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._threads import thread_limit
+from ..covariance import FACTOR_TYPES
 from ..data import make_source, validation
 from ..em.degenerate import ComponentRepair
 from ..em.loop import (
@@ -65,6 +66,11 @@ class GaussianMixtureResult:
     converged : bool
     n_degenerate : int
         Repairs of degenerate components (see ``GaussianMixture``'s ``on_degenerate``).
+    loadings, noise_variance : ndarray or None
+        'factor' and 'ppca' only (None otherwise): as ``GaussianMixture``'s
+        ``loadings_`` and ``noise_variance_``; ``covariances`` and
+        ``precisions_cholesky`` then hold the 'full' layout of the same model,
+        computed once at the end of the fit (n_components x n_features^2 numbers each).
     """
 
     weights: np.ndarray
@@ -78,6 +84,8 @@ class GaussianMixtureResult:
     n_iter: int
     converged: bool
     n_degenerate: int
+    loadings: np.ndarray | None = None
+    noise_variance: np.ndarray | None = None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the result to one ``.npz`` file that :func:`fastgmm.load` reads back.
@@ -130,6 +138,7 @@ def fit(
     polish: int = 0,
     learning_decay: float = 0.7,
     learning_offset: float = 2.0,
+    n_factors: int | None = None,
     sample_weight: SampleWeight = None,
     component_labels: ArrayLike | None = None,
 ) -> GaussianMixtureResult:
@@ -147,7 +156,7 @@ def fit(
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, \
 means_init, precisions_init, random_state, n_jobs, persist, on_degenerate, verbose, \
 verbose_interval, progress, callback, missing_values, batch_size, polish, learning_decay, \
-learning_offset
+learning_offset, n_factors
         Keyword-only, with the meanings and defaults of :class:`GaussianMixture`
         (``batch_size``: mini-batch EM).
     sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -182,6 +191,7 @@ learning_offset
         polish=polish,
         learning_decay=learning_decay,
         learning_offset=learning_offset,
+        n_factors=n_factors,
     )
     random_state = validation.check_random_state(random_state)
     request = FitRequest.checked(
@@ -194,10 +204,10 @@ learning_offset
             np.log(parameters.weights), parameters.means, parameters.precisions_cholesky
         )
 
-    return _result(run, covariance_type, request.source.dtype, log_likelihood)
+    return _result(run, options.covariance, request.source.dtype, log_likelihood)
 
 
-def _result(run, covariance_type, dtype, log_likelihood):
+def _result(run, covariance, dtype, log_likelihood):
     """The ``GaussianMixtureResult`` of a run, its arrays read-only in ``dtype``."""
     parameters = run.parameters
 
@@ -206,18 +216,24 @@ def _result(run, covariance_type, dtype, log_likelihood):
         array.setflags(write=False)
         return array
 
+    arrays = covariance.fitted_arrays(parameters.covariances, parameters.precisions_cholesky)
+    factor_arrays = {}
+    if "loadings_" in arrays:  # a factor model: and its dense arrays
+        factor_arrays = {name[:-1]: frozen(arrays[name]) for name in arrays}
+        arrays = covariance.dense_arrays(parameters.covariances)
     return GaussianMixtureResult(
         weights=frozen(parameters.weights),
         means=frozen(parameters.means),
-        covariances=frozen(parameters.covariances),
-        precisions_cholesky=frozen(parameters.precisions_cholesky),
-        covariance_type=covariance_type,
+        covariances=frozen(arrays["covariances_"]),
+        precisions_cholesky=frozen(arrays["precisions_cholesky_"]),
+        covariance_type=covariance.name,
         lower_bound=float(run.lower_bound),
         lower_bounds=tuple(float(b) for b in run.lower_bounds),
         log_likelihood=log_likelihood,
         n_iter=run.n_iter,
         converged=run.converged,
         n_degenerate=run.n_degenerate,
+        **factor_arrays,
     )
 
 
@@ -280,6 +296,10 @@ learning_decay, learning_offset
             "fit_stream takes an iterable of batches (or a callable returning one), not one "
             "2-D array; for an array, use fastgmm.fit(X, n_components, batch_size=...)."
         )
+    if isinstance(covariance_type, str) and covariance_type in FACTOR_TYPES:
+        raise NotImplementedError(
+            f"fit_stream is not implemented for covariance_type={covariance_type!r} yet."
+        )
     restartable = callable(batches)
     options = FitOptions.checked(
         n_components=n_components,
@@ -336,7 +356,7 @@ learning_decay, learning_offset
         warnings.warn(
             DEGENERATE_EVENTS.format(n=run.n_degenerate), DegenerateComponentWarning, stacklevel=2
         )
-    return _result(run, covariance_type, stream.dtype, np.nan)
+    return _result(run, options.covariance, stream.dtype, np.nan)
 
 
 class _BatchStream:

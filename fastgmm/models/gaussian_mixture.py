@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._threads import thread_limit
-from ..covariance import n_parameters
+from ..covariance import FACTOR_TYPES, n_parameters
 from ..data import make_source, validation
 from ..em.degenerate import ComponentRepair
 from ..em.loop import (
@@ -94,10 +94,19 @@ class GaussianMixture(MixtureBase):
     ----------
     n_components : int, default=1
         Number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical', 'factor', 'ppca'}, default='full'
         'full': one general covariance matrix per component; 'tied': one matrix
         shared by all components; 'diag': one diagonal matrix per component;
-        'spherical': one variance per component.
+        'spherical': one variance per component. 'factor': a mixture of factor
+        analysers, each component's covariance ``W_k W_k^T + Psi_k`` with a
+        (n_features, n_factors) loading matrix ``W_k`` and a diagonal ``Psi_k``
+        (Ghahramani & Hinton 1996); 'ppca': the same with ``Psi_k = sigma_k^2 I``,
+        a mixture of probabilistic PCA (Tipping & Bishop 1999). For data with many
+        features: an iteration costs O(n_samples n_components n_features
+        n_factors), and no (n_features, n_features) matrix is formed. Both start
+        from ``init_params``' full covariances, each reduced to its ``n_factors``
+        principal axes; neither supports ``precisions_init``, missing values,
+        ``batch_size`` or ``partial_fit`` yet (NotImplementedError).
     tol : float, default=1e-3
         EM stops when the lower bound (mean log-likelihood per sample) changes
         by less than ``tol`` from one iteration to the next.
@@ -118,6 +127,10 @@ class GaussianMixture(MixtureBase):
     precisions_init : array-like, default=None
         Initial precision matrices (inverse covariances), shaped by
         ``covariance_type`` as ``precisions_``; computed when None.
+    n_factors : int or None, default=None
+        'factor' and 'ppca' only (and needed by them): the number of latent
+        factors per component, at most ``n_features``. Ignored by the other
+        types.
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation (and of ``sample``). Results do not depend
         on the number of threads.
@@ -224,6 +237,17 @@ class GaussianMixture(MixtureBase):
     precisions_cholesky_ : ndarray
         Cholesky factors U of the precisions (precision = U U^T, U upper
         triangular), shaped as ``covariances_``.
+    loadings_ : ndarray of shape (n_components, n_factors, n_features)
+        'factor' and 'ppca' only: ``loadings_[k]`` is W_k^T (the layout of
+        scikit-learn's ``FactorAnalysis.components_``), defined up to a rotation
+        of the factors.
+    noise_variance_ : ndarray of shape (n_components, n_features), or (n_components,)
+        'factor' and 'ppca' only: the diagonal of Psi_k ('factor'), or sigma_k^2
+        ('ppca'), ``reg_covar`` included (as ``FactorAnalysis.noise_variance_``).
+        A factor model's ``covariances_``, ``precisions_`` and
+        ``precisions_cholesky_`` have the 'full' layout; each is computed from
+        ``loadings_`` and ``noise_variance_`` when first read (n_components x
+        n_features^2 numbers) and then kept.
     converged_ : bool
     n_iter_ : int
         Iterations of the best run.
@@ -279,6 +303,7 @@ class GaussianMixture(MixtureBase):
         polish: int = 0,
         learning_decay: float = 0.7,
         learning_offset: float = 2.0,
+        n_factors: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -304,6 +329,7 @@ class GaussianMixture(MixtureBase):
         self.polish = polish
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.n_factors = n_factors
 
     # -- fitting ----------------------------------------------------------------------------
 
@@ -403,6 +429,11 @@ class GaussianMixture(MixtureBase):
             ``converged_`` is False (a stream has no convergence test).
         """
         options = FitOptions.of(self)
+        if options.covariance_type in FACTOR_TYPES:
+            raise NotImplementedError(
+                f"partial_fit is not implemented for covariance_type={self.covariance_type!r} "
+                "yet; use fit."
+            )
         names = validation.feature_names(X)
         X = validation.check_input(X, min_samples=1, allow_nan=options.marginalize)
         stepwise = getattr(self, "_stepwise", None)
@@ -498,10 +529,9 @@ class GaussianMixture(MixtureBase):
         """The fitted model as an ``EMRun`` to continue from (``warm_start``)."""
         self._check_warm_start(n_features)
         parameters = MixtureParameters(
-            *(
-                np.asarray(a, dtype=np.float64)
-                for a in (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
-            )
+            np.asarray(self.weights_, dtype=np.float64),
+            np.asarray(self.means_, dtype=np.float64),
+            *self._loop_parameters(),
         )
         return EMRun(
             parameters,
@@ -531,7 +561,7 @@ class GaussianMixture(MixtureBase):
         return (
             np.log(np.asarray(self.weights_, dtype=np.float64)),
             np.asarray(self.means_, dtype=np.float64),
-            np.asarray(self.precisions_cholesky_, dtype=np.float64),
+            self._loop_parameters()[1],
         )
 
     def _n_parameters(self):

@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm._kernels._common import NEGLIGIBLE_RESP, negligible_resp
-from fastgmm.covariance import COVARIANCE_TYPES, m_step
+from fastgmm.covariance import COVARIANCE_TYPES
 from fastgmm.data.sources import ArraySource, score_rows, statistics_of_labels
 from fastgmm.data.statistics import statistics_from_responsibilities
 
@@ -39,7 +39,7 @@ def test_one_em_step_matches_the_reference(covariance_type, dtype, rtol):
     )
     source = ArraySource(X, covariance, len(weights))
     statistics = source.statistics(np.log(weights), means, prec_chol)
-    new_weights, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
+    new_weights, new_means, new_covariances = covariance.m_step(statistics, reg_covar=1e-6)
 
     expected_ll, (exp_weights, exp_means, exp_covariances) = ref.em_step(
         X.astype(np.float64), weights, means, covariances, covariance_type, reg_covar=1e-6
@@ -143,7 +143,7 @@ def test_centred_statistics_keep_far_offset_data_accurate():
     offset = 1e8
     source = ArraySource(X + offset, covariance, len(weights))
     statistics = source.statistics(np.log(weights), means + offset, prec_chol)
-    _, new_means, new_covariances = m_step(covariance, statistics, reg_covar=1e-6)
+    _, new_means, new_covariances = covariance.m_step(statistics, reg_covar=1e-6)
     _, (_, exp_means, exp_covariances) = ref.em_step(X, weights, means, covariances, "full", 1e-6)
     assert_allclose(new_means - offset, exp_means, atol=1e-6)
     assert_allclose(new_covariances, exp_covariances, rtol=1e-6)
@@ -206,7 +206,7 @@ def test_separated_clusters_with_negligible_responsibilities_match_the_reference
     statistics = ArraySource(X, covariance, 5).statistics(
         np.log(weights), means, covariance.precisions_cholesky(covariances)
     )
-    got = m_step(covariance, statistics, reg_covar=1e-6)
+    got = covariance.m_step(statistics, reg_covar=1e-6)
     expected_ll, expected = ref.em_step(
         X.astype(np.float64), weights, means, covariances, covariance_type, 1e-6
     )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from fastgmm.covariance import COVARIANCE_TYPES, ILL_DEFINED_COVARIANCE, m_step, n_parameters
+from fastgmm.covariance import COVARIANCE_TYPES, ILL_DEFINED_COVARIANCE, n_parameters
 from fastgmm.data.statistics import statistics_from_responsibilities
 
 import _references as ref
@@ -23,7 +23,7 @@ def test_m_step_from_responsibilities_matches_the_textbook(covariance_type):
     statistics = statistics_from_responsibilities(
         covariance, X, [(0, resp[:100]), (100, resp[100:])], reference
     )
-    weights, means, covariances = m_step(covariance, statistics, reg_covar=1e-4)
+    weights, means, covariances = covariance.m_step(statistics, reg_covar=1e-4)
     expected = ref.m_step(X, resp, covariance_type, reg_covar=1e-4)
     for got, want in zip((weights, means, covariances), expected):
         assert_allclose(got, want, rtol=1e-11)
@@ -36,7 +36,7 @@ def test_empty_component_gets_mean_zero_and_reg_covar():
     resp[:, 0] = 1.0
     covariance = COVARIANCE_TYPES["full"]
     statistics = statistics_from_responsibilities(covariance, X, [(0, resp)], np.ones((2, 2)))
-    _, means, covariances = m_step(covariance, statistics, reg_covar=1e-3)
+    _, means, covariances = covariance.m_step(statistics, reg_covar=1e-3)
     assert_allclose(means[1], 0.0, atol=1e-12)
     assert_allclose(covariances[1], 1e-3 * np.eye(2), atol=1e-12)
 

@@ -27,7 +27,6 @@ from fastgmm import (
     InvalidParameterError,
 )
 from fastgmm.covariance import COVARIANCE_TYPES as COVARIANCES
-from fastgmm.covariance import m_step
 from fastgmm.data.sources import ArraySource
 from fastgmm.data.statistics import SufficientStatistics
 from fastgmm.em import online
@@ -257,7 +256,7 @@ def test_blended_averages_statistics_about_different_references(covariance_type)
     blended = online.blended(covariance, per_row[0], per_row[1], 0.5)
     assert blended.total_weight == 1.0
     assert_same_statistics(covariance_type, blended, per_row[2])
-    for actual, desired in zip(m_step(covariance, blended, 1e-6), m_step(covariance, both, 1e-6)):
+    for actual, desired in zip(covariance.m_step(blended, 1e-6), covariance.m_step(both, 1e-6)):
         assert_close(actual, desired, rtol=1e-12)
 
 
@@ -285,7 +284,7 @@ def test_blended_with_step_one_has_the_m_step_of_the_batch(covariance_type, miss
         covariance, average, online.rescaled(statistics, 1.0 / statistics.total_weight), 1.0
     )
     for actual, desired in zip(
-        m_step(covariance, blended, 1e-6), m_step(covariance, statistics, 1e-6)
+        covariance.m_step(blended, 1e-6), covariance.m_step(statistics, 1e-6)
     ):
         assert_close(actual, desired, rtol=1e-12)
     # The log-likelihood is averaged per unit weight as well.
@@ -318,8 +317,7 @@ def test_partial_fit_steps_are_the_documented_running_average(covariance_type):
             log_weights, means, factors
         )
         eta = (t + offset) ** -decay
-        expected = m_step(
-            covariance,
+        expected = covariance.m_step(
             online.blended(
                 covariance,
                 average,
