@@ -90,3 +90,19 @@ def test_online_example_runs(tmp_path):
 def test_plots_example_runs(tmp_path):
     pytest.importorskip("matplotlib", reason="fastgmm.plotting needs matplotlib")
     run_blocks("Plots", tmp_path, 1)
+
+
+def test_factor_analysers_example_prints_what_the_readme_shows(tmp_path):
+    pytest.importorskip("sklearn", reason="the example reads scikit-learn's digits")
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Wide data: mixtures of factor analysers\n", 1)[1]
+    (block,) = python_blocks("Wide data: mixtures of factor analysers")
+    # The printed block: a fence of its own, after the Python block's.
+    shown = re.findall(r"^```\n([^\n`][^`]*?)^```$", section.split("\n### ", 1)[0], re.S | re.M)[0]
+    script = tmp_path / "example.py"
+    script.write_text(block, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-W", "error", str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout == shown
