@@ -8,7 +8,7 @@ import inspect
 
 import numpy as np
 
-from ..covariance import COVARIANCE_TYPES
+from ..covariance import COVARIANCE_TYPES, FACTOR_TYPES
 from ..exceptions import NotFittedError
 from .format import (
     MIXTURE_ARRAYS,
@@ -22,12 +22,26 @@ from .read import restore
 from .registry import class_name_of
 
 
-def to_sklearn(model):
-    """The scikit-learn estimator with ``model``'s parameters and fitted attributes."""
-    mixture = _sklearn_mixture(f"{type(model).__name__}.to_sklearn")
+def to_sklearn(model, as_full=False):
+    """The scikit-learn estimator with ``model``'s parameters and fitted attributes; a
+    mixture of factor analysers only ``as_full`` (its 'full' covariances)."""
     class_name = class_name_of(model)
+    fitted_type = (
+        model.covariance_type
+        if class_name == "GaussianMixtureResult"
+        else model._fitted_covariance().name  # NotFittedError before fit
+    )
+    if fitted_type in FACTOR_TYPES:
+        if not as_full:
+            raise ValueError(
+                f"scikit-learn has no {fitted_type!r} covariance type (no mixture of factor "
+                "analysers); to_sklearn(as_full=True) converts the model to 'full' "
+                "covariances, W W^T + Psi for each component, which score the same."
+            )
+        fitted_type = "full"
+    mixture = _sklearn_mixture(f"{type(model).__name__}.to_sklearn")
     if class_name == "GaussianMixtureResult":
-        covariance = COVARIANCE_TYPES[model.covariance_type]
+        covariance = COVARIANCE_TYPES[fitted_type]
         estimator = mixture.GaussianMixture(
             n_components=model.means.shape[0], covariance_type=covariance.name
         )
@@ -53,7 +67,7 @@ def to_sklearn(model):
             if name in ours
         }
         # scikit-learn scores with these parameters: they must describe the fitted arrays.
-        params["covariance_type"] = model._fitted_covariance_type
+        params["covariance_type"] = fitted_type
         if class_name == "BayesianGaussianMixture":
             params["weight_concentration_prior_type"] = model._fitted_prior_type
         estimator = sklearn_class(**params)

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..covariance import COVARIANCE_TYPES
+from ..covariance import COVARIANCE_TYPES, FACTOR_TYPES
 from .format import (
     METADATA_KEY,
     MIXTURE_ARRAYS,
@@ -23,6 +23,16 @@ def save(model, path):
     """Write the fitted ``model`` to ``path`` (the package docstring, ``fastgmm.io``,
     describes the format)."""
     path = checked_path(path)
+    fitted_type = (
+        model.covariance_type
+        if class_name_of(model) == "GaussianMixtureResult"
+        else getattr(model, "_fitted_covariance_type", None)
+    )
+    if fitted_type in FACTOR_TYPES:
+        raise NotImplementedError(
+            f"Saving a {fitted_type!r} mixture is not implemented yet; to_sklearn(as_full=True) "
+            "gives its 'full' equivalent, which scikit-learn can save."
+        )
     metadata, arrays = _describe(model)
     text = json.dumps(metadata, allow_nan=False)
     entries = {METADATA_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}

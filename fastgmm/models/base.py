@@ -369,10 +369,14 @@ class MixtureBase:
         """
         save(self, path)
 
-    def to_sklearn(self) -> Any:
+    def to_sklearn(self, as_full: bool = False) -> Any:
         """The fitted scikit-learn estimator of the same name with this model's parameters
         and fitted attributes (copies): its ``predict``, ``predict_proba`` and
         ``score_samples`` agree with this model's to rounding.
+
+        scikit-learn has no mixture of factor analysers: a 'factor' or 'ppca' model is
+        converted only with ``as_full=True``, to 'full' covariances (W_k W_k^T + Psi_k,
+        the same densities); without it, a ValueError says so.
 
         fastgmm's own parameters (``n_jobs``, ``persist``, ``on_degenerate``, ...) are left
         out; ``covariance_type`` (and the Bayesian mixture's
@@ -383,7 +387,7 @@ class MixtureBase:
         -------
         estimator : sklearn.mixture.GaussianMixture or BayesianGaussianMixture
         """
-        return to_sklearn(self)
+        return to_sklearn(self, as_full)
 
     @classmethod
     def from_sklearn(cls: type[_Mixture], estimator: Any) -> _Mixture:

@@ -100,16 +100,18 @@ class GaussianMixtureResult:
         """
         save(self, path)
 
-    def to_sklearn(self) -> Any:
+    def to_sklearn(self, as_full: bool = False) -> Any:
         """A fitted ``sklearn.mixture.GaussianMixture`` with these parameters (copies).
 
         Its other constructor parameters are scikit-learn's defaults. Needs scikit-learn.
+        A 'factor' or 'ppca' result converts only with ``as_full=True``, to 'full'
+        covariances (see :meth:`GaussianMixture.to_sklearn`).
 
         Returns
         -------
         estimator : sklearn.mixture.GaussianMixture
         """
-        return to_sklearn(self)
+        return to_sklearn(self, as_full)
 
 
 def fit(

@@ -273,3 +273,23 @@ def test_a_warm_start_with_another_number_of_factors_is_an_error():
     model = GaussianMixture(3, covariance_type="factor", n_factors=2, warm_start=True).fit(X)
     with pytest.raises(ValueError, match="warm_start"):
         model.set_params(n_factors=3).fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", NOISE)
+def test_scikit_learn_gets_the_full_equivalent_only_when_asked(covariance_type, tmp_path):
+    pytest.importorskip("sklearn")
+    X, start = mixture_data(covariance_type)
+    model = model_at(start, covariance_type, 9)
+    result = fastgmm.fit(X, 3, covariance_type=covariance_type, n_factors=2, random_state=0)
+    for fitted in (model, result):
+        with pytest.raises(ValueError, match="as_full=True"):
+            fitted.to_sklearn()
+        with pytest.raises(NotImplementedError, match="Saving"):
+            fitted.save(tmp_path / "model.npz")
+    estimator = model.to_sklearn(as_full=True)
+    assert estimator.covariance_type == "full"
+    assert_close(estimator.score_samples(X), model.score_samples(X), rtol=1e-10)
+    same = GaussianMixture(3, covariance_type=covariance_type, n_factors=2, random_state=0)
+    assert_close(
+        result.to_sklearn(as_full=True).score_samples(X), same.fit(X).score_samples(X), rtol=1e-10
+    )
