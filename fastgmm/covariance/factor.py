@@ -17,6 +17,9 @@ from .._kernels import factor as factor_kernels
 from .base import RESP_SUM_EPS, CovarianceType, copy_per_component, log_gaussian_constant
 from .full import FullCovariance
 
+# The least squared length of a starting loading column, relative to the noise variance.
+START_LOADING_FLOOR = 1e-3
+
 UNSUPPORTED = (
     "{what} is not implemented for the covariance types 'factor' and 'ppca' yet; use "
     "another covariance_type."
@@ -224,7 +227,8 @@ class FactorCovariance(CovarianceType):
         """Per component, the factor model nearest a full covariance S (Tipping & Bishop's
         maximum-likelihood PPCA): W = U_q (Lambda_q - sigma^2 I)^1/2 from S's q leading
         eigenpairs, sigma^2 the mean of the other eigenvalues; for 'factor', Psi =
-        diag(S - W W^T), which is at least sigma^2 (plus the ``reg_covar`` on S)."""
+        diag(S - W W^T), which is at least sigma^2 (plus the ``reg_covar`` on S) where S
+        has q eigenvalues above sigma^2 (1 + ``START_LOADING_FLOOR``)."""
         n_components, n_features = covariances.shape[:2]
         q = self.n_factors
         loadings = np.empty((n_components, q, n_features))
@@ -234,7 +238,11 @@ class FactorCovariance(CovarianceType):
             eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
             rest = eigenvalues[q:]
             sigma2 = rest.mean() if rest.size else reg_covar
-            scale = np.sqrt(np.maximum(eigenvalues[:q] - sigma2, 0.0))
+            # Zero loadings are a fixed point of EM (the factors' posterior means are then
+            # 0, and so are the next loadings): a start from single points
+            # ('random_from_data', 'k-means++': S = reg_covar I) gets small ones instead.
+            floor = START_LOADING_FLOOR * sigma2
+            scale = np.sqrt(np.maximum(eigenvalues[:q] - sigma2, floor))
             loadings[k] = (eigenvectors[:, :q] * scale).T
             if self.isotropic:
                 noise[k] = sigma2

@@ -293,3 +293,18 @@ def test_scikit_learn_gets_the_full_equivalent_only_when_asked(covariance_type, 
     assert_close(
         result.to_sklearn(as_full=True).score_samples(X), same.fit(X).score_samples(X), rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("init_params", ["random_from_data", "k-means++", "random"])
+@pytest.mark.parametrize("covariance_type", NOISE)
+def test_every_start_learns_loadings(covariance_type, init_params):
+    # A start from single points has isotropic covariances, whose principal axes would give
+    # zero loadings: a fixed point of EM.
+    X, _ = mixture_data(covariance_type, n_samples=1500)
+    model = GaussianMixture(
+        3, covariance_type=covariance_type, n_factors=2, init_params=init_params, random_state=0
+    ).fit(X)
+    assert np.all(np.abs(model.loadings_).max(axis=(1, 2)) > 0.5)
+    if init_params != "random":  # (which can end in a poorer optimum, as for 'full')
+        kmeans = GaussianMixture(3, covariance_type=covariance_type, n_factors=2, random_state=0)
+        assert model.score(X) == pytest.approx(kmeans.fit(X).score(X), rel=1e-3)
