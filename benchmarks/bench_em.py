@@ -14,6 +14,7 @@ from .workloads import (
     MODELS,
     QUICK,
     default_fit_seconds,
+    factor_workload,
     first_fit_seconds,
     fit_seconds,
     fitted_model,
@@ -43,6 +44,28 @@ class EMIteration:
 
     def track_seconds_per_iteration(self, name, dtype):
         return seconds_per_iteration("fastgmm", *self.args)
+
+    track_seconds_per_iteration.unit = "seconds"
+
+
+class FactorIteration:
+    """W5: seconds per EM iteration of covariance_type='factor' (and of 'full' on the same
+    data, for the ratio compare.py reports), float64 and float32."""
+
+    params = (["factor", "full"], ["float64", "float32"])
+    param_names = ["covariance_type", "dtype"]
+    timeout = 900
+    unit = "seconds"
+
+    def setup(self, covariance_type, dtype):
+        n_samples, n_features, n_components, n_factors = factor_workload()
+        X = make_data(n_samples, n_features, n_components, np.dtype(dtype))
+        self.options = {"n_factors": n_factors} if covariance_type == "factor" else None
+        self.args = (X, n_components, covariance_type)
+        warm_up(*self.args, options=self.options)
+
+    def track_seconds_per_iteration(self, covariance_type, dtype):
+        return seconds_per_iteration("fastgmm", *self.args, options=self.options)
 
     track_seconds_per_iteration.unit = "seconds"
 

@@ -2,7 +2,7 @@
 
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
                                  [--scale-only] [--bayesian-only] [--start-only]
-                                 [--missing-only] [--online-only]
+                                 [--missing-only] [--online-only] [--factor-only]
 
 Rows (medians over ``--repeats`` runs unless said otherwise, every ratio from numbers measured in
 this one process, fastgmm's JIT warmed up first):
@@ -23,6 +23,9 @@ this one process, fastgmm's JIT warmed up first):
 - fastgmm's seconds per W2 iteration with ``missing_values='marginalize'`` on data with 10% of
   the values missing and with 1% of the rows missing one value, against the complete data
   (minimum of ``--repeats``, the three measured in turn in each repeat);
+- W5 (``--factor-only``): fastgmm's seconds per iteration of ``covariance_type='factor'``
+  (q = 8 factors) and of 'full' on the same 200k x 256 data, K = 10, float64 and float32,
+  with the factor fit's multiple of the machine's limit;
 - the peak memory a W2 fit adds over its data, each library in a fresh process;
 - for the EM-iteration and float32 rows, the machine's limit (``roofline.py``: max of
   the data's bytes over the streaming bandwidth and the unavoidable flops over the matmul
@@ -70,6 +73,7 @@ START_TARGET_ITERATIONS = 3.0  # fastgmm's start (and fixed costs) in its own EM
 FIRST_CALL_TARGETS = {"cold default": 5.0, "cold all types": 20.0, "cached": 0.8}  # seconds
 MEMORY_TARGET_MB = 64.0  # peak memory of a W2 fit over the data
 RSS_ANON_TARGET = 0.1  # peak anonymous memory of a memory-mapped fit over the data
+FACTOR_TARGETS = {"over full": 10.0, "x limit": 3.0}  # W5: 'factor' against 'full', the limit
 MISSING_TARGETS = {"10% values": 3.0, "1% rows": 1.2}  # s/iter over the complete data's, at most
 
 
@@ -222,6 +226,46 @@ def float32_rows(repeats):
             seconds[np.float64] / seconds[np.float32],
             FLOAT32_TARGET,
             suffix=_limit_columns(X, n_components, covariance_type, seconds[np.float32]),
+        )
+
+
+def factor_rows(repeats):
+    """W5: seconds per iteration of covariance_type='factor' and of 'full' on the same data,
+    float64 and float32, with the factor fit's multiple of the machine's limit."""
+    n_samples, n_features, n_components, n_factors = workloads.factor_workload()
+    print(
+        f"{'W5 s/iter (fastgmm) N=' + str(n_samples) + ' D=' + str(n_features):<40}"
+        f"{'full':>14}{'factor':>14}{'ratio':>9}{'target':>8}  met {_LIMIT_HEADER}"
+    )
+    options = {"n_factors": n_factors}
+    for dtype in (np.float64, np.float32):
+        X = workloads.make_data(n_samples, n_features, n_components, dtype)
+        seconds = {}
+        for covariance_type in ("full", "factor"):
+            typed = options if covariance_type == "factor" else None
+            workloads.warm_up(X, n_components, covariance_type, options=typed)
+            seconds[covariance_type] = _median(
+                repeats,
+                workloads.seconds_per_iteration,
+                "fastgmm",
+                X,
+                n_components,
+                covariance_type,
+                "GaussianMixture",
+                typed,
+            )
+        if X.dtype not in _PEAKS:
+            _PEAKS[X.dtype] = roofline.matmul_peak(X.dtype)
+        limit, bound = roofline.iteration_limit(
+            X, n_components, "factor", peak=_PEAKS[X.dtype], n_factors=n_factors
+        )
+        _row(
+            f"W5 K={n_components} q={n_factors} {np.dtype(dtype).name}",
+            seconds["full"],
+            seconds["factor"],
+            seconds["full"] / seconds["factor"],
+            FACTOR_TARGETS["over full"],
+            suffix=f"{limit:>10.5f}s{seconds['factor'] / limit:>8.1f}x {bound}",
         )
 
 
@@ -534,6 +578,11 @@ def main(argv=None):
         "--missing-only", action="store_true", help="only the missing-values (W2) rows"
     )
     parser.add_argument(
+        "--factor-only",
+        action="store_true",
+        help="only the W5 rows (mixtures of factor analysers against 'full')",
+    )
+    parser.add_argument(
         "--online-only",
         action="store_true",
         help="only the mini-batch EM rows (batch EM, mini-batch EM, partial_fit)",
@@ -565,6 +614,9 @@ def main(argv=None):
     if args.online_only:
         online_rows(args.repeats)
         return
+    if args.factor_only:
+        factor_rows(args.repeats)
+        return
     if not args.scale_only:
         iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):
@@ -574,6 +626,7 @@ def main(argv=None):
         thread_rows(args.repeats)
         predict_rows(args.repeats)
         missing_rows(args.repeats)
+        factor_rows(args.repeats)
         if not args.quick:  # the memory rows always use the full-size W2
             memory_rows()
         bayesian_rows(args.repeats, memory=not args.quick)

@@ -20,6 +20,10 @@
   tied       D^2 + D once (the shared factor) + K 3D           D^2 + D pooled + 2D
   diag,      K 4D: scale the centred row, square and add        5D
   spherical
+  factor     K (4D + 2qD + 2q): centre and scale by            2Dq + 5D + 2q^2: the
+  (q         Psi^-1/2, square and add (4D), c = A d (qD FMAs),  products d z^T (Dq FMAs),
+  factors)   |c|^2 (q FMAs)                                    d and d^2 (3D), z = L^-T c
+                                                               and z z^T (q^2 FMAs)
   ========== ================================================ ==========================
 
   plus K + 1 for the responsibilities' exps and the log-sum-exp's log.  Only one
@@ -77,10 +81,13 @@ def matmul_peak(dtype, repeats=3, size=MATMUL_SIZE):
     return 2.0 * size**3 / best
 
 
-def flops_per_row(covariance_type, n_features, n_components):
-    """The arithmetic per row that one EM iteration cannot avoid (see the module docstring)."""
-    d, k = n_features, n_components
+def flops_per_row(covariance_type, n_features, n_components, n_factors=0):
+    """The arithmetic per row that one EM iteration cannot avoid (see the module docstring);
+    ``n_factors``: 'factor' and 'ppca' only."""
+    d, k, q = n_features, n_components, n_factors
     responsibilities = k + 1
+    if covariance_type in ("factor", "ppca"):
+        return k * (4 * d + 2 * q * d + 2 * q) + (2 * d * q + 5 * d + 2 * q * q) + responsibilities
     if covariance_type == "full":
         return k * (d * d + 4 * d) + (d * d + 3 * d) + responsibilities
     if covariance_type == "tied":
@@ -90,7 +97,7 @@ def flops_per_row(covariance_type, n_features, n_components):
     raise ValueError(f"unknown covariance_type {covariance_type!r}")
 
 
-def iteration_limit(X, n_components, covariance_type, bandwidth=None, peak=None):
+def iteration_limit(X, n_components, covariance_type, bandwidth=None, peak=None, n_factors=0):
     """``(limit_seconds, bound)`` for one EM iteration on ``X``: bound is 'memory' or 'flops'.
 
     ``bandwidth`` and ``peak`` are measured now unless given (measure them once per run
@@ -100,5 +107,6 @@ def iteration_limit(X, n_components, covariance_type, bandwidth=None, peak=None)
     peak = matmul_peak(X.dtype) if peak is None else peak
     n_samples, n_features = X.shape
     memory = X.nbytes / bandwidth
-    arithmetic = n_samples * flops_per_row(covariance_type, n_features, n_components) / peak
+    flops = flops_per_row(covariance_type, n_features, n_components, n_factors)
+    arithmetic = n_samples * flops / peak
     return (memory, "memory") if memory >= arithmetic else (arithmetic, "flops")

@@ -37,6 +37,12 @@ QUICK_WORKLOADS = {
     "W2-spherical": (5_000, 16, 16, "spherical"),
 }
 
+# The wide workload of mixtures of factor analysers: (n_samples, n_features, n_components,
+# n_factors), fitted with covariance_type 'factor' (options {"n_factors": q}) and compared
+# with 'full' on the same data.
+FACTOR_WORKLOAD = (200_000, 256, 10, 8)
+QUICK_FACTOR_WORKLOAD = (5_000, 256, 10, 8)
+
 # The scale workloads, fitted out of memory: (n_samples, n_features, n_components,
 # covariance_type, dtype).
 # DASK runs in DASK_CHUNKS row chunks on a LocalCluster of 2 single-threaded worker
@@ -69,6 +75,11 @@ ONLINE_TOLERANCE = 1e-3  # "reached": a mean log-likelihood at most this below b
 
 def workload(name):
     return (QUICK_WORKLOADS if QUICK else WORKLOADS)[name]
+
+
+def factor_workload():
+    """W5: ``(n_samples, n_features, n_components, n_factors)`` (tiny with QUICK)."""
+    return QUICK_FACTOR_WORKLOAD if QUICK else FACTOR_WORKLOAD
 
 
 def scale_workload(name):

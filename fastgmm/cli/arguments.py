@@ -2,9 +2,14 @@
 
 import argparse
 
-from ..em.options import COVARIANCE_TYPE_NAMES, INIT_PARAMS_NAMES
+from ..covariance import COVARIANCE_TYPES
+from ..em.options import INIT_PARAMS_NAMES
 
 DTYPE_NAMES = ("float32", "float64")
+
+# The commands write and read model files, which cannot hold the factor types ('factor',
+# 'ppca') yet: the four others.
+COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
 
 
 def _positive_int(text):
