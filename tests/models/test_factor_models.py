@@ -308,3 +308,12 @@ def test_every_start_learns_loadings(covariance_type, init_params):
     if init_params != "random":  # (which can end in a poorer optimum, as for 'full')
         kmeans = GaussianMixture(3, covariance_type=covariance_type, n_factors=2, random_state=0)
         assert model.score(X) == pytest.approx(kmeans.fit(X).score(X), rel=1e-3)
+
+
+def test_select_n_components_compares_factor_models_by_their_parameter_count():
+    X, _ = mixture_data("factor", n_samples=1500)
+    selection = fastgmm.select_n_components(
+        X, n_components=[1, 2, 3, 4], covariance_types=["factor"], n_factors=2, random_state=0
+    )
+    assert selection.best_model.n_components == 3
+    assert selection.best_model.loadings_.shape == (3, 2, 9)
