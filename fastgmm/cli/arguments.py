@@ -2,14 +2,10 @@
 
 import argparse
 
-from ..covariance import COVARIANCE_TYPES
+from ..covariance import COVARIANCE_TYPE_NAMES, COVARIANCE_TYPES
 from ..em.options import INIT_PARAMS_NAMES
 
 DTYPE_NAMES = ("float32", "float64")
-
-# The commands write and read model files, which cannot hold the factor types ('factor',
-# 'ppca') yet: the four others.
-COVARIANCE_TYPE_NAMES = tuple(COVARIANCE_TYPES)
 
 
 def _positive_int(text):
@@ -86,7 +82,7 @@ def warmup_arguments(parser):
     parser.add_argument(
         "--covariance-types",
         nargs="+",
-        choices=COVARIANCE_TYPE_NAMES,
+        choices=tuple(COVARIANCE_TYPES),  # the factor types' kernels need a number of factors
         default=None,
         help="default: all four",
     )
@@ -114,6 +110,13 @@ def _estimator_arguments(parser):
         "--tol", type=float, default=1e-3, help="stop when the lower bound changes less (1e-3)"
     )
     parser.add_argument("--random-state", type=int, default=None, help="seed (default: random)")
+    parser.add_argument(
+        "--n-factors",
+        type=_positive_int,
+        default=None,
+        metavar="Q",
+        help="latent factors per component, for the covariance types factor and ppca",
+    )
     parser.add_argument(
         "--dtype",
         choices=DTYPE_NAMES,

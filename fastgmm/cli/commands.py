@@ -128,6 +128,7 @@ def _fit_options(args):
         "max_iter": args.max_iter,
         "tol": args.tol,
         "random_state": args.random_state,
+        "n_factors": args.n_factors,
     }
     return {**options, **_progress_option(GaussianMixture)}
 

@@ -58,6 +58,12 @@ Notes
     (K, D) for 'diag', (K,) for 'spherical'.  A ``GaussianMixtureResult``'s
     ``weights``, ``means``, ... are stored under these names too (``precisions_``
     computed from its factors, for other readers).
+``weights_``, ``means_``, ``loadings_`` (K, q, D), ``noise_variance_`` ((K, D), or (K,) for 'ppca')
+    Instead of the three dense arrays, for the factor types 'factor' and 'ppca' (whose
+    metadata adds ``n_factors``, q, at most D); a ``GaussianMixtureResult``'s
+    ``loadings`` and ``noise_variance`` under these names.  The dense arrays are
+    computed from them on loading, as after a fit.  Loading checks that every noise
+    variance is positive.
 ``lower_bounds_`` (n,), float64
     The lower bound of every iteration of the best run (n <= ``n_iter_``).
 

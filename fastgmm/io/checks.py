@@ -7,18 +7,18 @@ from types import SimpleNamespace
 import numpy as np
 
 from .._version import __version__
-from ..covariance import COVARIANCE_TYPES
+from ..covariance import COVARIANCE_TYPE_NAMES, FACTOR_TYPES
 from ..em.priors import PRIOR_TYPES
 from ..em.variational import weights as expected_weights
 from .format import (
     CLASS_NAMES,
     DTYPES,
-    FIELDS,
     FORMAT_NAME,
     FORMAT_VERSION,
     POSTERIOR_ARRAYS,
     WEIGHT_SUM_TOLERANCE,
     InvalidModel,
+    fields,
 )
 
 
@@ -94,7 +94,7 @@ def _string_list_field(metadata, name, length=None):
 
 def check_fields(metadata, class_name):
     """Every field of the class present, nothing else, each of the right type."""
-    expected = FIELDS[class_name]
+    expected = fields(class_name, metadata.get("covariance_type"))
     missing = [name for name in expected if name not in metadata]
     if missing:
         raise InvalidModel(f"its metadata lacks the field(s) {', '.join(map(repr, missing))}")
@@ -106,10 +106,16 @@ def check_fields(metadata, class_name):
         )
     if not isinstance(metadata["fastgmm_version"], str):
         raise _field_error("fastgmm_version", metadata["fastgmm_version"], "a string")
-    _choice_field(metadata, "covariance_type", tuple(COVARIANCE_TYPES))
+    _choice_field(metadata, "covariance_type", COVARIANCE_TYPE_NAMES)
     _choice_field(metadata, "dtype", DTYPES)
     _int_field(metadata, "n_components", 1)
     n_features = _int_field(metadata, "n_features_in_", 1)
+    if metadata["covariance_type"] in FACTOR_TYPES:
+        n_factors = _int_field(metadata, "n_factors", 1)
+        if n_factors > n_features:
+            raise InvalidModel(
+                f"its n_factors ({n_factors}) is more than its n_features_in_ ({n_features})"
+            )
     if not isinstance(metadata["converged_"], bool):
         raise _field_error("converged_", metadata["converged_"], "true or false")
     n_iter = _int_field(metadata, "n_iter_", 0)
@@ -158,15 +164,21 @@ def _array_specs(metadata, class_name):
     covariance_type = metadata["covariance_type"]
     k, d = metadata["n_components"], metadata["n_features_in_"]
     dtype = np.dtype(metadata["dtype"])
-    shape = _covariance_shape(covariance_type, k, d)
-    specs = {
-        "weights_": ((k,), dtype),
-        "means_": ((k, d), dtype),
-        "covariances_": (shape, dtype),
-        "precisions_": (shape, dtype),
-        "precisions_cholesky_": (shape, dtype),
-        "lower_bounds_": (None, np.dtype(np.float64)),
-    }
+    specs = {"weights_": ((k,), dtype), "means_": ((k, d), dtype)}
+    if covariance_type in FACTOR_TYPES:
+        noise_shape = (k,) if FACTOR_TYPES[covariance_type] else (k, d)
+        specs.update(
+            loadings_=((k, metadata["n_factors"], d), dtype),
+            noise_variance_=(noise_shape, dtype),
+        )
+    else:
+        shape = _covariance_shape(covariance_type, k, d)
+        specs.update(
+            covariances_=(shape, dtype),
+            precisions_=(shape, dtype),
+            precisions_cholesky_=(shape, dtype),
+        )
+    specs["lower_bounds_"] = (None, np.dtype(np.float64))
     if class_name == "BayesianGaussianMixture":
         float64 = np.dtype(np.float64)
         dirichlet_process = metadata["weight_concentration_prior_type"] == "dirichlet_process"
@@ -238,9 +250,16 @@ def check_values(metadata, arrays, class_name):
     # 'k-means++' are N_k / N of K one-hot rows, summing to K / N, as scikit-learn's.
     if not (abs(total - 1.0) <= tolerance or (metadata["n_iter_"] == 0 and 0 < total < 1)):
         raise InvalidModel(f"weights_ sums to {total!r}, not 1")
-    _check_covariances(
-        covariance_type, dtype, arrays, ("covariances_", "precisions_cholesky_", "precisions_")
-    )
+    if covariance_type in FACTOR_TYPES:
+        noise = arrays["noise_variance_"]
+        if not np.all(noise > 0):
+            raise InvalidModel(
+                f"noise_variance_ has a value that is not positive ({float(noise.min())!r})"
+            )
+    else:
+        _check_covariances(
+            covariance_type, dtype, arrays, ("covariances_", "precisions_cholesky_", "precisions_")
+        )
     if class_name == "BayesianGaussianMixture":
         _check_posterior(metadata, arrays)
 

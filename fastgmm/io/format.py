@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from .._version import __version__
+from ..covariance import FACTOR_TYPES
 
 FORMAT_NAME = "fastgmm-mixture"
 FORMAT_VERSION = 1
@@ -49,8 +50,25 @@ FIELDS = {
     "GaussianMixtureResult": _COMMON_FIELDS + ("log_likelihood",),
 }
 
-# The fitted arrays every class stores, in the fit's dtype.
+# The fitted arrays every class stores, in the fit's dtype; for the factor types
+# ('factor', 'ppca'), their loadings and noise variances instead of the dense matrices.
 MIXTURE_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+FACTOR_ARRAYS = ("weights_", "means_", "loadings_", "noise_variance_")
+
+# The metadata field the factor types add: the number of factors of the fitted arrays.
+FACTOR_FIELDS = ("n_factors",)
+
+
+def mixture_arrays(covariance_type):
+    """The names of the fitted arrays stored for ``covariance_type``."""
+    return FACTOR_ARRAYS if covariance_type in FACTOR_TYPES else MIXTURE_ARRAYS
+
+
+def fields(class_name, covariance_type):
+    """The metadata fields of a file of this class and covariance type."""
+    extra = FACTOR_FIELDS if covariance_type in FACTOR_TYPES else ()
+    return FIELDS[class_name] + extra
+
 
 POSTERIOR_ARRAYS = ("posterior_means", "posterior_covariances", "posterior_precisions_cholesky")
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..covariance import FACTOR_TYPES
+from ..covariance import covariance_type as make_covariance_type
 from ..data import validation
 from ..em.options import FitOptions
 from ..em.priors import check_prior_type, check_priors
@@ -16,9 +18,9 @@ from ..em.variational import Posterior
 from .checks import check_arrays, check_fields, check_header, check_values, float_field
 from .format import (
     METADATA_KEY,
-    MIXTURE_ARRAYS,
     InvalidModel,
     checked_path,
+    mixture_arrays,
 )
 from .registry import model_class
 
@@ -207,7 +209,7 @@ def _checked_estimator(cls, parameters, n_features):
 def _build_estimator(model, metadata, arrays, class_name):
     """Set the attributes of ``models.base.MixtureBase._set_fitted_mixture`` (and the Bayesian
     mixture's ``_set_fitted``) on ``model`` from checked metadata and arrays."""
-    for name in MIXTURE_ARRAYS:
+    for name in mixture_arrays(metadata["covariance_type"]):
         setattr(model, name, arrays[name])
     model.converged_ = metadata["converged_"]
     model.n_iter_ = metadata["n_iter_"]
@@ -254,16 +256,30 @@ def _build_result(metadata, arrays):
         array.setflags(write=False)
         return array
 
+    covariance_type = metadata["covariance_type"]
+    factor_arrays = {}
+    if covariance_type in FACTOR_TYPES:  # and the dense arrays, as fastgmm.fit makes them
+        factor_arrays = {
+            "loadings": frozen("loadings_"),
+            "noise_variance": frozen("noise_variance_"),
+        }
+        covariance = make_covariance_type(covariance_type, metadata["n_factors"])
+        dense = covariance.dense_arrays(
+            covariance.pack(factor_arrays["loadings"], factor_arrays["noise_variance"])
+        )
+        for name in ("covariances_", "precisions_cholesky_"):
+            arrays[name] = dense[name].astype(metadata["dtype"])
     return model_class("GaussianMixtureResult")(
         weights=frozen("weights_"),
         means=frozen("means_"),
         covariances=frozen("covariances_"),
         precisions_cholesky=frozen("precisions_cholesky_"),
-        covariance_type=metadata["covariance_type"],
+        covariance_type=covariance_type,
         lower_bound=float_field(metadata, "lower_bound_", ("-inf",)),
         lower_bounds=tuple(float(bound) for bound in arrays["lower_bounds_"]),
         log_likelihood=float_field(metadata, "log_likelihood", ("-inf",)),
         n_iter=metadata["n_iter_"],
         converged=metadata["converged_"],
         n_degenerate=metadata["n_degenerate_"],
+        **factor_arrays,
     )

@@ -9,11 +9,11 @@ import numpy as np
 from ..covariance import COVARIANCE_TYPES, FACTOR_TYPES
 from .format import (
     METADATA_KEY,
-    MIXTURE_ARRAYS,
     as_float64,
     checked_path,
     encode_float,
     header,
+    mixture_arrays,
     precisions_of,
 )
 from .registry import class_name_of, model_class
@@ -23,16 +23,6 @@ def save(model, path):
     """Write the fitted ``model`` to ``path`` (the package docstring, ``fastgmm.io``,
     describes the format)."""
     path = checked_path(path)
-    fitted_type = (
-        model.covariance_type
-        if class_name_of(model) == "GaussianMixtureResult"
-        else getattr(model, "_fitted_covariance_type", None)
-    )
-    if fitted_type in FACTOR_TYPES:
-        raise NotImplementedError(
-            f"Saving a {fitted_type!r} mixture is not implemented yet; to_sklearn(as_full=True) "
-            "gives its 'full' equivalent, which scikit-learn can save."
-        )
     metadata, arrays = _describe(model)
     text = json.dumps(metadata, allow_nan=False)
     entries = {METADATA_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
@@ -60,8 +50,10 @@ def _describe(model):
         n_degenerate_=int(model.n_degenerate_),
         feature_names_in_=None if names is None else [str(name) for name in names],
     )
+    if covariance.name in FACTOR_TYPES:
+        metadata["n_factors"] = covariance.n_factors
     metadata.update(_encode_parameters(model))
-    arrays = {name: np.asarray(getattr(model, name)) for name in MIXTURE_ARRAYS}
+    arrays = {name: np.asarray(getattr(model, name)) for name in mixture_arrays(covariance.name)}
     arrays["lower_bounds_"] = np.asarray(model.lower_bounds_, dtype=np.float64).reshape(-1)
     if class_name == "BayesianGaussianMixture":
         posterior = model._posterior
@@ -86,11 +78,10 @@ def _describe(model):
 
 
 def _describe_result(result):
-    covariance = COVARIANCE_TYPES[result.covariance_type]
     dtype = result.means.dtype
     metadata = header("GaussianMixtureResult")
     metadata.update(
-        covariance_type=covariance.name,
+        covariance_type=result.covariance_type,
         dtype=np.dtype(dtype).name,
         n_components=int(result.means.shape[0]),
         n_features_in_=int(result.means.shape[1]),
@@ -100,14 +91,21 @@ def _describe_result(result):
         n_degenerate_=int(result.n_degenerate),
         log_likelihood=encode_float(result.log_likelihood),
     )
-    arrays = {
-        "weights_": np.asarray(result.weights),
-        "means_": np.asarray(result.means),
-        "covariances_": np.asarray(result.covariances),
-        "precisions_": precisions_of(covariance, result.precisions_cholesky).astype(dtype),
-        "precisions_cholesky_": np.asarray(result.precisions_cholesky),
-        "lower_bounds_": np.asarray(result.lower_bounds, dtype=np.float64).reshape(-1),
-    }
+    arrays = {"weights_": np.asarray(result.weights), "means_": np.asarray(result.means)}
+    if result.covariance_type in FACTOR_TYPES:
+        metadata["n_factors"] = int(result.loadings.shape[1])
+        arrays.update(
+            loadings_=np.asarray(result.loadings),
+            noise_variance_=np.asarray(result.noise_variance),
+        )
+    else:
+        covariance = COVARIANCE_TYPES[result.covariance_type]
+        arrays.update(
+            covariances_=np.asarray(result.covariances),
+            precisions_=precisions_of(covariance, result.precisions_cholesky).astype(dtype),
+            precisions_cholesky_=np.asarray(result.precisions_cholesky),
+        )
+    arrays["lower_bounds_"] = np.asarray(result.lower_bounds, dtype=np.float64).reshape(-1)
     return metadata, arrays
 
 

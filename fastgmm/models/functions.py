@@ -220,9 +220,11 @@ def _result(run, covariance, dtype, log_likelihood):
 
     arrays = covariance.fitted_arrays(parameters.covariances, parameters.precisions_cholesky)
     factor_arrays = {}
-    if "loadings_" in arrays:  # a factor model: and its dense arrays
+    if "loadings_" in arrays:  # a factor model: and its dense arrays, from those stored
         factor_arrays = {name[:-1]: frozen(arrays[name]) for name in arrays}
-        arrays = covariance.dense_arrays(parameters.covariances)
+        arrays = covariance.dense_arrays(
+            covariance.pack(factor_arrays["loadings"], factor_arrays["noise_variance"])
+        )
     return GaussianMixtureResult(
         weights=frozen(parameters.weights),
         means=frozen(parameters.means),

@@ -149,6 +149,24 @@ def test_fit_saves_the_library_fit(tmp_path, files, fmt, capsys):
     assert model.lower_bound_ == expected.lower_bound_
 
 
+def test_fit_a_mixture_of_factor_analysers(tmp_path, files, capsys):
+    argv = ["fit", data_path(files, "csv"), "-k", "3", "-o", tmp_path / "m", *OPTIONS]
+    argv += ["--covariance-type", "factor", "--n-factors", "1"]
+    status, out, err = run(argv, capsys)
+    assert status == 0, err
+    expected = GaussianMixture(3, covariance_type="factor", n_factors=1, random_state=0)
+    model = load(tmp_path / "m")
+    np.testing.assert_array_equal(model.loadings_, expected.fit(files["X"]).loadings_)
+    labels = tmp_path / "labels.npy"
+    status, out, err = run(
+        ["predict", tmp_path / "m", data_path(files, "npy"), "-o", labels], capsys
+    )
+    assert status == 0, err
+    np.testing.assert_array_equal(np.load(labels), model.predict(files["X"]))
+    argv = ["fit", data_path(files, "csv"), "-k", "3", "-o", tmp_path / "m2"]
+    assert_user_error(*run([*argv, "--covariance-type", "ppca"], capsys), "needs n_factors")
+
+
 def test_fit_streams_npy_files(tmp_path, files, capsys, monkeypatch):
     seen = []
     fit = GaussianMixture.fit

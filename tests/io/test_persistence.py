@@ -410,6 +410,63 @@ def _negate_component(name, k):
 
 
 G, B = "GaussianMixture", "Bayesian, Dirichlet process"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("covariance_type", ["factor", "ppca"])
+def test_a_loaded_factor_model_is_the_saved_one(tmp_path, covariance_type, dtype):
+    Xd = X.astype(dtype)
+    options = dict(covariance_type=covariance_type, n_factors=2, random_state=0, max_iter=30)
+    model = fit_quietly(Xd, 3, **options)
+    metadata, arrays = contents(saved(tmp_path, model))
+    assert metadata["n_factors"] == 2
+    assert sorted(arrays) == ["loadings_", "lower_bounds_", "means_", "noise_variance_", "weights_"]
+    loaded = fastgmm.load(tmp_path / "model.npz")
+    assert_same_model(loaded, model)  # the dense arrays not yet read by either
+    assert_identical(loaded.covariances_, model.covariances_, "covariances_")
+    assert_identical(loaded.precisions_cholesky_, model.precisions_cholesky_, "factors")
+    assert_same_predictions(loaded, model, Xd)
+    assert_array_equal(loaded.sample(7)[0], model.sample(7)[0])
+    assert loaded.bic(Xd) == model.bic(Xd)
+    result = fastgmm.fit(Xd, 3, **options)
+    loaded = fastgmm.load(saved(tmp_path, result))
+    assert_identical(loaded, result)
+
+
+# (change(metadata, arrays), what the message says) of a saved 'factor' model
+FACTOR_DAMAGES = {
+    "no n_factors": (lambda m, a: m.pop("n_factors"), "lacks the field(s) 'n_factors'"),
+    "n_factors above n_features": (
+        lambda m, a: _set(m, "n_factors", 4),
+        "n_factors (4) is more than its n_features_in_ (3)",
+    ),
+    "loadings of another shape": (
+        lambda m, a: _set(a, "loadings_", a["loadings_"][:, :1]),
+        "loadings_ has shape (3, 1, 3), expected (3, 2, 3)",
+    ),
+    "negative noise": (
+        lambda m, a: _entry("noise_variance_", (1, 2), -0.5)(m, a),
+        "noise_variance_ has a value that is not positive (-0.5)",
+    ),
+    "dense arrays of a full model": (
+        lambda m, a: _set(a, "covariances_", np.zeros((3, 3, 3))),
+        "does not have: 'covariances_'",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", FACTOR_DAMAGES)
+def test_a_damaged_factor_model_file_raises_value_error_naming_the_problem(tmp_path, damage):
+    change, expected = FACTOR_DAMAGES[damage]
+    model = fit_quietly(X, 3, covariance_type="factor", n_factors=2, random_state=0, max_iter=5)
+    path = saved(tmp_path, model)
+    metadata, arrays = contents(path)
+    change(metadata, arrays)
+    rewrite(path, metadata, arrays)
+    message = load_error(path)
+    assert expected in message, message
+
+
 D = "Bayesian, Dirichlet distribution"
 # id: (model kind, covariance type, change(metadata, arrays), what the message says)
 DAMAGES = {

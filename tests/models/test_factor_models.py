@@ -276,7 +276,7 @@ def test_a_warm_start_with_another_number_of_factors_is_an_error():
 
 
 @pytest.mark.parametrize("covariance_type", NOISE)
-def test_scikit_learn_gets_the_full_equivalent_only_when_asked(covariance_type, tmp_path):
+def test_scikit_learn_gets_the_full_equivalent_only_when_asked(covariance_type):
     pytest.importorskip("sklearn")
     X, start = mixture_data(covariance_type)
     model = model_at(start, covariance_type, 9)
@@ -284,8 +284,6 @@ def test_scikit_learn_gets_the_full_equivalent_only_when_asked(covariance_type, 
     for fitted in (model, result):
         with pytest.raises(ValueError, match="as_full=True"):
             fitted.to_sklearn()
-        with pytest.raises(NotImplementedError, match="Saving"):
-            fitted.save(tmp_path / "model.npz")
     estimator = model.to_sklearn(as_full=True)
     assert estimator.covariance_type == "full"
     assert_close(estimator.score_samples(X), model.score_samples(X), rtol=1e-10)
