@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
 
-from .covariance import COVARIANCE_TYPES
+from .covariance import COVARIANCE_TYPES, FACTOR_TYPES
 from .exceptions import NotFittedError
 
 if TYPE_CHECKING:
@@ -88,6 +88,8 @@ def _mixture_parameters(model):
         )
     if covariance_type is None:
         covariance_type = model.covariance_type
+    if covariance_type in FACTOR_TYPES:  # their covariances_ (computed when read) are 'full'
+        covariance_type = "full"
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(
             f"model's covariance_type must be one of {', '.join(map(repr, COVARIANCE_TYPES))}, "

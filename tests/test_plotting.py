@@ -120,6 +120,18 @@ def test_ellipse_angle_of_a_known_covariance():
     assert first.center == (1.0, -2.0)
 
 
+@pytest.mark.parametrize("covariance_type", ["factor", "ppca"])
+def test_a_factor_model_has_the_ellipses_of_its_full_covariances(covariance_type):
+    X = make_4d()
+    model = fit_quietly(X, 3, covariance_type=covariance_type, n_factors=1, random_state=0)
+    as_full = SimpleNamespace(
+        n_components=3, means_=model.means_, covariances_=model.covariances_, covariance_type="full"
+    )
+    check_ellipses(plot_mixture(model, X, dims=(1, 3)), as_full, (1, 3))
+    result = fastgmm.fit(X, 3, covariance_type=covariance_type, n_factors=1, random_state=0)
+    check_ellipses(plot_mixture(result, X, dims=(1, 3)), as_full, (1, 3))
+
+
 def test_bayesian_mixture_and_fit_result():
     bayesian = fit_quietly(X_DEMO, 4, estimator=BayesianGaussianMixture, random_state=0)
     check_ellipses(plot_mixture(bayesian), bayesian, (0, 1))
