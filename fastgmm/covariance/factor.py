@@ -259,9 +259,30 @@ class FactorCovariance(CovarianceType):
         raise NotImplementedError("the factor M-step is FactorCovariance.m_step")
 
     def moved_sum_sq(self, counts, sum_diff, sum_sq, delta):
-        raise NotImplementedError(UNSUPPORTED.format(what="Stepwise (mini-batch) EM"))
+        """``sum_sq`` about c - delta instead of c: with d' = d + delta, sum q d' z^T =
+        sum q d z^T + delta (sum q z)^T, sum q d' = sum q d + N delta and sum q d'^2 =
+        sum q d^2 + 2 delta sum q d + N delta^2; the factors' moments do not move."""
+        q, n_features = self.n_factors, delta.shape[1]
+        moved = sum_sq.copy()
+        first = sum_sq[:, :n_features, q]
+        latent_sum = sum_sq[:, n_features:, q]
+        moved[:, :n_features, :q] += delta[:, :, None] * latent_sum[:, None, :]
+        moved[:, :n_features, q] += counts * delta
+        moved[:, :n_features, q + 1] += 2.0 * delta * first + counts * delta * delta
+        return moved
 
-    model_sum_sq = moved_sum_sq
+    def model_sum_sq(self, weights, covariances, reg_covar):
+        """What a mixture expects of its own data per unit weight, about its means:
+        sum q d z^T = pi_k W_k (E[d z^T] = Sigma beta^T = W), sum q E[z z^T] = pi_k I,
+        sum q d^2 = pi_k diag(Sigma_k - reg_covar I), the first moments zero."""
+        q = self.n_factors
+        n_components, _, n_features = covariances.shape
+        loadings, noise = covariances[:, :q], covariances[:, q]
+        expected = np.zeros(self.sum_sq_shape(n_components, n_features))
+        expected[:, :n_features, :q] = np.swapaxes(loadings, 1, 2)
+        expected[:, :n_features, q + 1] = np.sum(loadings**2, axis=1) + noise - reg_covar
+        expected[:, n_features:, :q] = np.eye(q)
+        return weights[:, None, None] * expected
 
     def mahalanobis_sum(self, resp_sum, sum_diff, sum_sq, shift, kernel_precisions):
         raise NotImplementedError(UNSUPPORTED.format(what="The variational mixture"))

@@ -154,7 +154,6 @@ class FitOptions:
         unsupported = {
             "precisions_init": self.precisions_init is not None,
             "missing_values='marginalize'": self.marginalize,
-            "mini-batch EM (batch_size)": self.batch_size is not None,
         }
         for what, asked in unsupported.items():
             if asked:

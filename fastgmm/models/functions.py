@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._threads import thread_limit
-from ..covariance import FACTOR_TYPES
 from ..data import make_source, validation
 from ..em.degenerate import ComponentRepair
 from ..em.loop import (
@@ -261,6 +260,7 @@ def fit_stream(
     missing_values: MissingValues = "raise",
     learning_decay: float = 0.7,
     learning_offset: float = 2.0,
+    n_factors: int | None = None,
 ) -> GaussianMixtureResult:
     """Fit a Gaussian mixture by stepwise EM to batches of rows that come one at a time.
 
@@ -284,7 +284,7 @@ def fit_stream(
         log-likelihood of a pass's batches changes by less than ``tol``.
     covariance_type, tol, reg_covar, init_params, weights_init, means_init, \
 precisions_init, random_state, n_jobs, on_degenerate, progress, callback, missing_values, \
-learning_decay, learning_offset
+learning_decay, learning_offset, n_factors
         Keyword-only, as in :class:`GaussianMixture` (``progress`` and ``callback``
         report once per pass).
 
@@ -299,10 +299,6 @@ learning_decay, learning_offset
         raise TypeError(
             "fit_stream takes an iterable of batches (or a callable returning one), not one "
             "2-D array; for an array, use fastgmm.fit(X, n_components, batch_size=...)."
-        )
-    if isinstance(covariance_type, str) and covariance_type in FACTOR_TYPES:
-        raise NotImplementedError(
-            f"fit_stream is not implemented for covariance_type={covariance_type!r} yet."
         )
     restartable = callable(batches)
     options = FitOptions.checked(
@@ -326,6 +322,7 @@ learning_decay, learning_offset
         missing_values=missing_values,
         learning_decay=learning_decay,
         learning_offset=learning_offset,
+        n_factors=n_factors,
     )
     if options.max_iter > 1 and not restartable:
         raise ValueError(

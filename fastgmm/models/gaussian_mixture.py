@@ -73,6 +73,11 @@ def fit_validated(request, warm_start_from=None):
     return run
 
 
+def _factors(description):
+    """', q factors' for a (type, n_components, n_factors) description, else ''."""
+    return f", {description[2]} factors" if len(description) > 2 else ""
+
+
 @register
 class GaussianMixture(MixtureBase):
     """Gaussian mixture model fitted by EM, a drop-in for ``sklearn.mixture.GaussianMixture``.
@@ -105,8 +110,8 @@ class GaussianMixture(MixtureBase):
         features: an iteration costs O(n_samples n_components n_features
         n_factors), and no (n_features, n_features) matrix is formed. Both start
         from ``init_params``' full covariances, each reduced to its ``n_factors``
-        principal axes; neither supports ``precisions_init``, missing values,
-        ``batch_size`` or ``partial_fit`` yet (NotImplementedError).
+        principal axes; neither supports ``precisions_init`` or missing values
+        yet (NotImplementedError).
     tol : float, default=1e-3
         EM stops when the lower bound (mean log-likelihood per sample) changes
         by less than ``tol`` from one iteration to the next.
@@ -429,11 +434,6 @@ class GaussianMixture(MixtureBase):
             ``converged_`` is False (a stream has no convergence test).
         """
         options = FitOptions.of(self)
-        if options.covariance_type in FACTOR_TYPES:
-            raise NotImplementedError(
-                f"partial_fit is not implemented for covariance_type={self.covariance_type!r} "
-                "yet; use fit."
-            )
         names = validation.feature_names(X)
         X = validation.check_input(X, min_samples=1, allow_nan=options.marginalize)
         stepwise = getattr(self, "_stepwise", None)
@@ -486,11 +486,15 @@ class GaussianMixture(MixtureBase):
         ``partial_fit`` continues."""
         fitted = (self._fitted_covariance_type, self.means_.shape[0])
         wanted = (self.covariance_type, self.n_components)
+        if fitted[0] in FACTOR_TYPES:  # and the number of factors
+            fitted += (self.loadings_.shape[1],)
+            wanted += (self.n_factors,)
         if fitted != wanted:
             raise ValueError(
                 f"partial_fit continues the fitted model ({fitted[0]!r} covariances, "
-                f"{fitted[1]} components), but the parameters now ask for {wanted[0]!r} and "
-                f"{wanted[1]}. Call fit (or make a new estimator) to start afresh."
+                f"{fitted[1]} components{_factors(fitted)}), but the parameters now ask for "
+                f"{wanted[0]!r} and {wanted[1]}{_factors(wanted)}. Call fit (or make a new "
+                "estimator) to start afresh."
             )
 
     def _start_stepwise(self, source, options):

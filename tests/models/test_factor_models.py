@@ -1,8 +1,10 @@
 """covariance_type='factor' and 'ppca' in the estimators: one EM iteration against the slow
 reference (in memory, memory-mapped and Dask), convergence against scikit-learn's
 ``FactorAnalysis`` and ``PCA`` with one component, recovery of a known mixture, the lazy
-dense attributes, the parameter count, and the errors for what is not supported."""
+dense attributes, the parameter count, stepwise EM's statistics, and the errors for what
+is not supported."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -14,6 +16,8 @@ from scipy.stats import multivariate_normal
 
 import fastgmm
 from fastgmm import BayesianGaussianMixture, GaussianMixture
+from fastgmm.data import make_source
+from fastgmm.em import online
 from fastgmm.exceptions import ConvergenceWarning, InvalidParameterError
 
 import _references as ref
@@ -255,15 +259,10 @@ def test_bad_options_are_clear_errors():
     unsupported = [
         ({"precisions_init": np.ones(3)}, "precisions_init"),
         ({"missing_values": "marginalize"}, "missing_values"),
-        ({"batch_size": 100}, "batch_size"),
     ]
     for params, match in unsupported:
         with pytest.raises(NotImplementedError, match=match):
             GaussianMixture(3, covariance_type="factor", n_factors=2, **params).fit(X)
-    with pytest.raises(NotImplementedError, match="partial_fit"):
-        GaussianMixture(3, covariance_type="ppca", n_factors=2).partial_fit(X)
-    with pytest.raises(NotImplementedError, match="fit_stream"):
-        fastgmm.fit_stream([X], 3, covariance_type="factor")
     with pytest.raises(NotImplementedError, match="BayesianGaussianMixture"):
         BayesianGaussianMixture(covariance_type="factor").fit(X)
 
@@ -315,3 +314,77 @@ def test_select_n_components_compares_factor_models_by_their_parameter_count():
     )
     assert selection.best_model.n_components == 3
     assert selection.best_model.loadings_.shape == (3, 2, 9)
+
+
+# Stepwise EM: mini-batch fits, partial_fit and fit_stream.
+
+
+def batch_statistics(model, X):
+    """The kernel's statistics of ``X`` under ``model``'s parameters, and its type."""
+    covariance = model._fitted_covariance()
+    source = make_source(X, covariance, model.n_components, None, None)
+    return source.statistics(*model._fitted_parameters()), covariance
+
+
+@pytest.mark.parametrize("covariance_type", NOISE)
+def test_moving_the_reference_of_the_statistics_leaves_the_m_step_unchanged(covariance_type):
+    X, start = mixture_data(covariance_type)
+    statistics, covariance = batch_statistics(model_at(start, covariance_type, 9), X)
+    elsewhere = statistics.reference + np.random.default_rng(3).normal(size=(3, 9))
+    moved = online.moved(covariance, statistics, elsewhere)
+    assert_close(
+        moved.sum_sq[:, :9, 2], moved.sum_diff, rtol=1e-10
+    )  # the first moments agree with sum_diff's
+    for got, want in zip(covariance.m_step(moved, 0.0), covariance.m_step(statistics, 0.0)):
+        assert_close(got, want, rtol=1e-9)
+    back = online.moved(covariance, moved, statistics.reference)
+    assert_allclose(back.sum_sq, statistics.sum_sq, rtol=1e-9, atol=1e-9 * len(X))
+
+
+@pytest.mark.parametrize("covariance_type", NOISE)
+def test_the_statistics_a_model_expects_give_the_model_back(covariance_type):
+    _, start = mixture_data(covariance_type)
+    model = model_at(start, covariance_type, 9)
+    covariance = model._fitted_covariance()
+    parameters = model._previous_run(9).parameters
+    expected = online.model_statistics(covariance, parameters, reg_covar=0.01)
+    weights, means, packed = covariance.m_step(expected, reg_covar=0.01)
+    assert_close(weights, parameters.weights, rtol=1e-12)
+    assert_close(means, parameters.means, rtol=1e-12)
+    assert_close(packed, parameters.covariances, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", NOISE)
+def test_stepwise_em_stays_at_the_maximum_likelihood(covariance_type):
+    # At the maximum, the data's expected statistics are those the model expects of its
+    # own data (S beta^T = W, sum q E[z z^T] = N_k I): the running average starts there,
+    # so a step on all the rows changes nothing but rounding.
+    X, _ = mixture_data(covariance_type, n_samples=2000)
+    options = dict(covariance_type=covariance_type, n_factors=2, random_state=0)
+    fitted = GaussianMixture(3, tol=1e-13, max_iter=5000, **options).fit(X)
+    assert fitted.converged_
+    stepped = copy.deepcopy(fitted).partial_fit(X)
+    for name in ("weights_", "means_", "loadings_", "noise_variance_"):
+        assert_allclose(getattr(stepped, name), getattr(fitted, name), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", NOISE)
+def test_mini_batch_em_reaches_batch_em(covariance_type):
+    X, _ = mixture_data(covariance_type, n_samples=6000)
+    options = dict(covariance_type=covariance_type, n_factors=2, random_state=0)
+    batch = GaussianMixture(3, **options).fit(X)
+    whole = GaussianMixture(3, batch_size=len(X), **options).fit(X)
+    np.testing.assert_array_equal(whole.loadings_, batch.loadings_)  # one batch: batch EM
+    # Stepwise EM on factor analysers approaches the optimum more slowly than on 'full'
+    # (batch EM needs tens of iterations too): near it after 3 passes.
+    minibatch = GaussianMixture(3, batch_size=500, max_iter=3, **options).fit(X)
+    assert minibatch.score(X) == pytest.approx(batch.score(X), abs=0.1)
+    model = GaussianMixture(3, **options)
+    for start in range(0, len(X), 500):
+        model.partial_fit(X[start : start + 500])
+    assert model.n_iter_ == 12 and model.score(X) == pytest.approx(batch.score(X), abs=0.2)
+    with pytest.raises(ValueError, match="3 factors"):
+        model.set_params(n_factors=3).partial_fit(X[:500])
+    stream = fastgmm.fit_stream(lambda: np.array_split(X, 12), 3, max_passes=3, **options)
+    assert stream.loadings.shape == (3, 2, 9)
+    assert GaussianMixture(3, **options).fit(X).score(X) == pytest.approx(batch.score(X))
