@@ -257,8 +257,8 @@ def stage_times(name, dtype, repeats):
     return times
 
 
-# Data shaped like the planned workload W5 of mixtures of factor analysers: (n_samples,
-# n_features, n_components, n_factors); tiny with FASTGMM_BENCH_QUICK.
+# Data shaped like the workload W5 of mixtures of factor analysers (``workloads.py``):
+# (n_samples, n_features, n_components, n_factors); tiny with FASTGMM_BENCH_QUICK.
 FACTOR_SHAPE = (200_000, 256, 10, 8)
 QUICK_FACTOR_SHAPE = (3_000, 20, 4, 3)
 

@@ -9,12 +9,20 @@ the determinant lemma give, for d = x - mu_k,
     log det Sigma = log det Psi + 2 log det L,
 
 and the latent factors' posterior mean (Ghahramani & Hinton 1996) is
-E[z | x, k] = M^-1 W^T Psi^-1 d = L^-T c.  ``fastgmm.covariance.factor`` makes the
+E[z | x, k] = M^-1 W^T Psi^-1 d = L^-T c.  The difference of the two squared norms
+cancels when the noise is small against the loadings: its relative error is about
+2 eps (1 + lambda), lambda the largest eigenvalue of W^T Psi^-1 W.  Where that is too
+much for float32 (``covariance.factor.RESIDUAL_FORM_EIGENVALUE``), float32 data take the
+same distance as a sum of two positive terms, |Psi^-1/2 d - B z|^2 + |z|^2 with
+B = Psi^-1/2 W (z minimises that sum, whose minimum is d^T Sigma^-1 d), at the cost of q
+more FMAs per feature.  ``fastgmm.covariance.factor`` makes the
 arguments and the M-step; conventions:
 
-- ``kernel_factors[k]`` (2q + 1, D), in the data's dtype: rows 0 .. q-1 hold A_k;
+- ``kernel_factors[k]`` (3q + 2, D), in the data's dtype: rows 0 .. q-1 hold A_k;
   row q holds Psi_k^-1/2; rows q+1 .. 2q hold L_k^-T (upper-triangular, q x q) in their
-  first q columns (the rest is zero);
+  first q columns (the rest is zero); rows 2q+1 .. 3q hold B_k = (Psi_k^-1/2 W_k)^T;
+  row 3q+1 holds, in its first column, 1 where float32 data take the residual form below
+  (else 0);
 - ``log_const[k] = log pi_k - (D log(2 pi) + log det Sigma_k) / 2`` in float64;
 - statistics are centred on ``means``: with d_i = x_i - mu_k and z_i = E[z | x_i, k],
   ``sum_diff[k] = sum_i q_ik d_i`` and ``sum_sq[k]`` (D + q, q + 2) holds
@@ -106,8 +114,6 @@ def _log_prob_block(
                     c3[i] += f3[a] * d
             for i in range(n_rows):
                 mahalanobis[i] -= (c0[i] * c0[i] + c1[i] * c1[i]) + (c2[i] * c2[i] + c3[i] * c3[i])
-        for i in range(n_rows):
-            log_prob[k, i] = log_const[k] - 0.5 * mahalanobis[i]
         # z = L^-T c, L^-T upper-triangular: z_j = sum_{m >= j} (L^-T)_jm c_m.
         z = latent[k]
         for j in range(n_factors):
@@ -117,6 +123,25 @@ def _log_prob_block(
                 coefficient = factors[n_factors + 1 + j, m]
                 for i in range(n_rows):
                     z[j, i] += coefficient * c[m, i]
+        if x_t.itemsize == 4 and factors[3 * n_factors + 1, 0] != 0:  # the residual form
+            residual = c[n_factors]  # a scratch row of c (its zero coefficients are set again)
+            for i in range(n_rows):
+                total = 0.0
+                for j in range(n_factors):
+                    total += np.float64(z[j, i]) * np.float64(z[j, i])
+                mahalanobis[i] = total
+            for a in range(n_features):
+                scale = factors[n_factors, a]
+                for i in range(n_rows):
+                    residual[i] = diff_t[a, i] * scale
+                for j in range(n_factors):
+                    loading = factors[2 * n_factors + 1 + j, a]
+                    for i in range(n_rows):
+                        residual[i] -= loading * z[j, i]
+                for i in range(n_rows):
+                    mahalanobis[i] += np.float64(residual[i]) * np.float64(residual[i])
+        for i in range(n_rows):
+            log_prob[k, i] = log_const[k] - 0.5 * mahalanobis[i]
 
 
 @njit(**NJIT_OPTIONS)
@@ -212,10 +237,10 @@ def _accumulate_block(
 @njit(**NJIT_OPTIONS)
 def _add_posterior_covariance(kernel_factors, resp_sum, sum_sq):
     """``sum_sq[k, D + j, m] += N_k (M_k^-1)_jm``, with M_k^-1 = L_k^-T (L_k^-T)^T."""
-    n_factors = (kernel_factors.shape[1] - 1) // 2
+    n_factors = (kernel_factors.shape[1] - 2) // 3
     n_features = kernel_factors.shape[2]
     for k in range(resp_sum.shape[0]):
-        upper = kernel_factors[k, n_factors + 1 :, :n_factors]  # L_k^-T
+        upper = kernel_factors[k, n_factors + 1 : 2 * n_factors + 1, :n_factors]  # L_k^-T
         for j in range(n_factors):
             for m in range(n_factors):
                 total = 0.0
@@ -247,7 +272,7 @@ def run_pass(
     """``full.run_pass`` for factor-analyser covariances (``sum_sq[c]`` is K x (D+q) x (q+2))."""
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    n_factors = (kernel_factors.shape[1] - 1) // 2
+    n_factors = (kernel_factors.shape[1] - 2) // 3
     x_t, diff_t, _, _, _, log_prob, row_stats, rows = block_workspace(X, n_components)
     c = np.empty((n_factors + 3, BLOCK_ROWS), dtype=X.dtype)
     zeros = np.zeros(n_features, dtype=X.dtype)

@@ -17,7 +17,7 @@ full       (K, D, D)                        (K, D, D) upper-triangular U_k,
 tied       (D, D)                           (D, D)
 diag       (K, D)                           (K, D) = 1 / sqrt(covariances_)
 spherical  (K,)                             (K,)   = 1 / sqrt(covariances_)
-factor,    (K, q + 1, D) in the loops:      (K, 2q + 1, D) in the loops: the
+factor,    (K, q + 1, D) in the loops:      (K, 3q + 2, D) in the loops: the
 ppca       loadings and noise variances     kernel's factors (``factor.py``)
            (``loadings_``, ``noise_variance_`` for users; dense
            ``covariances_`` and ``precisions_cholesky_`` when asked)

@@ -17,6 +17,11 @@ from .._kernels import factor as factor_kernels
 from .base import RESP_SUM_EPS, CovarianceType, copy_per_component, log_gaussian_constant
 from .full import FullCovariance
 
+# float32 log-densities take the residual form (``_kernels/factor.py``) for a component whose
+# W^T Psi^-1 W has an eigenvalue above this: the Woodbury difference's relative error,
+# about 2 eps (1 + lambda), would pass 1.2e-5.
+RESIDUAL_FORM_EIGENVALUE = 100.0
+
 # The least squared length of a starting loading column, relative to the noise variance.
 START_LOADING_FLOOR = 1e-3
 
@@ -44,21 +49,26 @@ def latent_posterior(loadings, noise_variance):
 
 
 def kernel_factors(loadings, noise_variance):
-    """``kernel_factors[k]`` (2q + 1, D) for ``_kernels.factor.run_pass``: with L_k from
+    """``kernel_factors[k]`` (3q + 2, D) for ``_kernels.factor.run_pass``: with L_k from
     :func:`latent_posterior`, it stacks A_k = L_k^-1 W_k^T Psi_k^-1 (q rows), Psi_k^-1/2
-    (a row) and L_k^-T (q rows, q columns); float64."""
+    (a row), L_k^-T (q rows, q columns), W_k^T Psi_k^-1/2 (q rows), and a row whose first
+    value says whether float32 data take the residual form (the largest eigenvalue of
+    W_k^T Psi_k^-1 W_k = M_k - I above ``RESIDUAL_FORM_EIGENVALUE``); float64."""
     loadings = np.asarray(loadings, dtype=np.float64)
     n_components, n_factors, n_features = loadings.shape
     if n_factors > n_features:
         raise ValueError(f"n_factors={n_factors} must be at most n_features={n_features}")
     noise = _noise_matrix(noise_variance, n_features)
     lower = latent_posterior(loadings, noise)
-    factors = np.zeros((n_components, 2 * n_factors + 1, n_features))
+    factors = np.zeros((n_components, 3 * n_factors + 2, n_features))
     for k in range(n_components):
         lower_inverse = np.linalg.inv(lower[k])
         factors[k, :n_factors] = lower_inverse @ (loadings[k] / noise[k])
         factors[k, n_factors] = 1.0 / np.sqrt(noise[k])
-        factors[k, n_factors + 1 :, :n_factors] = lower_inverse.T
+        factors[k, n_factors + 1 : 2 * n_factors + 1, :n_factors] = lower_inverse.T
+        factors[k, 2 * n_factors + 1 : 3 * n_factors + 1] = loadings[k] / np.sqrt(noise[k])
+        largest = np.linalg.eigvalsh(lower[k] @ lower[k].T)[-1] - 1.0
+        factors[k, 3 * n_factors + 1, 0] = float(largest > RESIDUAL_FORM_EIGENVALUE)
     return factors
 
 
@@ -137,7 +147,7 @@ class FactorCovariance(CovarianceType):
 
     - ``covariances`` (K, q + 1, D): rows 0 .. q-1 the loadings W_k^T, row q the noise
       variances diag(Psi_k) (sigma_k^2 repeated for 'ppca');
-    - ``precisions_cholesky`` (K, 2q + 1, D): the kernel's factors (``kernel_factors``),
+    - ``precisions_cholesky`` (K, 3q + 2, D): the kernel's factors (``kernel_factors``),
       a factorisation of the precision that is not triangular: Sigma_k^-1 =
       Psi_k^-1 - A_k^T A_k, and its "log det" is -log det Sigma_k / 2 as for U_k.
 
@@ -297,7 +307,7 @@ class FactorCovariance(CovarianceType):
             & np.all(np.isfinite(noise), axis=1)
             & np.all(np.isfinite(loadings), axis=(1, 2))
         )
-        factors = np.zeros((covariances.shape[0], 2 * self.n_factors + 1, covariances.shape[2]))
+        factors = np.zeros((covariances.shape[0], 3 * self.n_factors + 2, covariances.shape[2]))
         good = ~failed
         if good.any():
             factors[good] = kernel_factors(loadings[good], noise[good])
@@ -320,7 +330,7 @@ class FactorCovariance(CovarianceType):
     def log_det_cholesky(self, precisions_cholesky, n_features):
         """-log det Sigma_k / 2 = log det Psi_k^-1/2 + log det L_k^-T (determinant lemma)."""
         q = self.n_factors
-        inverse_lower_t = precisions_cholesky[:, q + 1 :, :q]
+        inverse_lower_t = precisions_cholesky[:, q + 1 : 2 * q + 1, :q]
         return np.log(precisions_cholesky[:, q]).sum(axis=1) + np.log(
             np.diagonal(inverse_lower_t, axis1=1, axis2=2)
         ).sum(axis=1)

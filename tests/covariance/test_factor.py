@@ -253,3 +253,29 @@ def test_more_factors_than_features_is_an_error():
         factor.kernel_arguments(
             np.zeros(1), np.zeros((1, 3)), np.ones((1, 4, 3)), np.ones(1), np.float64
         )
+
+
+@pytest.mark.parametrize("noise_scale", [1.0, 1e-2, 1e-4])
+def test_float32_log_densities_keep_their_accuracy_when_the_noise_is_small(noise_scale):
+    # |Psi^-1/2 d|^2 - |c|^2 cancels as the noise shrinks against the loadings (a float32
+    # error of 10 at 1e-4); the residual form float32 takes keeps it near float32 rounding.
+    rng = np.random.default_rng(8)
+    weights, means, loadings, noise = ref.random_factor_parameters(rng, 3, 64, 4)
+    parameters = (weights, means, loadings, noise * noise_scale)
+    X = ref.sample_factor_mixture(rng, 1000, *parameters).astype(np.float32)
+    (log_prob_norm, _, _), _ = kernel_pass(SCORE, X, parameters)
+    expected = logsumexp(ref.factor_log_prob(X, *parameters), axis=1)
+    assert np.abs(log_prob_norm - expected).max() < 1e-5 * np.abs(expected).max() * 64
+
+
+def test_the_residual_form_is_chosen_where_the_woodbury_difference_would_cancel():
+    rng = np.random.default_rng(9)
+    _, _, loadings, noise = ref.random_factor_parameters(rng, 4, 30, 3)
+    noise = noise * np.array([1e-3, 1e-1, 1.0, 1e2])[:, None]
+    factors = factor.kernel_factors(loadings, noise)
+    largest = [
+        np.linalg.eigvalsh(w @ (w / psi).T)[-1] for w, psi in zip(loadings, noise)
+    ]  # of W^T Psi^-1 W
+    expected = np.array(largest) > factor.RESIDUAL_FORM_EIGENVALUE
+    np.testing.assert_array_equal(factors[:, -1, 0] == 1.0, expected)
+    assert expected.any() and not expected.all()
