@@ -276,7 +276,9 @@ class DaskSource:
         import dask
 
         X, weights, labels = self.X, self.sample_weight, self.component_labels
-        indices = initialisation_rows(self.n_samples, n_components, labels, random_state)
+        indices = initialisation_rows(
+            self.n_samples, self.X.shape[1], n_components, labels, random_state
+        )
         if indices is not None:
             X = X[indices]
             weights = None if weights is None else weights[indices]

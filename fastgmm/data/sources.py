@@ -37,6 +37,9 @@ ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
 # Data that is not in memory (a memory-mapped file, a Dask array) is
 # initialised on a row sample of this many rows (at least 100 per component).
 INIT_SAMPLE_ROWS = 100_000
+# ... and at most this many bytes of float64 values, for wide data (a sample is copied into
+# memory): 32 MiB is 100,000 rows of 41 features, 16,384 rows of 256.
+INIT_SAMPLE_BYTES = 32 * 2**20
 
 # Rows scored at a time when only a total log-likelihood is wanted.
 SCORE_BLOCK_ROWS = 2**20
@@ -356,7 +359,9 @@ class ArraySource:
         X, weights, labels = self.X, self.sample_weight, self.component_labels
         indices = None
         if self.out_of_core:
-            indices = initialisation_rows(self.n_samples, n_components, labels, random_state)
+            indices = initialisation_rows(
+                self.n_samples, self.X.shape[1], n_components, labels, random_state
+            )
         if indices is not None:
             X = np.ascontiguousarray(X[indices])
             weights = None if weights is None else weights[indices]
@@ -394,14 +399,14 @@ def statistics_of_labels(covariance, X, labels, reference, sample_weight=None):
     )
 
 
-def initialisation_rows(n_samples, n_components, labels, random_state):
+def initialisation_rows(n_samples, n_features, n_components, labels, random_state):
     """Sorted indices of the rows a fit not in memory is initialised on, or None for all.
 
     A ``row_sample``, and with ``labels`` the labelled rows too (a sample of them if they
     are more than ``init_sample_size``), so that every labelled component's rows take
     part in the initialisation.
     """
-    size = init_sample_size(n_components)
+    size = init_sample_size(n_components, n_features)
     indices = row_sample(n_samples, size, random_state)
     if indices is None or labels is None:
         return indices
@@ -410,9 +415,12 @@ def initialisation_rows(n_samples, n_components, labels, random_state):
     return np.union1d(indices, labelled if picked is None else labelled[picked])
 
 
-def init_sample_size(n_components):
-    """Rows of the initialisation sample of data that is not in memory."""
-    return max(INIT_SAMPLE_ROWS, 100 * n_components)
+def init_sample_size(n_components, n_features):
+    """Rows of the initialisation sample of data that is not in memory (and of k-means++'s
+    seeding sample): ``INIT_SAMPLE_ROWS``, fewer where they would pass
+    ``INIT_SAMPLE_BYTES`` in float64, and at least 100 per component."""
+    by_bytes = INIT_SAMPLE_BYTES // (8 * n_features)
+    return max(min(INIT_SAMPLE_ROWS, by_bytes), 100 * n_components)
 
 
 def row_sample(n_samples, size, random_state):

@@ -13,6 +13,14 @@ import numpy as np
 # Rows per chunk when initial responsibilities are made or applied chunk-wise:
 # bounds the (rows x K) temporaries, never changes the numbers.
 INIT_CHUNK_ROWS = 65536
+# ... and at most this many bytes of float64 temporaries per chunk, for wide data.
+INIT_CHUNK_BYTES = 8 * 2**20
+
+
+def chunk_rows_for(n_features):
+    """Rows per chunk of ``n_features`` features: ``INIT_CHUNK_ROWS``, fewer where their
+    float64 temporaries would pass ``INIT_CHUNK_BYTES`` (beyond 16 features)."""
+    return max(1, min(INIT_CHUNK_ROWS, INIT_CHUNK_BYTES // (8 * n_features)))
 
 
 @dataclass(frozen=True)
@@ -62,11 +70,13 @@ class SufficientStatistics:
         )
 
 
-def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
+def feature_moments(X, sample_weight=None, chunk_rows=None):
     """Per-feature (weighted) mean and variance of ``X`` in float64, by row chunks.
 
-    No N x D temporary; the variance is taken about the mean (no cancellation).
+    No N x D temporary (chunks of ``chunk_rows``, by default ``chunk_rows_for(D)``); the
+    variance is taken about the mean (no cancellation).
     """
+    chunk_rows = chunk_rows or chunk_rows_for(X.shape[1])
     if sample_weight is None:
         mean = X.mean(axis=0, dtype=np.float64)
         total = float(X.shape[0])
@@ -89,13 +99,14 @@ def feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     return mean, squares / total
 
 
-def observed_feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
+def observed_feature_moments(X, sample_weight=None, chunk_rows=None):
     """``feature_moments`` over each feature's observed (non-NaN) values only.
 
     Every feature needs one observed value of positive weight
     (``data.sources.check_observed_features`` checks it).
     """
     n_features = X.shape[1]
+    chunk_rows = chunk_rows or chunk_rows_for(n_features)
     totals, sums, squares = np.zeros(n_features), np.zeros(n_features), np.zeros(n_features)
 
     def observed_weights(start):
@@ -116,10 +127,11 @@ def observed_feature_moments(X, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS):
     return mean, squares / totals
 
 
-def feature_covariance(X, mean, sample_weight=None, chunk_rows=INIT_CHUNK_ROWS, fill_nan=False):
+def feature_covariance(X, mean, sample_weight=None, chunk_rows=None, fill_nan=False):
     """(Weighted) covariance matrix of ``X``'s features about ``mean``, float64, divided by
     the total weight (no Bessel correction), by row chunks; ``fill_nan``: NaN count as
     ``mean`` (they add nothing)."""
+    chunk_rows = chunk_rows or chunk_rows_for(X.shape[1])
     scatter = np.zeros((X.shape[1], X.shape[1]))
     for start in range(0, X.shape[0], chunk_rows):
         centred = X[start : start + chunk_rows] - mean

@@ -5,10 +5,10 @@ draws come from the caller's ``RandomState`` here, in Python, so the result
 depends only on ``random_state``, never on the number of threads.
 
 On many rows the seeds are drawn from a stratified row sample of
-``init_sample_size(K)`` rows (``data.sources.row_sample``): seeding costs O(K) passes
+``init_sample_size(K, D)`` rows (``data.sources.row_sample``): seeding costs O(K) passes
 over the rows it reads, Lloyd's iterations one pass each, and a 100,000-row
-sample places seeds as well as all the rows would; Lloyd's iterations then run
-on every row.
+sample (fewer for wide data: at most 32 MiB of float64 values) places seeds as well as
+all the rows would; Lloyd's iterations then run on every row.
 
 Partly labelled rows (``fixed_labels``) constrain the clustering: see ``kmeans``.
 """
@@ -201,7 +201,7 @@ def kmeans(X, n_clusters, random_state, sample_weight=None, fixed_labels=None):
     n_chunks = n_chunks_for(n_samples)
     if fixed_labels is not None:
         fixed_labels = _checked_fixed_labels(fixed_labels, n_samples, n_clusters)
-    sample = row_sample(n_samples, init_sample_size(n_clusters), random_state)
+    sample = row_sample(n_samples, init_sample_size(n_clusters, n_features), random_state)
     if not has_fixed_labels(fixed_labels):
         fixed_labels = _NO_FIXED_LABELS
         seeding_rows, seeding_weights = _seeding_data(X, sample_weight, sample)

@@ -92,8 +92,9 @@ class GaussianMixture(MixtureBase):
     (fitted without loading it: the kernels stream its rows), or a
     ``dask.array.Array`` (fitted with one kernel task per row chunk on the
     current Dask scheduler; the scoring methods then return lazy Dask arrays).
-    Data that is not in memory is initialised on a sample of 100,000 rows (at
-    least 100 per component) drawn with ``random_state``.
+    Data that is not in memory is initialised on a sample of 100,000 rows
+    (fewer for wide data: at most 32 MiB of float64 values; at least 100 per
+    component) drawn with ``random_state``.
 
     Parameters
     ----------

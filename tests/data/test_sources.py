@@ -57,6 +57,27 @@ def test_memory_mapped_fit_initialises_on_a_reproducible_row_sample(tmp_path, mo
     assert_allclose(first.means_[order[0]], in_memory.means_[order[1]], atol=1e-3)
 
 
+def test_wide_data_start_from_samples_and_chunks_of_bounded_bytes(monkeypatch):
+    # A k-means start copies its seeding sample and makes chunked temporaries: for wide
+    # data both are bounded in bytes, not rows (a 200k x 256 start added 390 MB before).
+    from fastgmm.data import statistics
+    from fastgmm.em import kmeans
+
+    assert sources.init_sample_size(10, 16) == 100_000  # narrow data: as before
+    assert sources.init_sample_size(10, 256) == 16_384  # 32 MiB of float64
+    assert sources.init_sample_size(500, 256) == 50_000  # but 100 rows per component
+    assert statistics.chunk_rows_for(16) == 65536 and statistics.chunk_rows_for(256) == 4096
+    monkeypatch.setattr(sources, "INIT_SAMPLE_BYTES", 8 * 40 * 300)
+    sizes = []
+    row_sample_of = kmeans.row_sample
+    monkeypatch.setattr(
+        kmeans, "row_sample", lambda n, size, rng: sizes.append(size) or row_sample_of(n, size, rng)
+    )
+    X = ref.make_blobs(2000, 40, 3, seed=5)
+    labels, _ = kmeans.kmeans(X, 3, np.random.RandomState(0))
+    assert sizes == [300] and np.bincount(labels).min() > 500
+
+
 def test_row_sample_draws_distinct_sorted_rows_from_every_stratum():
     rng = np.random.RandomState(0)
     indices = row_sample(1003, 100, rng)
