@@ -337,6 +337,35 @@ print(status("VmHWM") - baseline)
 """
 
 
+_PEAK_FACTOR_MEMORY = """
+import sys, warnings
+sys.path.insert(0, {here!r})
+import workloads
+from fastgmm import GaussianMixture
+n_samples, n_features, n_components, n_factors = workloads.factor_workload()
+X = workloads.make_data(n_samples, n_features, n_components, {dtype!r})
+warnings.simplefilter("ignore")
+options = dict(covariance_type="factor", n_factors=n_factors, max_iter=3, random_state=0)
+GaussianMixture(n_components, **options).fit(X[:4096])             # imports, JIT
+baseline = workloads.status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                                                       # reset VmHWM
+GaussianMixture(n_components, **options).fit(X)
+print(workloads.status("VmHWM") - baseline)
+"""
+
+
+def peak_factor_fit_memory(dtype="float64"):
+    """Bytes by which a default W5 fit ('factor', k-means start, 3 iterations) raises the
+    peak RSS over the process with its data loaded (as ``peak_fit_memory``)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = _PEAK_FACTOR_MEMORY.format(here=here, dtype=dtype)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return int(completed.stdout.split()[-1])
+
+
 def peak_fit_memory(rival, name, dtype="float64", model="GaussianMixture"):
     """Bytes by which a fit raises the peak RSS over the process with its data loaded.
 
