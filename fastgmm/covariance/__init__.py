@@ -29,14 +29,12 @@ features and averages the variances).  'tied' statistics hold the pooled
 second moment only (see ``_kernels/tied.py``).
 """
 
-import numpy as np
-
 from .base import (
     ILL_DEFINED_COVARIANCE,
     RESP_SUM_EPS,
     CovarianceType,
     MissingKernels,
-    log_gaussian_constant,
+    kernel_arguments,
 )
 from .diag import DiagCovariance
 from .factor import FactorCovariance
@@ -74,27 +72,6 @@ def covariance_type(name, n_factors=None):
     if name in FACTOR_TYPES:
         return FactorCovariance(n_factors, FACTOR_TYPES[name])
     return COVARIANCE_TYPES[name]
-
-
-def kernel_arguments(covariance, log_weights, means, precisions_cholesky, dtype):
-    """The parameter arrays a ``statistics``/``score`` kernel takes, for data of ``dtype``.
-
-    ``log_weights`` is the additive per-component constant (log pi_k in EM).
-    Means and precision factors are cast to the data's dtype (the log-density
-    work runs in it); the per-component constant stays float64.
-    """
-    n_components, n_features = means.shape
-    log_const = (
-        log_weights
-        + covariance.log_det_cholesky(precisions_cholesky, n_features)
-        + log_gaussian_constant(n_features)
-    )
-    kernel_precisions = covariance.kernel_precisions(precisions_cholesky, n_components, n_features)
-    return (
-        np.ascontiguousarray(means, dtype=dtype),
-        np.ascontiguousarray(kernel_precisions, dtype=dtype),
-        np.ascontiguousarray(log_const, dtype=np.float64),
-    )
 
 
 def n_parameters(covariance, n_components, n_features):

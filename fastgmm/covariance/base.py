@@ -86,6 +86,27 @@ def log_gaussian_constant(n_features):
     return -0.5 * n_features * np.log(2.0 * np.pi)
 
 
+def kernel_arguments(covariance, log_weights, means, precisions_cholesky, dtype):
+    """The parameter arrays a ``statistics``/``score`` kernel takes, for data of ``dtype``.
+
+    ``log_weights`` is the additive per-component constant (log pi_k in EM).
+    Means and precision factors are cast to the data's dtype (the log-density
+    work runs in it); the per-component constant stays float64.
+    """
+    n_components, n_features = means.shape
+    log_const = (
+        log_weights
+        + covariance.log_det_cholesky(precisions_cholesky, n_features)
+        + log_gaussian_constant(n_features)
+    )
+    kernel_precisions = covariance.kernel_precisions(precisions_cholesky, n_components, n_features)
+    return (
+        np.ascontiguousarray(means, dtype=dtype),
+        np.ascontiguousarray(kernel_precisions, dtype=dtype),
+        np.ascontiguousarray(log_const, dtype=np.float64),
+    )
+
+
 class CovarianceType(ABC):
     """The contract of a covariance type: one subclass per type, in ``COVARIANCE_TYPES``.
 

@@ -14,7 +14,8 @@ number of factors), made by ``covariance.covariance_type``.
 import numpy as np
 
 from .._kernels import factor as factor_kernels
-from .base import RESP_SUM_EPS, CovarianceType, copy_per_component, log_gaussian_constant
+from .base import RESP_SUM_EPS, CovarianceType, copy_per_component
+from .base import kernel_arguments as base_kernel_arguments
 from .full import FullCovariance
 
 # float32 log-densities take the residual form (``_kernels/factor.py``) for a component whose
@@ -78,17 +79,12 @@ def kernel_arguments(log_weights, means, loadings, noise_variance, dtype):
     L_k) / 2 (the determinant lemma): what ``covariance.kernel_arguments`` gives for the
     packed parameters, from loadings and noise variances."""
     covariance = FactorCovariance(np.shape(loadings)[1], np.ndim(noise_variance) == 1)
-    factors = kernel_factors(loadings, noise_variance)
-    n_features = np.shape(loadings)[2]
-    log_const = (
-        np.asarray(log_weights, dtype=np.float64)
-        + log_gaussian_constant(n_features)
-        + covariance.log_det_cholesky(factors, n_features)
-    )
-    return (
-        np.ascontiguousarray(means, dtype=dtype),
-        np.ascontiguousarray(factors, dtype=dtype),
-        log_const,
+    return base_kernel_arguments(
+        covariance,
+        np.asarray(log_weights, dtype=np.float64),
+        np.asarray(means, dtype=np.float64),
+        kernel_factors(loadings, noise_variance),
+        dtype,
     )
 
 
