@@ -162,17 +162,22 @@ class MixtureBase:
 
     def _check_warm_start(self, n_features):
         """ValueError unless the fitted model has this fit's type and shapes (warm_start)."""
-        fitted = (self._fitted_covariance_type, self.means_.shape)
-        wanted = (self.covariance_type, (self.n_components, n_features))
-        if fitted[0] in FACTOR_TYPES:  # and the number of factors
-            fitted += (self.loadings_.shape[1],)
-            wanted += (getattr(self, "n_factors", None),)
+        fitted_factors, wanted_factors = self._fitted_and_wanted_factors()
+        fitted = (self._fitted_covariance_type, self.means_.shape, *fitted_factors)
+        wanted = (self.covariance_type, (self.n_components, n_features), *wanted_factors)
         if fitted != wanted:
             raise ValueError(
                 f"warm_start=True continues the previous fit ({fitted[0]!r} covariances, means "
                 f"of shape {fitted[1]}), but this fit asks for {wanted[0]!r} covariances and "
                 f"means of shape {wanted[1]}. Set warm_start=False to start afresh."
             )
+
+    def _fitted_and_wanted_factors(self):
+        """``((fitted n_factors,), (n_factors,))`` for a fitted 'factor' or 'ppca' model, so
+        that a continued fit checks its number of factors too; ``((), ())`` otherwise."""
+        if self._fitted_covariance_type not in FACTOR_TYPES:
+            return (), ()
+        return (self.loadings_.shape[1],), (getattr(self, "n_factors", None),)
 
     # -- fitted model -----------------------------------------------------------------------
 

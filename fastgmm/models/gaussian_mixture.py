@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._threads import thread_limit
-from ..covariance import FACTOR_TYPES, n_parameters
+from ..covariance import n_parameters
 from ..data import make_source, validation
 from ..em.degenerate import ComponentRepair
 from ..em.loop import (
@@ -485,11 +485,9 @@ class GaussianMixture(MixtureBase):
     def _check_partial_fit_continues(self):
         """ValueError if ``covariance_type`` or ``n_components`` changed since the fit that
         ``partial_fit`` continues."""
-        fitted = (self._fitted_covariance_type, self.means_.shape[0])
-        wanted = (self.covariance_type, self.n_components)
-        if fitted[0] in FACTOR_TYPES:  # and the number of factors
-            fitted += (self.loadings_.shape[1],)
-            wanted += (self.n_factors,)
+        fitted_factors, wanted_factors = self._fitted_and_wanted_factors()
+        fitted = (self._fitted_covariance_type, self.means_.shape[0], *fitted_factors)
+        wanted = (self.covariance_type, self.n_components, *wanted_factors)
         if fitted != wanted:
             raise ValueError(
                 f"partial_fit continues the fitted model ({fitted[0]!r} covariances, "
