@@ -3,12 +3,14 @@
     python benchmarks/compare.py [--repeats 3] [--workloads W1 W2 ...] [--quick] [--no-extras]
                                  [--scale-only] [--bayesian-only] [--start-only]
                                  [--missing-only] [--online-only] [--factor-only]
+                                 [--json PATH]
 
 Rows (medians over ``--repeats`` runs unless said otherwise, every ratio from numbers measured in
 this one process, fastgmm's JIT warmed up first):
 
 - seconds per EM iteration, sklearn and fastgmm (float64), W1-W4 and the W2
-  shape with 'tied' and 'spherical' covariances;
+  shape with 'tied' and 'spherical' covariances (minimum of ``--repeats``; with ``--json PATH``
+  these rows are also written to PATH, which the documentation's speed example plots);
 - whole default fits to convergence (k-means start) of W2, W4 and W2-tied, each library,
   with fastgmm's start (the same fit with ``max_iter=0``: initialisation and fixed costs) in
   seconds and in the mean cost of the fit's own EM iterations (minimum of ``--repeats``);
@@ -99,14 +101,24 @@ def _row(label, slow, fast, ratio, target, unit="s", suffix=""):
 
 
 _PEAKS = {}  # dtype: matmul flop/s, measured once per run
+_ITERATION_RECORDS = []  # the EM-iteration rows, for --json
+
+
+def _limit(X, n_components, covariance_type):
+    """``(seconds, bound)``: the machine's limit for one iteration on ``X`` (roofline.py)."""
+    if X.dtype not in _PEAKS:
+        _PEAKS[X.dtype] = roofline.matmul_peak(X.dtype)
+    return roofline.iteration_limit(X, n_components, covariance_type, peak=_PEAKS[X.dtype])
+
+
+def _limit_text(limit, bound, seconds):
+    """' limit  x-limit bound' for fastgmm's ``seconds`` per iteration."""
+    return f"{limit:>10.5f}s{seconds / limit:>8.1f}x {bound}"
 
 
 def _limit_columns(X, n_components, covariance_type, seconds):
     """' limit  x-limit bound' for fastgmm's ``seconds`` per iteration on ``X`` (roofline.py)."""
-    if X.dtype not in _PEAKS:
-        _PEAKS[X.dtype] = roofline.matmul_peak(X.dtype)
-    limit, bound = roofline.iteration_limit(X, n_components, covariance_type, peak=_PEAKS[X.dtype])
-    return f"{limit:>10.5f}s{seconds / limit:>8.1f}x {bound}"
+    return _limit_text(*_limit(X, n_components, covariance_type), seconds)
 
 
 _LIMIT_HEADER = f"{'limit':>11}{'x-limit':>9} bound"
@@ -122,11 +134,26 @@ def iteration_rows(names, repeats):
         X = workloads.make_data(n_samples, n_features, n_components)
         workloads.warm_up(X, n_components, covariance_type)
         args = (X, n_components, covariance_type)
-        ours = _median(repeats, workloads.seconds_per_iteration, "fastgmm", *args)
-        theirs = _median(repeats, workloads.seconds_per_iteration, "sklearn", *args)
+        ours = _minimum(repeats, workloads.seconds_per_iteration, "fastgmm", *args)
+        theirs = _minimum(repeats, workloads.seconds_per_iteration, "sklearn", *args)
         label = f"{name} N={n_samples} D={n_features} K={n_components} {covariance_type}"
-        limit = _limit_columns(X, n_components, covariance_type, ours)
-        _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name], suffix=limit)
+        limit_seconds, bound = _limit(X, n_components, covariance_type)
+        suffix = _limit_text(limit_seconds, bound, ours)
+        _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name], suffix=suffix)
+        _ITERATION_RECORDS.append(
+            {
+                "workload": name,
+                "n_samples": n_samples,
+                "n_features": n_features,
+                "n_components": n_components,
+                "covariance_type": covariance_type,
+                "sklearn_seconds": theirs,
+                "fastgmm_seconds": ours,
+                "limit_seconds": limit_seconds,
+                "bound": bound,
+                "target": ITERATION_TARGETS[name],
+            }
+        )
 
 
 def whole_fit_rows(names, repeats):
@@ -615,6 +642,11 @@ def main(argv=None):
         action="store_true",
         help="only the mini-batch EM rows (batch EM, mini-batch EM, partial_fit)",
     )
+    parser.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write the EM-iteration rows (seconds, the machine's limit) to PATH as JSON",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         workloads.QUICK = True
@@ -624,11 +656,12 @@ def main(argv=None):
 
     import fastgmm  # noqa: F401  (before Numba starts its threads: fastgmm picks the layer)
 
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads "
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, numba threads "
         f"{numba.get_num_threads()}; numpy {np.__version__}, numba {numba.__version__}, "
         f"scikit-learn {sklearn.__version__}"
     )
+    print(f"machine: {machine}")
     if args.bayesian_only:
         bayesian_rows(args.repeats, memory=not args.quick)
         return
@@ -670,6 +703,25 @@ def main(argv=None):
             f"matmul peak (GFLOP/s), measured in this run: {peaks}; bandwidth measured per "
             "workload on its own array (benchmarks/roofline.py)"
         )
+    if args.json:
+        _write_json(args.json, machine, repeats=args.repeats)
+
+
+def _write_json(path, machine, repeats):
+    """The EM-iteration rows of this run, with the machine and the date, as JSON at ``path``."""
+    import datetime
+    import json
+
+    document = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine,
+        "repeats": repeats,
+        "statistic": "minimum",
+        "iterations": _ITERATION_RECORDS,
+    }
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(document, file, indent=1)
+        file.write("\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The benchmark scripts' own arithmetic (their timings are not tested: speed is shown by
 benchmarks, never by timed tests)."""
 
+import json
+
 import numpy as np
 import pytest
 import stages
@@ -55,3 +57,25 @@ def test_factor_comparison_evaluates_one_mixture_in_both_kernels(monkeypatch):
     )
     assert list(times) == ["factor pass", "full pass"]
     assert factor_log_likelihood == pytest.approx(full_log_likelihood, rel=1e-10)
+
+
+def test_compare_json_holds_the_rows_the_speed_example_plots(monkeypatch, tmp_path, capsys):
+    # docs/examples/plot_speed_comparison.py reads these fields from compare.py --json.
+    pytest.importorskip("sklearn", reason="compare.py times scikit-learn too")
+    import compare
+
+    monkeypatch.setattr(compare, "_ITERATION_RECORDS", [])
+    monkeypatch.setattr(workloads, "QUICK", workloads.QUICK)  # --quick sets it: restore it
+    path = tmp_path / "compare.json"
+    compare.main(
+        ["--quick", "--no-extras", "--workloads", "W1", "--repeats", "1", "--json", str(path)]
+    )
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["statistic"] == "minimum" and document["repeats"] == 1
+    (row,) = document["iterations"]
+    assert row["workload"] == "W1" and row["target"] == compare.ITERATION_TARGETS["W1"]
+    for key in ("sklearn_seconds", "fastgmm_seconds", "limit_seconds"):
+        assert row[key] > 0
+    assert row["bound"] in ("memory", "flops")
+    # The printed row shows the same fastgmm seconds as the file.
+    assert f"{row['fastgmm_seconds']:.4f}s" in capsys.readouterr().out
