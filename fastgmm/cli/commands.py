@@ -26,7 +26,26 @@ DEMO_COVARIANCES = np.array(
 
 
 def demo_data(n_samples, seed=0):
-    """``n_samples`` points of the demo mixture (fixed seed) and their true components."""
+    """Points drawn from the demo mixture: the EM tutorial's three 2-D Gaussians.
+
+    ``fastgmm demo`` fits this mixture; the documentation's examples use it as small,
+    known data. Its parameters are ``DEMO_WEIGHTS``, ``DEMO_MEANS`` and
+    ``DEMO_COVARIANCES`` in ``fastgmm.cli``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of points.
+    seed : int, default=0
+        Seed of :func:`numpy.random.default_rng`: the same seed gives the same points.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+        The points, float64.
+    labels : ndarray of shape (n_samples,)
+        The component each point was drawn from, in ``{0, 1, 2}``.
+    """
     rng = np.random.default_rng(seed)
     labels = rng.choice(len(DEMO_WEIGHTS), size=n_samples, p=DEMO_WEIGHTS)
     noise = rng.standard_normal((n_samples, 2))

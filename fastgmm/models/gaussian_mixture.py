@@ -267,7 +267,7 @@ class GaussianMixture(MixtureBase):
     n_degenerate_ : int
         Repairs of degenerate components in the best run (see ``on_degenerate``).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+    feature_names_in_ : ndarray of shape (``n_features_in_``,), dtype object
         Column names of ``X`` in ``fit``, when it had string column names
         (a pandas DataFrame, for instance); absent otherwise. The scoring
         methods then check the columns they get as scikit-learn does.
