@@ -10,6 +10,8 @@ On scikit-learn's handwritten digits (8 x 8 pixels: 64 features), fitted on 1,20
 and scored on the 597 others.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
