@@ -39,20 +39,23 @@ factor_model = model  # the last one fitted: 'factor'
 # %%
 # The held-out log-likelihood per image (higher is better).
 
-fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.barh(list(scores), list(scores.values()), color=["C0", "C0", "C0", "C2"])
-ax.set_xlabel("held-out log-likelihood per image")
-ax.set_xlim(min(scores.values()) - 10, max(scores.values()) + 10)
-for position, value in enumerate(scores.values()):
+fig, ax = plt.subplots(figsize=(6, 3))
+positions = np.arange(len(scores))
+ax.plot(list(scores.values()), positions, "o", markersize=9)
+for position, value in zip(positions, scores.values()):
     ax.annotate(
-        f"{value:.1f}", (value, position), xytext=(3, 0), textcoords="offset points", va="center"
+        f"{value:.1f}", (value, position), xytext=(0, 8), textcoords="offset points", ha="center"
     )
+ax.set_yticks(positions, list(scores))
+ax.set_ylim(-0.7, len(scores) - 0.3)
+ax.set_xlabel("held-out log-likelihood per image (higher is better)")
+ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
 
 # %%
 # Each row: one component's mean image, then its first three loadings (``loadings_`` has
-# shape (n_components, n_factors, n_features)): the directions in which that component's
-# images vary most, such as a stroke's thickness or slant.
+# shape (n_components, n_factors, n_features)): directions in which that component's
+# images vary together (defined up to a rotation of the factors, as in factor analysis).
 
 heavy = np.argsort(factor_model.weights_)[::-1][:4]
 fig, axes = plt.subplots(len(heavy), 4, figsize=(6, 6))
