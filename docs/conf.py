@@ -50,7 +50,6 @@ numpydoc_class_members_toctree = False
 
 # MyST: heading anchors for links within the guide ([...](page.md#heading)).
 myst_heading_anchors = 3
-myst_enable_extensions = ["dollarmath"]
 
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
