@@ -612,6 +612,17 @@ def _online_data_set_rows(data, path, repeats):
     return speed_up
 
 
+# The options that print one group of rows only (none of them the EM-iteration rows).
+ONLY_OPTIONS = (
+    "scale_only",
+    "bayesian_only",
+    "start_only",
+    "missing_only",
+    "factor_only",
+    "online_only",
+)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -648,6 +659,11 @@ def main(argv=None):
         help="also write the EM-iteration rows (seconds, the machine's limit) to PATH as JSON",
     )
     args = parser.parse_args(argv)
+    only = [name for name in ONLY_OPTIONS if getattr(args, name)]
+    if args.json and only:
+        parser.error(
+            f"--json writes the EM-iteration rows, which --{only[0].replace('_', '-')} leaves out"
+        )
     if args.quick:
         workloads.QUICK = True
 

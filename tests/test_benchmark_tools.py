@@ -79,3 +79,13 @@ def test_compare_json_holds_the_rows_the_speed_example_plots(monkeypatch, tmp_pa
     assert row["bound"] in ("memory", "flops")
     # The printed row shows the same fastgmm seconds as the file.
     assert f"{row['fastgmm_seconds']:.4f}s" in capsys.readouterr().out
+
+
+def test_compare_json_refuses_the_options_that_leave_out_its_rows(tmp_path):
+    import compare
+
+    for only in compare.ONLY_OPTIONS:
+        option = "--" + only.replace("_", "-")
+        with pytest.raises(SystemExit):
+            compare.main([option, "--json", str(tmp_path / "rows.json")])
+    assert not (tmp_path / "rows.json").exists()
