@@ -8,7 +8,8 @@ values it has. :meth:`~fastgmm.GaussianMixture.impute` then fills each NaN with 
 conditional mean given the row's observed values, under the fitted mixture.
 
 Filling each NaN with its column's mean instead puts every filled value at one point,
-between the clusters.
+between the clusters. Here the observed feature says which cluster a row comes from, and
+each cluster's correlation says where its missing value lies.
 """
 
 import matplotlib.pyplot as plt
@@ -17,7 +18,7 @@ import numpy as np
 import fastgmm
 
 rng = np.random.default_rng(0)
-centers = np.array([[0.0, 0.0], [6.0, 6.0], [0.0, 6.0]])
+centers = np.array([[0.0, 0.0], [5.0, 7.0], [10.0, 1.0]])
 truth = rng.integers(3, size=3000)
 X = centers[truth] + rng.normal(size=(3000, 2)) @ np.array([[1.0, 0.6], [0.0, 0.8]])
 

@@ -2,7 +2,7 @@
 Choosing the number of components: BIC, AIC and the Bayesian bound
 ===================================================================
 
-Three ways to choose K on the EM tutorial's three 2-D Gaussians
+Two ways to choose K on the EM tutorial's three 2-D Gaussians
 (:func:`fastgmm.cli.demo_data`):
 
 - :func:`fastgmm.select_n_components` fits every candidate and ranks them by BIC or AIC
@@ -29,9 +29,11 @@ print(selection)
 
 # %%
 # Left: BIC (solid) is lowest at three 'full' components, the truth. AIC (dashed)
-# penalises parameters less: among 'full' models it also picks three, but its 'diag' curve
-# keeps falling as more diagonal components imitate the tilted clusters. Right: the lower
-# bound (the mean log-likelihood) keeps growing with K, so it cannot choose K by itself.
+# penalises parameters less: its lowest value is three 'full' components too, but it is
+# nearly flat beyond three, and among 'diag' models it prefers seven, which imitate the
+# tilted clusters with more axis-aligned ones. Right: the lower bound (the mean
+# log-likelihood) levels off beyond three but keeps creeping up, so it cannot choose K by
+# itself.
 
 criteria_ax, bound_ax = plot_selection(selection)
 criteria_ax.figure.set_size_inches(10, 4)

@@ -44,7 +44,7 @@ for row in rows:
 
 # %%
 # Seconds per iteration on a logarithmic scale: scikit-learn, fastgmm and the limit.
-# The label over each pair is fastgmm's speed-up over scikit-learn, and its target.
+# The label over each workload's bars is fastgmm's speed-up over scikit-learn, and its target.
 
 names = [row["workload"] for row in rows]
 seconds = {

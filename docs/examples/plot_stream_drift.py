@@ -20,7 +20,7 @@ n_batches, batch_rows = 200, 500
 
 
 def batch(t):
-    """Rows of batch t: two unit clusters at -(1 + 3 t / n) and +(1 + 3 t / n)."""
+    """Rows of batch t: two clusters of standard deviation 0.5 at +-(1 + 3 t / n)."""
     position = 1.0 + 3.0 * t / n_batches
     signs = rng.choice([-1.0, 1.0], size=batch_rows)
     return (signs * position + rng.normal(scale=0.5, size=batch_rows))[:, None]
