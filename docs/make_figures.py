@@ -1,4 +1,4 @@
-"""Regenerate the README's figures in docs/images/ from the built-in demo data.
+"""Regenerate the README's and the guide's figures in docs/images/ from the built-in demo data.
 
     python docs/make_figures.py            # needs fastgmm[plot]
 

@@ -176,7 +176,7 @@ SCRIPT = textwrap.dedent("""
 def test_results_are_bitwise_identical_on_one_and_two_threads(tmp_path):
     # All runs load the kernels from one fresh cache, filled by the first run:
     # a process that compiles them itself can differ in the last bits (see
-    # README, "Reproducibility"), which is not what this test is about.
+    # user guide, "Reproducibility"), which is not what this test is about.
     digests = []
     for threads in ("2", "1", "2"):
         env = dict(os.environ, NUMBA_NUM_THREADS=threads, NUMBA_CACHE_DIR=str(tmp_path))

@@ -35,7 +35,8 @@ POSTERIOR = [
 
 def start(covariance_type):
     # scikit-learn's 'tied' M-step takes X.T @ X over all rows whatever the responsibilities,
-    # so from single points ('random_from_data') it starts elsewhere (README, "Differences");
+    # so from single points ('random_from_data') it starts elsewhere (user guide, "Differences
+    # from scikit-learn");
     # 'random' responsibilities cover every row and give both the same start.
     return "random" if covariance_type == "tied" else "random_from_data"
 
