@@ -5,9 +5,12 @@ import sys
 import warnings
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
 from fastgmm import ConvergenceWarning, GaussianMixture
+
+import _references as ref
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
@@ -33,3 +36,15 @@ def fit_quietly(X, n_components, sample_weight=None, estimator=GaussianMixture, 
         if sample_weight is None:
             return model.fit(X)
         return model.fit(X, sample_weight=sample_weight)
+
+
+def one_component_factor_analysis():
+    """``(rng, X, sklearn_fa)``: 500 rows of one random factor analyser (6 features, 2
+    factors, seed 2) and scikit-learn's ``FactorAnalysis`` fitted to them to convergence;
+    ``rng`` continues from the draws.  Skips the test without scikit-learn."""
+    decomposition = pytest.importorskip("sklearn.decomposition")
+    rng = np.random.default_rng(2)
+    truth = ref.random_factor_parameters(rng, 1, 6, 2)
+    X = ref.sample_factor_mixture(rng, 500, *truth)
+    sklearn_fa = decomposition.FactorAnalysis(n_components=2, tol=1e-12, max_iter=100_000).fit(X)
+    return rng, X, sklearn_fa

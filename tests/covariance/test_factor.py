@@ -15,7 +15,7 @@ from fastgmm._threads import run_chunks
 from fastgmm.covariance import factor
 
 import _references as ref
-from _helpers import assert_close
+from _helpers import assert_close, one_component_factor_analysis
 
 NOISE = {"factor": False, "ppca": True}  # isotropic noise?
 
@@ -71,11 +71,7 @@ def test_reference_em_never_lowers_the_likelihood_and_recovers_the_subspaces(noi
 
 
 def test_reference_factor_analysis_with_one_component_reaches_scikit_learns():
-    decomposition = pytest.importorskip("sklearn.decomposition")
-    rng = np.random.default_rng(2)
-    truth = ref.random_factor_parameters(rng, 1, 6, 2)
-    X = ref.sample_factor_mixture(rng, 500, *truth)
-    sklearn_fa = decomposition.FactorAnalysis(n_components=2, tol=1e-12, max_iter=100_000).fit(X)
+    rng, X, sklearn_fa = one_component_factor_analysis()
     start = ref.random_factor_parameters(rng, 1, 6, 2)
     start = (np.ones(1), X.mean(axis=0)[None], *start[2:])
     log_likelihoods, fitted = run_em(X, start, 3000)

@@ -21,7 +21,7 @@ from fastgmm.em import online
 from fastgmm.exceptions import ConvergenceWarning, InvalidParameterError
 
 import _references as ref
-from _helpers import assert_close
+from _helpers import assert_close, one_component_factor_analysis
 
 NOISE = {"factor": False, "ppca": True}  # isotropic noise?
 
@@ -128,11 +128,7 @@ def test_a_refit_with_another_type_drops_the_factor_attributes():
 
 
 def test_factor_analysis_with_one_component_reaches_scikit_learns():
-    decomposition = pytest.importorskip("sklearn.decomposition")
-    rng = np.random.default_rng(2)
-    truth = ref.random_factor_parameters(rng, 1, 6, 2)
-    X = ref.sample_factor_mixture(rng, 500, *truth)
-    expected = decomposition.FactorAnalysis(n_components=2, tol=1e-12, max_iter=100_000).fit(X)
+    _, X, expected = one_component_factor_analysis()
     model = GaussianMixture(
         covariance_type="factor", n_factors=2, reg_covar=0.0, tol=1e-12, max_iter=20_000
     ).fit(X)
