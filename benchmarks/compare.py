@@ -101,7 +101,6 @@ def _row(label, slow, fast, ratio, target, unit="s", suffix=""):
 
 
 _PEAKS = {}  # dtype: matmul flop/s, measured once per run
-_ITERATION_RECORDS = []  # the EM-iteration rows, for --json
 
 
 def _limit(X, n_components, covariance_type):
@@ -125,6 +124,8 @@ _LIMIT_HEADER = f"{'limit':>11}{'x-limit':>9} bound"
 
 
 def iteration_rows(names, repeats):
+    """Print the EM-iteration rows; return them as dicts (what --json writes)."""
+    records = []
     print(
         f"{'EM iteration (float64)':<40}{'sklearn':>14}{'fastgmm':>14}{'ratio':>9}"
         f"{'target':>8}  met {_LIMIT_HEADER}"
@@ -140,7 +141,7 @@ def iteration_rows(names, repeats):
         limit_seconds, bound = _limit(X, n_components, covariance_type)
         suffix = _limit_text(limit_seconds, bound, ours)
         _row(label, theirs, ours, theirs / ours, ITERATION_TARGETS[name], suffix=suffix)
-        _ITERATION_RECORDS.append(
+        records.append(
             {
                 "workload": name,
                 "n_samples": n_samples,
@@ -154,6 +155,7 @@ def iteration_rows(names, repeats):
                 "target": ITERATION_TARGETS[name],
             }
         )
+    return records
 
 
 def whole_fit_rows(names, repeats):
@@ -694,8 +696,9 @@ def main(argv=None):
     if args.factor_only:
         factor_rows(args.repeats)
         return
+    records = []
     if not args.scale_only:
-        iteration_rows(args.workloads, args.repeats)
+        records = iteration_rows(args.workloads, args.repeats)
     if not (args.no_extras or args.scale_only):
         whole_fit_rows(list(WHOLE_FIT_TARGETS), args.repeats)
         first_call_rows(args.repeats)
@@ -720,11 +723,12 @@ def main(argv=None):
             "workload on its own array (benchmarks/roofline.py)"
         )
     if args.json:
-        _write_json(args.json, machine, repeats=args.repeats)
+        _write_json(args.json, records, machine, repeats=args.repeats)
 
 
-def _write_json(path, machine, repeats):
-    """The EM-iteration rows of this run, with the machine and the date, as JSON at ``path``."""
+def _write_json(path, records, machine, repeats):
+    """The EM-iteration ``records`` of this run, with the machine and the date, as JSON at
+    ``path``."""
     import datetime
     import json
 
@@ -733,7 +737,7 @@ def _write_json(path, machine, repeats):
         "machine": machine,
         "repeats": repeats,
         "statistic": "minimum",
-        "iterations": _ITERATION_RECORDS,
+        "iterations": records,
     }
     with open(path, "w", encoding="utf-8") as file:
         json.dump(document, file, indent=1)

@@ -64,7 +64,6 @@ def test_compare_json_holds_the_rows_the_speed_example_plots(monkeypatch, tmp_pa
     pytest.importorskip("sklearn", reason="compare.py times scikit-learn too")
     import compare
 
-    monkeypatch.setattr(compare, "_ITERATION_RECORDS", [])
     monkeypatch.setattr(workloads, "QUICK", workloads.QUICK)  # --quick sets it: restore it
     path = tmp_path / "compare.json"
     compare.main(
