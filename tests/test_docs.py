@@ -25,13 +25,13 @@ def python_blocks(page, folder=GUIDE):
     return re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
 
 
-def run_block(block, folder, name, warnings_are_errors=True):
-    """Run ``block`` as the script ``folder/name.py``; its completed process."""
+def run_block(block, folder, name):
+    """Run ``block`` as the script ``folder/name.py``, warnings as errors; its completed
+    process."""
     script = folder / f"{name}.py"
     script.write_text(block, encoding="utf-8")
-    options = ["-W", "error"] if warnings_are_errors else []
     completed = subprocess.run(
-        [sys.executable, *options, str(script)],
+        [sys.executable, "-W", "error", str(script)],
         cwd=folder,
         capture_output=True,
         text=True,
